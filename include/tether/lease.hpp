@@ -1,0 +1,90 @@
+#pragma once
+
+#include <tether/detail/erased.hpp>
+#include <tether/error.hpp>
+
+#include <boost/asio/async_result.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <system_error>
+
+namespace tether {
+
+/// Exclusive use of one pooled connection until the lease is destroyed or released.
+///
+/// Move-only. Use it from one thread at a time; its asynchronous operations may overlap
+/// (pipelining: several async_request in flight complete in any order, matched by id).
+/// Releasing or destroying a lease never cancels its requests: each still completes exactly
+/// once, and the link returns to the pool after the last one (or is discarded if it broke).
+/// Every operation on an empty, moved-from or released lease fails with errc::invalid_lease.
+class lease {
+public:
+    lease() noexcept = default;
+    lease(lease&& other) noexcept = default;
+    lease& operator=(lease&& other) noexcept;
+    lease(const lease&) = delete;
+    lease& operator=(const lease&) = delete;
+    ~lease();
+
+    /// True while the lease holds a link (not empty, moved-from, released or discarded).
+    bool valid() const noexcept { return link_ != nullptr; }
+    explicit operator bool() const noexcept { return valid(); }
+
+    /// Sends `body` as a request and blocks for the response body.
+    /// Throws tether::server_error for an error response, tether::error otherwise
+    /// (request_timeout, connection_lost, connection_draining, pool_closed, too_many_requests,
+    /// frame_too_large, invalid_lease, would_block_io_thread when called on a pool io thread).
+    nlohmann::json request(const nlohmann::json& body);
+
+    /// As above without exceptions: on a server error, `ec == errc::server_error` and the result
+    /// is the response's `error` object ({"code": ..., "message": ...}).
+    nlohmann::json request(const nlohmann::json& body, std::error_code& ec);
+
+    /// Sends `body` as a request; completes with the response body.
+    /// \par Handler signature `void(boost::system::error_code, nlohmann::json)`
+    /// \par Executor The handler's associated executor, else the pool's io threads (outside
+    ///      any link strand); never inside this call.
+    /// \par Per-operation cancellation terminal/partial/total: completes with
+    ///      boost::asio::error::operation_aborted; the late response is dropped.
+    /// \par Errors as request(); errc::server_error carries the error object as the value.
+    /// The body is serialized before this returns, so it need not outlive the call.
+    template <class CompletionToken>
+    auto async_request(const nlohmann::json& body, CompletionToken&& token)
+    {
+        return boost::asio::async_initiate<CompletionToken,
+                                           void(boost::system::error_code, nlohmann::json)>(
+            [](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
+               std::shared_ptr<detail::link> link, const nlohmann::json& b) {
+                detail::async_request_erased(anchor, link, b, std::move(handler));
+            },
+            token, anchor_, link_, body);
+    }
+
+    /// Sends a one-way `notify`. Throws tether::error (same codes as request, minus timeouts).
+    void notify(const nlohmann::json& body);
+    void notify(const nlohmann::json& body, std::error_code& ec);
+
+    /// Gives the link back to the pool now (after its in-flight requests). Idempotent.
+    void release() noexcept;
+
+    /// Drops the link instead of reusing it (for a connection the application distrusts): it
+    /// is closed once its in-flight requests complete and a replacement opens as needed.
+    void discard() noexcept;
+
+    /// The pool-local number of the link (matches the observer's link_id); 0 if invalid.
+    std::uint64_t link_id() const noexcept;
+
+private:
+    friend struct detail::lease_access;
+    lease(std::shared_ptr<detail::pool_anchor> anchor, std::shared_ptr<detail::link> link) noexcept
+        : anchor_(std::move(anchor)), link_(std::move(link))
+    {
+    }
+
+    std::shared_ptr<detail::pool_anchor> anchor_;
+    std::shared_ptr<detail::link> link_;
+};
+
+} // namespace tether

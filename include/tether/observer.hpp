@@ -1,0 +1,58 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <source_location>
+#include <string>
+#include <system_error>
+
+namespace tether {
+
+struct endpoint;
+
+/// Hook for pool events: metrics, logs, tests. Every method has an empty default; override what
+/// you need. Methods run on the pool's io threads, outside any lock; they must not block and
+/// must not throw. `link_id` numbers the connections of one pool from 1.
+class pool_observer {
+public:
+    virtual ~pool_observer() = default;
+
+    /// A new link to `ep` connected and was proven (ping/pong) within connect_timeout.
+    virtual void on_connected(const endpoint& ep, std::uint64_t link_id)
+    {
+        (void)ep, (void)link_id;
+    }
+    /// Resolve, connect or proving of a new link to `ep` failed.
+    virtual void on_connect_failed(const endpoint& ep, std::error_code reason)
+    {
+        (void)ep, (void)reason;
+    }
+    /// A link closed; `reason` says why (connection_lost, protocol_error, pool_closed, ...).
+    virtual void on_disconnected(const endpoint& ep, std::uint64_t link_id, std::error_code reason)
+    {
+        (void)ep, (void)link_id, (void)reason;
+    }
+    /// The next connect to `ep` waits `delay` after `failures` consecutive failures.
+    virtual void on_backoff(const endpoint& ep, std::chrono::milliseconds delay, unsigned failures)
+    {
+        (void)ep, (void)delay, (void)failures;
+    }
+    /// A pong answered our ping after `rtt`.
+    virtual void on_ping_rtt(const endpoint& ep, std::uint64_t link_id, std::chrono::microseconds rtt)
+    {
+        (void)ep, (void)link_id, (void)rtt;
+    }
+    /// The server sent goaway on a link.
+    virtual void on_goaway(const endpoint& ep, std::uint64_t link_id, const std::string& reason)
+    {
+        (void)ep, (void)link_id, (void)reason;
+    }
+    /// A lease has been held longer than lease_warn_threshold; `site` is where it was acquired.
+    virtual void on_lease_held_too_long(std::uint64_t link_id, std::chrono::milliseconds held,
+                                        const std::source_location& site)
+    {
+        (void)link_id, (void)held, (void)site;
+    }
+};
+
+} // namespace tether

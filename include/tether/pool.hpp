@@ -1,0 +1,115 @@
+#pragma once
+
+#include <tether/config.hpp>
+#include <tether/detail/erased.hpp>
+#include <tether/error.hpp>
+#include <tether/lease.hpp>
+#include <tether/stats.hpp>
+
+#include <boost/asio/async_result.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+#include <source_location>
+#include <string>
+#include <system_error>
+
+namespace tether {
+
+/// A pool of persistent connections; made by pool_builder::build().
+///
+/// A cheap, copyable, thread-safe handle: copies share one pool. The pool shuts down (with
+/// drain_timeout) when the last handle and the last lease are gone, and pending asynchronous
+/// operations keep it alive until they complete. A default-constructed handle is empty: its
+/// operations fail with errc::pool_closed.
+class pool {
+public:
+    pool() noexcept = default;
+
+    /// Leases a healthy link: an idle one at once, else a new one below max_connections, else
+    /// waits in FIFO order up to acquire_timeout.
+    /// Throws tether::error: acquire_timeout, too_many_waiters, no_endpoint_available,
+    /// pool_closed, would_block_io_thread (called on one of the pool's own io threads).
+    /// what() explains a failure (links leased and the oldest lease, connecting, last connect
+    /// error per endpoint). `site` records the caller for diagnostics and leak reports.
+    lease acquire(std::source_location site = std::source_location::current());
+
+    /// As above without exceptions; pool.diagnostics() explains a failure.
+    lease acquire(std::error_code& ec, std::source_location site = std::source_location::current());
+
+    /// Asynchronous acquire.
+    /// \par Handler signature `void(boost::system::error_code, tether::lease)`
+    /// \par Executor The handler's associated executor, else the pool's io threads; never
+    ///      inside this call.
+    /// \par Per-operation cancellation terminal/partial/total while waiting: completes with
+    ///      boost::asio::error::operation_aborted and gives its place in the queue back.
+    /// \par Errors as acquire().
+    template <class CompletionToken>
+    auto async_acquire(CompletionToken&& token,
+                       std::source_location site = std::source_location::current())
+    {
+        return boost::asio::async_initiate<CompletionToken,
+                                           void(boost::system::error_code, lease)>(
+            [](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
+               std::source_location where) {
+                detail::async_acquire_erased(anchor, std::move(handler), where);
+            },
+            token, anchor_, site);
+    }
+
+    /// Acquire, request, release in one call; errors as acquire() and lease::request().
+    nlohmann::json request(const nlohmann::json& body,
+                           std::source_location site = std::source_location::current());
+    nlohmann::json request(const nlohmann::json& body, std::error_code& ec,
+                           std::source_location site = std::source_location::current());
+
+    /// Asynchronous acquire + request + release; signature and errors of lease::async_request.
+    template <class CompletionToken>
+    auto async_request(const nlohmann::json& body, CompletionToken&& token,
+                       std::source_location site = std::source_location::current())
+    {
+        return boost::asio::async_initiate<CompletionToken,
+                                           void(boost::system::error_code, nlohmann::json)>(
+            [](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
+               const nlohmann::json& b, std::source_location where) {
+                detail::async_pool_request_erased(anchor, b, std::move(handler), where);
+            },
+            token, anchor_, body, site);
+    }
+
+    /// Blocks until min_connections links are proven or `timeout` passes; true when ready.
+    /// Returns false at once after shutdown. Must not be called on a pool io thread.
+    bool wait_ready(std::chrono::milliseconds timeout);
+
+    /// A snapshot of the pool's gauges and counters.
+    pool_stats stats() const;
+
+    /// The effective configuration (validated; io_threads resolved).
+    const pool_config& config() const;
+
+    /// Human-readable state: links leased and the oldest lease's age and acquire site,
+    /// connecting, waiters, last connect error per endpoint.
+    std::string diagnostics() const;
+
+    /// Shuts the pool down: new and waiting acquires, new requests and notifies fail with
+    /// pool_closed; requests already sent get up to `drain` to complete, then fail with
+    /// pool_closed; sockets close; io threads are joined. Blocks until done. Idempotent:
+    /// concurrent and repeated calls return once the first completes. On one of the pool's own
+    /// io threads it starts the shutdown and returns without waiting.
+    void shutdown(std::chrono::milliseconds drain);
+    /// shutdown(config().drain_timeout)
+    void shutdown();
+
+    /// True when both handles refer to the same pool.
+    friend bool operator==(const pool& a, const pool& b) noexcept { return a.anchor_ == b.anchor_; }
+
+private:
+    friend class pool_builder;
+    explicit pool(std::shared_ptr<detail::pool_anchor> anchor) noexcept : anchor_(std::move(anchor)) {}
+    detail::pool_impl& impl() const;
+
+    std::shared_ptr<detail::pool_anchor> anchor_;
+};
+
+} // namespace tether

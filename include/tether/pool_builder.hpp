@@ -1,0 +1,66 @@
+#pragma once
+
+#include <tether/config.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace tether {
+
+class pool;
+
+/// Fluent builder of a pool. Every setter returns the builder; nothing is checked until
+/// build(), which validates the whole configuration and throws tether::config_error naming the
+/// first setting that breaks a rule. See the README's configuration table for defaults.
+class pool_builder {
+public:
+    pool_builder() = default;
+    /// Starts from an existing configuration (e.g. one loaded from a file).
+    explicit pool_builder(pool_config config) : config_(std::move(config)) {}
+
+    /// Adds a server; repeatable. New links go round-robin over healthy endpoints.
+    pool_builder& endpoint(std::string host, std::uint16_t port);
+    pool_builder& min_connections(std::size_t n);
+    pool_builder& max_connections(std::size_t n);
+    pool_builder& io_threads(unsigned n);
+    pool_builder& acquire_timeout(std::chrono::milliseconds d);
+    pool_builder& max_waiters(std::size_t n);
+    pool_builder& connect_timeout(std::chrono::milliseconds d);
+    pool_builder& request_timeout(std::chrono::milliseconds d);
+    pool_builder& ping_interval(std::chrono::milliseconds d);
+    pool_builder& ping_timeout(std::chrono::milliseconds d);
+    /// Reconnect backoff: initial delay, multiplier, cap, jitter fraction in [0, 1).
+    pool_builder& backoff(std::chrono::milliseconds initial, double multiplier,
+                          std::chrono::milliseconds max, double jitter);
+    /// TCP keep-alive: idle time, probe interval (whole seconds), probe count.
+    pool_builder& tcp_keepalive(std::chrono::seconds idle, std::chrono::seconds interval, int count);
+    pool_builder& tcp_user_timeout(std::chrono::milliseconds d);
+    pool_builder& max_frame_size(std::uint32_t bytes);
+    pool_builder& max_json_depth(std::size_t levels);
+    pool_builder& drain_timeout(std::chrono::milliseconds d);
+    pool_builder& max_concurrent_connects(std::size_t n);
+    pool_builder& max_lifetime(std::chrono::milliseconds d);
+    pool_builder& idle_timeout(std::chrono::milliseconds d);
+    pool_builder& max_outstanding_per_link(std::size_t n);
+    pool_builder& max_queued_notifies(std::size_t n);
+    pool_builder& lease_warn_threshold(std::chrono::milliseconds d);
+    /// Handler of server `notify` messages (io threads, one at a time, must not block).
+    pool_builder& on_notify(notify_handler handler);
+    /// Observer of pool events (io threads, must not block).
+    pool_builder& observer(std::shared_ptr<pool_observer> observer);
+
+    /// The configuration as set so far (not yet validated).
+    const pool_config& config() const noexcept { return config_; }
+
+    /// Validates and starts the pool: min_connections begin opening in the background and
+    /// build() returns at once (see pool::wait_ready). Throws tether::config_error.
+    pool build() const;
+
+private:
+    pool_config config_;
+};
+
+} // namespace tether

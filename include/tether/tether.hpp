@@ -1,0 +1,11 @@
+#pragma once
+
+/// Umbrella header: everything a user of tether needs.
+#include <tether/config.hpp>
+#include <tether/error.hpp>
+#include <tether/lease.hpp>
+#include <tether/observer.hpp>
+#include <tether/pool.hpp>
+#include <tether/pool_builder.hpp>
+#include <tether/stats.hpp>
+#include <tether/version.hpp>

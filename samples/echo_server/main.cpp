@@ -1,0 +1,187 @@
+// echo_server: tether's reference server (wire protocol v1) as a program.
+//
+// Prints "LISTENING <port>" once it accepts connections. SIGINT/SIGTERM drain it (goaway to
+// every client, answer what still arrives, close when the clients close or at the drain
+// timeout) and it exits 0; a second signal during the drain stops it at once.
+
+#include "echo_server.hpp"
+
+// g++ 12 -O2: -Wnull-dereference false positives inside Asio's inlined internals.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#endif
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#include <charconv>
+#include <csignal>
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <iostream>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+
+namespace {
+
+constexpr int exit_usage = 2;
+
+constexpr std::string_view usage_text = R"(usage: echo_server [options]
+
+tether's reference server for wire protocol v1: answers every ping with a pong and every
+request with a response whose body equals the request's body.
+
+options:
+  --host H            address to listen on (default 127.0.0.1)
+  --port P            TCP port, 0 = ephemeral (default 0)
+  --threads N         io threads (default 1)
+  --ping-interval MS  ping every connection this often; 0 = never (default 0)
+  --max-frame BYTES   largest frame accepted and sent (default 4194304)
+  --max-depth N       deepest JSON nesting accepted (default 64)
+  --drain-timeout MS  on SIGINT/SIGTERM, how long to wait for clients to close (default 5000)
+  --help              this text
+
+Prints "LISTENING <port>" on stdout when ready. SIGINT/SIGTERM: send goaway to every
+connection, keep answering, exit 0 once all clients closed (or at the drain timeout);
+a second signal stops at once.
+
+Test controls, under the member "$test" of an object request body (any other body is
+echoed as is). They combine, and act when the reply is due (after sleep_ms):
+  {"$test":{"sleep_ms":N}}      reply after N ms (0..3600000) without delaying other
+                                requests or pings on the connection (out-of-order replies)
+  {"$test":{"error":{"code":C,"message":"M"}}}
+                                reply with the error {code C, message M} instead of a body
+  {"$test":{"close":true}}      close the connection (FIN) without replying
+  {"$test":{"reset":true}}      close the connection with RST (SO_LINGER 0) without replying
+  {"$test":{"hang":true}}       the connection stops reading and answering anything (pings
+                                included); the socket stays open until the server stops
+  {"$test":{"no_reply":true}}   never answer this request (others are answered)
+  {"$test":{"goaway":true}}     reply, then send goaway{"reason":"test"} on this connection
+                                (requests that still arrive are answered)
+  {"$test":{"notify":N}}        send N notify frames with body {"seq":i}, i = 0..N-1,
+                                just before the response
+A malformed or unknown control is answered with the error code 400.
+)";
+
+[[noreturn]] void usage_error(const std::string& message)
+{
+    std::cerr << "echo_server: " << message << "\ntry 'echo_server --help'\n";
+    std::exit(exit_usage);
+}
+
+template <class T>
+T parse_number(std::string_view option, std::string_view text, T min, T max)
+{
+    T value{};
+    const auto* first = text.data();
+    const auto* last = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(first, last, value);
+    if (text.empty() || ec != std::errc{} || ptr != last || value < min || value > max)
+        usage_error("invalid value '" + std::string(text) + "' for " + std::string(option) +
+                    " (expected an integer in " + std::to_string(min) + ".." +
+                    std::to_string(max) + ")");
+    return value;
+}
+
+tether::testing::echo_server_options parse_args(int argc, char** argv)
+{
+    tether::testing::echo_server_options o;
+    const auto args_end = static_cast<std::size_t>(argc);
+    for (std::size_t i = 1; i < args_end; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            std::cout << usage_text;
+            std::exit(0);
+        }
+        if (!arg.starts_with("--"))
+            usage_error("unexpected argument '" + std::string(arg) + "'");
+        // Both "--opt value" and "--opt=value".
+        std::string_view name = arg;
+        std::optional<std::string_view> value;
+        if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+            name = arg.substr(0, eq);
+            value = arg.substr(eq + 1);
+        }
+        const auto take_value = [&]() -> std::string_view {
+            if (value)
+                return *value;
+            if (i + 1 >= args_end)
+                usage_error("option " + std::string(name) + " needs a value");
+            return argv[++i];
+        };
+        constexpr long long max_ms = 24LL * 3600 * 1000;
+        if (name == "--host") {
+            const auto h = take_value();
+            if (h.empty())
+                usage_error("--host must not be empty");
+            o.host = std::string(h);
+        } else if (name == "--port") {
+            o.port = parse_number<std::uint16_t>(name, take_value(), 0, 65535);
+        } else if (name == "--threads") {
+            o.threads = parse_number<int>(name, take_value(), 1, 1024);
+        } else if (name == "--ping-interval") {
+            o.ping_interval = std::chrono::milliseconds(parse_number<long long>(name, take_value(), 0, max_ms));
+        } else if (name == "--max-frame") {
+            o.max_frame_size = parse_number<std::uint32_t>(name, take_value(), 64,
+                                                           std::numeric_limits<std::uint32_t>::max());
+        } else if (name == "--max-depth") {
+            o.max_json_depth = parse_number<std::size_t>(name, take_value(), 1, 100'000);
+        } else if (name == "--drain-timeout") {
+            o.drain_timeout = std::chrono::milliseconds(parse_number<long long>(name, take_value(), 0, max_ms));
+        } else {
+            usage_error("unknown option '" + std::string(name) + "'");
+        }
+    }
+    return o;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    const auto options = parse_args(argc, argv);
+    try {
+        tether::testing::echo_server server(options);
+
+        // Signals are caught by Asio (async-signal-safe) and handled on a thread of their own.
+        boost::asio::io_context signal_io;
+        boost::asio::signal_set signals(signal_io, SIGINT, SIGTERM);
+        int received = 0;
+        std::function<void(const boost::system::error_code&, int)> on_signal =
+            [&](const boost::system::error_code& ec, int) {
+                if (ec)
+                    return;
+                if (++received == 1) {
+                    server.begin_drain();
+                    signals.async_wait(on_signal);
+                } else {
+                    server.stop();
+                }
+            };
+        signals.async_wait(on_signal);
+
+        server.start();
+        std::thread signal_thread([&] { signal_io.run(); });
+        std::cout << "LISTENING " << server.port() << std::endl;
+
+        server.wait(); // returns once a signal drained (or stopped) the server
+        signal_io.stop();
+        signal_thread.join();
+        return 0;
+    } catch (const std::system_error& e) {
+        std::cerr << "echo_server: " << e.what() << '\n';
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "echo_server: " << e.what() << '\n';
+        return 1;
+    }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs tether into a scratch prefix and builds the consumer in tests/package twice: once with
+# find_package(tether CONFIG REQUIRED), once with add_subdirectory; runs both; checks pkg-config.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$repo_root"
+
+work=$(mktemp -d /tmp/tether-package.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# Library only: a consumer must not need our tests, samples or benches.
+cmake -S . -B "$work/lib" -DCMAKE_BUILD_TYPE=Release -DTETHER_BUILD_TESTS=OFF \
+    -DTETHER_BUILD_SAMPLES=OFF -DTETHER_BUILD_BENCH=OFF -DCMAKE_INSTALL_PREFIX="$work/prefix" >/dev/null
+cmake --build "$work/lib" -j"$jobs"
+cmake --install "$work/lib" >/dev/null
+test -f "$work/prefix/lib/cmake/tether/tetherConfig.cmake"
+test -f "$work/prefix/lib/cmake/tether/tetherConfigVersion.cmake"
+test -f "$work/prefix/lib/libtether.a"
+test -f "$work/prefix/include/tether/tether.hpp"
+
+cmake -S tests/package -B "$work/installed" -DTETHER_CONSUME=find_package \
+    -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/installed" -j"$jobs"
+"$work/installed/tether_consumer"
+
+cmake -S tests/package -B "$work/subdir" -DTETHER_CONSUME=add_subdirectory \
+    -DTETHER_SOURCE_DIR="$repo_root" >/dev/null
+cmake --build "$work/subdir" -j"$jobs"
+"$work/subdir/tether_consumer"
+
+PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs tether
+echo "package consumer: find_package and add_subdirectory both OK"

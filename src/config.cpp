@@ -1,0 +1,243 @@
+// The configuration layer: endpoint formatting, validation of a pool_config (design.md §2
+// "Invalid configuration") and its JSON / stream rendering.
+
+#include <tether/config.hpp>
+#include <tether/error.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <utility>
+
+namespace tether {
+
+std::string to_string(const endpoint& e)
+{
+    std::string out;
+    // An IPv6 literal needs brackets so that its colons are not read as the port separator.
+    const bool bracket = e.host.find(':') != std::string::npos && !e.host.starts_with('[');
+    out.reserve(e.host.size() + 8);
+    if (bracket) {
+        out += '[';
+    }
+    out += e.host;
+    if (bracket) {
+        out += ']';
+    }
+    out += ':';
+    out += std::to_string(e.port);
+    return out;
+}
+
+namespace {
+
+using std::chrono::milliseconds;
+
+/// "Never infinite": the cap of every duration but the recycling ones.
+constexpr milliseconds max_duration = std::chrono::hours(24);
+/// max_lifetime and idle_timeout may be long, but not unbounded.
+constexpr milliseconds max_recycle_duration = std::chrono::hours(24 * 30);
+
+constexpr long long max_keepalive_seconds = 32767;
+constexpr int max_keepalive_count = 127;
+constexpr std::uint32_t min_frame_size = 64;
+constexpr std::size_t min_json_depth = 2;
+constexpr std::size_t max_json_depth_limit = 10000;
+
+[[noreturn]] void fail(const char* setting, const std::string& rule)
+{
+    throw config_error(setting, rule);
+}
+
+std::string ms_text(milliseconds d)
+{
+    return std::to_string(d.count()) + " ms";
+}
+
+std::string number_text(double v)
+{
+    std::ostringstream os;
+    os << v;
+    return os.str();
+}
+
+void check_duration(const char* setting, milliseconds d, milliseconds cap, const char* cap_text)
+{
+    if (d <= milliseconds::zero()) {
+        fail(setting, "must be > 0 (nothing is switched off by zero), got " + ms_text(d));
+    }
+    if (d > cap) {
+        fail(setting, std::string("must be at most ") + cap_text + " (never infinite), got " + ms_text(d));
+    }
+}
+
+void check_duration(const char* setting, milliseconds d)
+{
+    check_duration(setting, d, max_duration, "24 h");
+}
+
+void check_count(const char* setting, std::size_t n)
+{
+    if (n < 1) {
+        fail(setting, "must be >= 1, got 0");
+    }
+}
+
+void check_keepalive_seconds(const char* setting, std::chrono::seconds s)
+{
+    if (s.count() < 1 || s.count() > max_keepalive_seconds) {
+        fail(setting, "must be whole seconds in 1..32767, got " + std::to_string(s.count()) + " s");
+    }
+}
+
+bool host_has_bad_character(const std::string& host)
+{
+    for (const char c : host) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f) { // control characters (NUL included) and spaces
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+void validate(const pool_config& config)
+{
+    // Servers.
+    if (config.endpoints.empty()) {
+        fail("endpoint", "at least one endpoint is required");
+    }
+    for (std::size_t i = 0; i < config.endpoints.size(); ++i) {
+        const endpoint& ep = config.endpoints[i];
+        const std::string which = "endpoint #" + std::to_string(i + 1);
+        if (ep.host.empty()) {
+            fail("endpoint", "host must not be empty (" + which + ")");
+        }
+        if (host_has_bad_character(ep.host)) {
+            fail("endpoint", "host must not contain spaces or control characters (" + which + ")");
+        }
+        if (ep.port == 0) {
+            fail("endpoint", "port must not be 0 (" + which + ", host " + ep.host + ")");
+        }
+    }
+
+    // Sizes and threads.
+    if (config.max_connections < 1) {
+        fail("max_connections", "must be >= 1, got 0");
+    }
+    if (config.min_connections > config.max_connections) {
+        fail("min_connections", "must be <= max_connections (" + std::to_string(config.max_connections)
+                                    + "), got " + std::to_string(config.min_connections));
+    }
+    if (config.io_threads < 1) {
+        fail("io_threads", "must be >= 1, got 0");
+    }
+
+    // Timeouts: every one > 0 and bounded.
+    check_duration("acquire_timeout", config.acquire_timeout);
+    check_duration("connect_timeout", config.connect_timeout);
+    check_duration("request_timeout", config.request_timeout);
+    check_duration("ping_interval", config.ping_interval);
+    check_duration("ping_timeout", config.ping_timeout);
+
+    // Backoff.
+    check_duration("backoff.initial", config.backoff.initial);
+    check_duration("backoff.max", config.backoff.max);
+    if (config.backoff.initial > config.backoff.max) {
+        fail("backoff.initial", "must be <= backoff.max (" + ms_text(config.backoff.max) + "), got "
+                                    + ms_text(config.backoff.initial));
+    }
+    if (!std::isfinite(config.backoff.multiplier) || !(config.backoff.multiplier >= 1.0)) {
+        fail("backoff.multiplier", "must be finite and >= 1, got " + number_text(config.backoff.multiplier));
+    }
+    if (!(config.backoff.jitter >= 0.0 && config.backoff.jitter < 1.0)) {
+        fail("backoff.jitter", "must be in [0, 1), got " + number_text(config.backoff.jitter));
+    }
+
+    // TCP level.
+    check_keepalive_seconds("tcp_keepalive.idle", config.tcp_keepalive.idle);
+    check_keepalive_seconds("tcp_keepalive.interval", config.tcp_keepalive.interval);
+    if (config.tcp_keepalive.count < 1 || config.tcp_keepalive.count > max_keepalive_count) {
+        fail("tcp_keepalive.count", "must be in 1..127, got " + std::to_string(config.tcp_keepalive.count));
+    }
+    if (config.tcp_user_timeout) {
+        check_duration("tcp_user_timeout", *config.tcp_user_timeout);
+    }
+
+    // Protocol limits.
+    if (config.max_frame_size < min_frame_size) {
+        fail("max_frame_size", "must be in 64..2^32-1 bytes, got " + std::to_string(config.max_frame_size));
+    }
+    if (config.max_json_depth < min_json_depth || config.max_json_depth > max_json_depth_limit) {
+        fail("max_json_depth", "must be in 2..10000, got " + std::to_string(config.max_json_depth));
+    }
+
+    // Lifecycle.
+    check_duration("drain_timeout", config.drain_timeout);
+    check_count("max_concurrent_connects", config.max_concurrent_connects);
+    check_duration("max_lifetime", config.max_lifetime, max_recycle_duration, "30 days");
+    check_duration("idle_timeout", config.idle_timeout, max_recycle_duration, "30 days");
+    check_count("max_outstanding_per_link", config.max_outstanding_per_link);
+    check_count("max_queued_notifies", config.max_queued_notifies);
+    check_duration("lease_warn_threshold", config.lease_warn_threshold);
+    // max_waiters may be 0: no waiting at all (acquire fails fast with too_many_waiters).
+}
+
+nlohmann::json to_json(const pool_config& config)
+{
+    nlohmann::json endpoints = nlohmann::json::array();
+    for (const endpoint& ep : config.endpoints) {
+        endpoints.push_back(to_string(ep));
+    }
+    return {
+        {"endpoints", std::move(endpoints)},
+        {"min_connections", config.min_connections},
+        {"max_connections", config.max_connections},
+        {"io_threads", config.io_threads},
+        {"acquire_timeout_ms", config.acquire_timeout.count()},
+        {"max_waiters", config.max_waiters},
+        {"connect_timeout_ms", config.connect_timeout.count()},
+        {"request_timeout_ms", config.request_timeout.count()},
+        {"ping_interval_ms", config.ping_interval.count()},
+        {"ping_timeout_ms", config.ping_timeout.count()},
+        {"backoff",
+         {
+             {"initial_ms", config.backoff.initial.count()},
+             {"multiplier", config.backoff.multiplier},
+             {"max_ms", config.backoff.max.count()},
+             {"jitter", config.backoff.jitter},
+         }},
+        {"tcp_keepalive",
+         {
+             {"idle_s", config.tcp_keepalive.idle.count()},
+             {"interval_s", config.tcp_keepalive.interval.count()},
+             {"count", config.tcp_keepalive.count},
+         }},
+        {"tcp_user_timeout_ms", config.effective_tcp_user_timeout().count()},
+        {"max_frame_size", config.max_frame_size},
+        {"max_json_depth", config.max_json_depth},
+        {"drain_timeout_ms", config.drain_timeout.count()},
+        {"max_concurrent_connects", config.max_concurrent_connects},
+        {"max_lifetime_ms", config.max_lifetime.count()},
+        {"idle_timeout_ms", config.idle_timeout.count()},
+        {"max_outstanding_per_link", config.max_outstanding_per_link},
+        {"max_queued_notifies", config.max_queued_notifies},
+        {"lease_warn_threshold_ms", config.lease_warn_threshold.count()},
+        {"dead_peer_detection_ms", config.dead_peer_detection_bound().count()},
+        {"has_on_notify", static_cast<bool>(config.on_notify)},
+        {"has_observer", config.observer != nullptr},
+    };
+}
+
+std::ostream& operator<<(std::ostream& os, const pool_config& config)
+{
+    // Host names are not checked for UTF-8: replace bad bytes rather than throw while printing.
+    return os << to_json(config).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+} // namespace tether

@@ -1,0 +1,78 @@
+#pragma once
+
+// A type-erased completion handler waiting for its result. It tracks work on the handler's
+// associated executor while pending (so a caller's io_context does not run out of work under a
+// suspended coroutine) and completes by posting there, or to the pool's executor when the
+// handler has none: never inline, and never inside a link strand.
+//
+// Boost 1.81: any_completion_handler may only be move-constructed (its move-assignment recurses
+// until the stack overflows), so this type is move-constructible only.
+
+#include <boost/asio/any_completion_executor.hpp>
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/system_executor.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <utility>
+
+namespace tether::detail {
+
+template <class T>
+class pending_op {
+public:
+    using handler_type = boost::asio::any_completion_handler<void(boost::system::error_code, T)>;
+
+    /// `fallback` runs handlers that have no associated executor of their own.
+    pending_op(handler_type handler, boost::asio::any_io_executor fallback)
+        : slot_(handler.get_cancellation_slot()),
+          work_(boost::asio::prefer(boost::asio::get_associated_executor(handler, fallback),
+                                    boost::asio::execution::outstanding_work.tracked)),
+          fallback_(std::move(fallback)), handler_(std::move(handler))
+    {
+    }
+    pending_op(pending_op&&) = default;
+    pending_op& operator=(pending_op&&) = delete;
+    pending_op(const pending_op&) = delete;
+    pending_op& operator=(const pending_op&) = delete;
+
+    /// The caller's per-operation cancellation slot (may be unconnected).
+    boost::asio::cancellation_slot cancellation_slot() const noexcept { return slot_; }
+
+    /// Posts the handler with its result. Call exactly once.
+    void complete(boost::system::error_code ec, T value) &&
+    {
+        // Posted through the pool's executor, then dispatched to the handler's own one.
+        boost::asio::post(fallback_, boost::asio::bind_executor(
+                                         std::move(work_), [h = std::move(handler_), ec,
+                                                            v = std::move(value)]() mutable {
+                                             std::move(h)(ec, std::move(v));
+                                         }));
+    }
+
+    /// For completions after the pool's io threads are gone: posts to the handler's own
+    /// executor, or a system thread when it has none.
+    void complete_detached(boost::system::error_code ec, T value) &&
+    {
+        auto ex = boost::asio::get_associated_executor(handler_, boost::asio::system_executor());
+        boost::asio::post(boost::asio::system_executor(),
+                          boost::asio::bind_executor(ex, [h = std::move(handler_), ec,
+                                                          v = std::move(value)]() mutable {
+                              std::move(h)(ec, std::move(v));
+                          }));
+    }
+
+private:
+    boost::asio::cancellation_slot slot_;
+    boost::asio::any_completion_executor work_;
+    boost::asio::any_io_executor fallback_;
+    handler_type handler_;
+};
+
+} // namespace tether::detail

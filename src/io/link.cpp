@@ -1,0 +1,480 @@
+#include "io/link.hpp"
+
+#include "io/pool_impl.hpp"
+#include "io/socket_options.hpp"
+#include "sansio/message.hpp"
+
+#include <tether/error.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+namespace tether::detail {
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+sansio::link_timing timing_of(const pool_config& c)
+{
+    sansio::link_timing t;
+    t.connect_timeout = c.connect_timeout;
+    t.ping_interval = c.ping_interval;
+    t.ping_timeout = c.ping_timeout;
+    return t;
+}
+
+// Buffers above this size are given back once they drain, so an idle link stays small.
+constexpr std::size_t keep_buffer_capacity = 16 * 1024;
+
+} // namespace
+
+link::link(std::shared_ptr<pool_impl> pool, std::uint64_t id, std::size_t endpoint_index)
+    : pool_(std::move(pool)), config_(pool_->config()), id_(id), endpoint_index_(endpoint_index),
+      created_at_(clock::now()), strand_(asio::make_strand(pool_->io_context())),
+      socket_(strand_), resolver_(strand_), timer_(strand_),
+      fsm_(timing_of(config_), created_at_, id * 0x9e3779b97f4a7c15ULL + 1),
+      decoder_(config_.max_frame_size)
+{
+}
+
+link::~link() = default;
+
+void link::start()
+{
+    asio::post(strand_, [self = shared_from_this()] { self->do_connect(); });
+}
+
+// ---- connect and prove ------------------------------------------------------------------------
+
+void link::do_connect()
+{
+    rearm_timer(); // the connect deadline
+    const endpoint& ep = pool_->endpoint_at(endpoint_index_);
+    error_code ec;
+    const auto address = asio::ip::make_address(ep.host, ec);
+    if (!ec) {
+        // Numeric host: no resolver involved.
+        socket_.async_connect({address, ep.port},
+                              [self = shared_from_this()](const error_code& e) { self->on_connected(e); });
+        return;
+    }
+    resolver_.async_resolve(
+        ep.host, std::to_string(ep.port),
+        [self = shared_from_this()](const error_code& e,
+                                    const asio::ip::tcp::resolver::results_type& results) {
+            if (self->fsm_.state() != sansio::link_state::connecting)
+                return; // timed out or shut down meanwhile
+            if (e) {
+                self->connect_detail_ = "resolve " + to_string(self->pool_->endpoint_at(self->endpoint_index_)) + ": " + e.message();
+                self->perform(self->fsm_.on_failure(make_error_code(errc::connect_failed)));
+                return;
+            }
+            asio::async_connect(self->socket_, results,
+                                [self](const error_code& ce, const asio::ip::tcp::endpoint&) {
+                                    self->on_connected(ce);
+                                });
+        });
+}
+
+void link::on_connected(const error_code& ec)
+{
+    if (fsm_.state() != sansio::link_state::connecting)
+        return;
+    const endpoint& ep = pool_->endpoint_at(endpoint_index_);
+    if (ec) {
+        connect_detail_ = "connect " + to_string(ep) + ": " + ec.message();
+        perform(fsm_.on_failure(make_error_code(errc::connect_failed)));
+        return;
+    }
+    error_code opt_ec;
+    apply_socket_options(socket_, config_, opt_ec);
+    if (opt_ec) {
+        connect_detail_ = "socket options " + to_string(ep) + ": " + opt_ec.message();
+        perform(fsm_.on_failure(make_error_code(errc::connect_failed)));
+        return;
+    }
+    start_read();
+    perform(fsm_.on_connected(clock::now()));
+}
+
+// ---- requests from leases -----------------------------------------------------------------
+
+void link::submit_request(std::uint64_t id, std::string frame, request_op op)
+{
+    asio::dispatch(strand_, [self = shared_from_this(), id, frame = std::move(frame),
+                             op = std::move(op)]() mutable {
+        error_code refused;
+        if (!self->fsm_.accepts_requests())
+            refused = self->refusal();
+        else if (self->requests_.size() >= self->config_.max_outstanding_per_link)
+            refused = make_error_code(errc::too_many_requests);
+        if (refused) {
+            self->finish_request(std::move(op), refused, nullptr);
+            return;
+        }
+        auto slot = op.cancellation_slot();
+        if (slot.is_connected()) {
+            slot.assign([weak = std::weak_ptr<link>(self), id](asio::cancellation_type) {
+                if (auto l = weak.lock())
+                    asio::post(l->strand_, [l, id] { l->cancel_request(id); });
+            });
+        }
+        const auto deadline = clock::now() + self->config_.request_timeout;
+        self->requests_.insert(id, std::move(op), deadline);
+        self->pool_->counters().requests.fetch_add(1, std::memory_order_relaxed);
+        self->queue_frame(std::move(frame));
+        if (deadline < self->timer_armed_at_)
+            self->rearm_timer();
+    });
+}
+
+void link::submit_notify(std::string frame)
+{
+    asio::dispatch(strand_, [self = shared_from_this(), frame = std::move(frame)]() mutable {
+        if (self->fsm_.accepts_requests())
+            self->queue_frame(std::move(frame));
+    });
+}
+
+error_code link::refusal() const
+{
+    const int code = refusal_.load(std::memory_order_acquire);
+    return make_error_code(code ? static_cast<errc>(code) : errc::connection_lost);
+}
+
+void link::update_accepting()
+{
+    const bool accepting = fsm_.accepts_requests();
+    int code = 0;
+    if (!accepting) {
+        if (shutting_down_ || pool_->closed())
+            code = static_cast<int>(errc::pool_closed);
+        else if (fsm_.state() == sansio::link_state::draining ||
+                 fsm_.reason() == make_error_code(errc::connection_draining))
+            code = static_cast<int>(errc::connection_draining);
+        else
+            code = static_cast<int>(errc::connection_lost);
+    }
+    refusal_.store(code, std::memory_order_release);
+    accepting_.store(accepting, std::memory_order_release);
+}
+
+void link::cancel_request(std::uint64_t id)
+{
+    if (auto op = requests_.take(id))
+        finish_request(std::move(*op), asio::error::operation_aborted, nullptr);
+}
+
+void link::finish_request(request_op&& op, error_code ec, nlohmann::json value)
+{
+    std::move(op).complete(ec, std::move(value));
+    after_request_done();
+}
+
+void link::after_request_done()
+{
+    perform(fsm_.on_outstanding(requests_.size()));
+    hold_release();
+}
+
+// ---- holds ----------------------------------------------------------------------------------
+
+void link::lease_to(const std::source_location& site) noexcept
+{
+    lease_site_ = site;
+    leased_at_ = clock::now();
+    holds_.store(1, std::memory_order_release);
+}
+
+void link::hold_release() noexcept
+{
+    if (holds_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        pool_->on_link_returned(shared_from_this());
+}
+
+// ---- reading ----------------------------------------------------------------------------------
+
+void link::start_read()
+{
+    reading_ = true;
+    const auto space = decoder_.prepare();
+    socket_.async_read_some(asio::buffer(space.data(), space.size()),
+                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                                self->on_read(ec, n);
+                            });
+}
+
+void link::on_read(const error_code& ec, std::size_t n)
+{
+    reading_ = false;
+    if (fsm_.state() == sansio::link_state::closed)
+        return;
+    if (ec) {
+        perform(fsm_.on_failure(make_error_code(errc::connection_lost)));
+        return;
+    }
+    decoder_.commit(n);
+    fsm_.on_received(clock::now());
+    std::string_view payload;
+    error_code decode_ec;
+    for (;;) {
+        const auto status = decoder_.next(payload, decode_ec);
+        if (status == wire::decode_status::need_more)
+            break;
+        if (status == wire::decode_status::error) {
+            pool_->counters().protocol_errors.fetch_add(1, std::memory_order_relaxed);
+            perform(fsm_.on_failure(decode_ec));
+            return;
+        }
+        if (!handle_payload(payload))
+            return;
+    }
+    if (fsm_.state() == sansio::link_state::closed)
+        return;
+    if (decoder_.buffered() == 0 && decoder_.capacity() > keep_buffer_capacity)
+        decoder_.release_if_empty();
+    start_read();
+}
+
+// Returns false when the link closed while handling it.
+bool link::handle_payload(std::string_view payload)
+{
+    auto parsed = wire::parse(payload, {wire::sender::server, config_.max_json_depth});
+    auto& counters = pool_->counters();
+    if (parsed.ec) {
+        counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+        perform(fsm_.on_failure(parsed.ec));
+        return false;
+    }
+    const auto now = clock::now();
+    const endpoint& ep = pool_->endpoint_at(endpoint_index_);
+    switch (parsed.msg.index()) {
+    case 0: { // ping: answer at once, whatever else is going on
+        std::string frame;
+        if (!wire::serialize(wire::pong{std::get<wire::ping>(parsed.msg).id}, frame,
+                             config_.max_frame_size))
+            queue_frame(std::move(frame));
+        break;
+    }
+    case 1: { // pong
+        bool matched = false;
+        const auto action = fsm_.on_pong(std::get<wire::pong>(parsed.msg).id, now, matched);
+        if (matched) {
+            counters.pongs_received.fetch_add(1, std::memory_order_relaxed);
+            if (auto* obs = pool_->observer(); obs && fsm_.last_rtt())
+                obs->on_ping_rtt(ep, id_,
+                                 std::chrono::duration_cast<std::chrono::microseconds>(*fsm_.last_rtt()));
+        } else {
+            counters.late_responses.fetch_add(1, std::memory_order_relaxed);
+        }
+        perform(action);
+        break;
+    }
+    case 3: { // response
+        auto& r = std::get<wire::response>(parsed.msg);
+        if (r.error) {
+            counters.server_errors.fetch_add(1, std::memory_order_relaxed);
+            nlohmann::json error_body{{"code", r.error->code}, {"message", std::move(r.error->message)}};
+            handle_response(r.id, std::move(error_body), make_error_code(errc::server_error));
+        } else {
+            handle_response(r.id, std::move(r.body), {});
+        }
+        break;
+    }
+    case 4: // notify
+        counters.notifies_received.fetch_add(1, std::memory_order_relaxed);
+        pool_->deliver_notify(std::move(std::get<wire::notify>(parsed.msg).body));
+        break;
+    case 5: { // goaway: no new requests here, owed responses still come
+        counters.goaways.fetch_add(1, std::memory_order_relaxed);
+        if (auto* obs = pool_->observer())
+            obs->on_goaway(ep, id_, std::get<wire::goaway>(parsed.msg).reason);
+        const bool was_ready = fsm_.state() == sansio::link_state::ready;
+        const auto action = fsm_.on_drain(requests_.size(), make_error_code(errc::connection_draining));
+        update_accepting();
+        if (was_ready)
+            pool_->on_link_draining(shared_from_this());
+        perform(action);
+        break;
+    }
+    default: // unknown type or wrong direction: ignored, counted
+        counters.unknown_messages.fetch_add(1, std::memory_order_relaxed);
+        break;
+    }
+    return fsm_.state() != sansio::link_state::closed;
+}
+
+void link::handle_response(std::uint64_t id, nlohmann::json body, const error_code& ec)
+{
+    auto op = requests_.take(id);
+    if (!op) {
+        // Late (after its timeout or cancellation) or unknown: dropped, never redelivered.
+        pool_->counters().late_responses.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    finish_request(std::move(*op), ec, std::move(body));
+}
+
+// ---- writing ----------------------------------------------------------------------------------
+
+void link::queue_frame(std::string_view frame)
+{
+    write_pending_.append(frame);
+    if (!writing_)
+        start_write();
+}
+
+void link::queue_frame(std::string&& frame)
+{
+    if (write_pending_.empty())
+        write_pending_.swap(frame); // common case: no copy
+    else
+        write_pending_.append(frame);
+    if (!writing_)
+        start_write();
+}
+
+void link::start_write()
+{
+    if (fsm_.state() == sansio::link_state::closed || fsm_.state() == sansio::link_state::connecting)
+        return;
+    writing_ = true;
+    write_inflight_.swap(write_pending_);
+    asio::async_write(socket_, asio::buffer(write_inflight_),
+                      [self = shared_from_this()](const error_code& ec, std::size_t) {
+                          self->writing_ = false;
+                          if (self->fsm_.state() == sansio::link_state::closed)
+                              return;
+                          if (ec) {
+                              self->perform(self->fsm_.on_failure(make_error_code(errc::connection_lost)));
+                              return;
+                          }
+                          if (self->write_inflight_.capacity() > keep_buffer_capacity)
+                              std::string().swap(self->write_inflight_);
+                          else
+                              self->write_inflight_.clear();
+                          if (!self->write_pending_.empty())
+                              self->start_write();
+                      });
+}
+
+// ---- health and deadlines ---------------------------------------------------------------------
+
+void link::send_ping()
+{
+    pool_->counters().pings_sent.fetch_add(1, std::memory_order_relaxed);
+    std::string frame;
+    if (!wire::serialize(wire::ping{fsm_.ping_id()}, frame, config_.max_frame_size))
+        queue_frame(std::move(frame));
+}
+
+void link::rearm_timer()
+{
+    auto due = fsm_.deadline();
+    if (auto d = requests_.next_deadline(); d && *d < due)
+        due = *d;
+    if (due == clock::time_point::max() || due >= timer_armed_at_)
+        return;
+    timer_armed_at_ = due;
+    timer_.expires_at(due); // cancels a later wait, whose handler sees a stale generation
+    timer_.async_wait([self = shared_from_this(), gen = ++timer_generation_](const error_code& ec) {
+        self->on_timer(gen, ec);
+    });
+}
+
+void link::on_timer(std::uint64_t generation, const error_code& ec)
+{
+    if (generation != timer_generation_ || fsm_.state() == sansio::link_state::closed)
+        return;
+    (void)ec;
+    timer_armed_at_ = clock::time_point::max();
+    const auto now = clock::now();
+    requests_.take_expired(now, [this](std::uint64_t, request_op&& op) {
+        pool_->counters().request_timeouts.fetch_add(1, std::memory_order_relaxed);
+        // The link stays: a late response will be dropped and counted.
+        std::move(op).complete(make_error_code(errc::request_timeout), nullptr);
+        after_request_done();
+    });
+    if (fsm_.state() == sansio::link_state::closed)
+        return;
+    perform(fsm_.on_timer(now));
+    if (fsm_.state() != sansio::link_state::closed)
+        rearm_timer();
+}
+
+// ---- lifecycle ----------------------------------------------------------------------------------
+
+void link::perform(sansio::link_action action)
+{
+    switch (action) {
+    case sansio::link_action::none: break;
+    case sansio::link_action::send_ping:
+        send_ping();
+        rearm_timer();
+        break;
+    case sansio::link_action::ready:
+        update_accepting();
+        pool_->counters().connects.fetch_add(1, std::memory_order_relaxed);
+        if (auto* obs = pool_->observer())
+            obs->on_connected(pool_->endpoint_at(endpoint_index_), id_);
+        pool_->on_link_ready(shared_from_this());
+        rearm_timer();
+        break;
+    case sansio::link_action::close: close_now(); break;
+    }
+}
+
+void link::drain(error_code reason)
+{
+    asio::dispatch(strand_, [self = shared_from_this(), reason] {
+        self->shutting_down_ = self->shutting_down_ || reason == errc::pool_closed;
+        const auto action = self->fsm_.on_drain(self->requests_.size(), reason);
+        self->update_accepting();
+        self->perform(action);
+    });
+}
+
+void link::force_close(error_code reason)
+{
+    asio::dispatch(strand_, [self = shared_from_this(), reason] {
+        self->shutting_down_ = self->shutting_down_ || reason == errc::pool_closed;
+        self->perform(self->fsm_.on_failure(reason));
+    });
+}
+
+void link::close_now()
+{
+    update_accepting();
+    const error_code reason = fsm_.reason();
+    ++timer_generation_;
+    timer_.cancel();
+    resolver_.cancel();
+    error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    std::string().swap(write_pending_);
+
+    const bool was_ready = fsm_.last_rtt().has_value(); // proven at some point
+    auto& counters = pool_->counters();
+    if (fsm_.died_silently())
+        counters.dead_links_detected.fetch_add(1, std::memory_order_relaxed);
+    if (was_ready && reason != errc::connection_draining && reason != errc::pool_closed)
+        counters.connections_lost.fetch_add(1, std::memory_order_relaxed);
+
+    // Requests still outstanding fail now, not at their timeouts.
+    requests_.take_all([&](std::uint64_t, request_op&& op) {
+        std::move(op).complete(reason, nullptr);
+        hold_release();
+    });
+    if (was_ready) {
+        if (auto* obs = pool_->observer())
+            obs->on_disconnected(pool_->endpoint_at(endpoint_index_), id_, reason);
+    }
+    pool_->on_link_closed(shared_from_this(), reason, connect_detail_, was_ready);
+}
+
+} // namespace tether::detail

@@ -1,0 +1,136 @@
+#pragma once
+
+// One pooled connection, driven on its own strand: connect, prove, read loop feeding the frame
+// decoder, a write queue that coalesces frames into one write, the outstanding-request table,
+// and one timer serving both health probes and request deadlines. The decisions are the
+// sans-io link_fsm's; this class only performs them.
+
+#include "io/completion.hpp"
+#include "sansio/frame_decoder.hpp"
+#include "sansio/link_fsm.hpp"
+#include "sansio/request_table.hpp"
+
+#include <tether/config.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <source_location>
+#include <string>
+
+namespace tether::detail {
+
+class pool_impl;
+
+class link : public std::enable_shared_from_this<link> {
+public:
+    using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+    using request_op = pending_op<nlohmann::json>;
+
+    link(std::shared_ptr<pool_impl> pool, std::uint64_t id, std::size_t endpoint_index);
+    ~link();
+
+    /// Starts resolve + connect + proving on the strand.
+    void start();
+
+    // ---- from leases, any thread ---------------------------------------------------------
+    /// Next request id on this link (unique among its outstanding requests).
+    std::uint64_t allocate_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed) & 0x1f'ffff'ffff'ffffULL; }
+    /// Queues a serialized request frame; `op` completes exactly once. The caller has already
+    /// added a hold for it (see hold_add).
+    void submit_request(std::uint64_t id, std::string frame, request_op op);
+    /// Queues a serialized notify frame (dropped if the link stops accepting meanwhile).
+    void submit_notify(std::string frame);
+    /// Accepting requests right now (a hint for fail-fast paths; the strand decides).
+    bool accepting() const noexcept { return accepting_.load(std::memory_order_acquire); }
+    /// Why the link refuses requests when it does.
+    boost::system::error_code refusal() const;
+
+    // ---- holds: the lease counts 1, each in-flight request 1 ---------------------------------
+    void lease_to(const std::source_location& site) noexcept;
+    void hold_add() noexcept { holds_.fetch_add(1, std::memory_order_relaxed); }
+    /// Drops one hold; the last one returns the link to the pool.
+    void hold_release() noexcept;
+    /// The lease wants this link dropped instead of reused.
+    void mark_discard() noexcept { discard_.store(true, std::memory_order_release); }
+    bool discard_requested() const noexcept { return discard_.load(std::memory_order_acquire); }
+    std::chrono::steady_clock::time_point leased_at() const noexcept { return leased_at_; }
+    const std::source_location& lease_site() const noexcept { return lease_site_; }
+
+    // ---- from the pool -----------------------------------------------------------------------
+    /// Reusable: proven, not draining, not closed, not marked for discard.
+    bool usable() const noexcept { return accepting() && !discard_requested(); }
+    /// Graceful: no new requests, close once quiet (goaway-like). `reason` is told to refused
+    /// requests (pool_closed at shutdown, connection_draining on retirement).
+    void drain(boost::system::error_code reason);
+    /// Immediate: fail everything outstanding with `reason` and close.
+    void force_close(boost::system::error_code reason);
+
+    std::uint64_t id() const noexcept { return id_; }
+    std::size_t endpoint_index() const noexcept { return endpoint_index_; }
+    std::chrono::steady_clock::time_point created_at() const noexcept { return created_at_; }
+
+private:
+    using clock = std::chrono::steady_clock;
+
+    // All below run on the strand.
+    void do_connect();
+    void on_connected(const boost::system::error_code& ec);
+    void start_read();
+    void on_read(const boost::system::error_code& ec, std::size_t n);
+    bool handle_payload(std::string_view payload);
+    void handle_response(std::uint64_t id, nlohmann::json body,
+                         const boost::system::error_code& ec);
+    void queue_frame(std::string_view frame);
+    void queue_frame(std::string&& frame);
+    void start_write();
+    void perform(sansio::link_action action);
+    void send_ping();
+    void rearm_timer();
+    void on_timer(std::uint64_t generation, const boost::system::error_code& ec);
+    void finish_request(request_op&& op, boost::system::error_code ec, nlohmann::json value);
+    void after_request_done();
+    void cancel_request(std::uint64_t id);
+    void close_now();
+    void update_accepting();
+
+    std::shared_ptr<pool_impl> pool_;
+    const pool_config& config_;
+    const std::uint64_t id_;
+    const std::size_t endpoint_index_;
+    const clock::time_point created_at_;
+
+    strand_type strand_;
+    boost::asio::ip::tcp::socket socket_;
+    boost::asio::ip::tcp::resolver resolver_;
+    boost::asio::steady_timer timer_;
+    std::uint64_t timer_generation_ = 0;
+    clock::time_point timer_armed_at_ = clock::time_point::max();
+
+    sansio::link_fsm fsm_;
+    wire::frame_decoder decoder_;
+    sansio::request_table<request_op> requests_;
+    std::string write_pending_;   // frames queued while a write is in flight
+    std::string write_inflight_;  // the buffer of the write in flight
+    bool writing_ = false;
+    bool reading_ = false;
+    bool shutting_down_ = false;  // pool shutdown: refusals say pool_closed
+    std::string connect_detail_;  // why the connect failed, for diagnostics
+
+    std::atomic<bool> accepting_{false};
+    std::atomic<int> refusal_{0}; // tether::errc told to refused requests, 0 while accepting
+    std::atomic<bool> discard_{false};
+    std::atomic<int> holds_{0};
+    std::atomic<std::uint64_t> next_id_{1};
+    clock::time_point leased_at_{};
+    std::source_location lease_site_{};
+};
+
+} // namespace tether::detail

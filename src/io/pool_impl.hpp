@@ -1,0 +1,181 @@
+#pragma once
+
+// The pool: endpoints with their backoff, the set of links, the idle list (most recently used
+// first), FIFO waiters with direct hand-off, sizing and background refill, shutdown.
+//
+// Threading: the shared state lives under one mutex held only for short, non-blocking
+// sections (never while running a user handler or an observer). The acquire fast path with an
+// idle link is: lock, pop, unlock — no strand round-trip. Timers (waiter deadlines, backoff
+// retries) belong to the pool strand.
+
+#include "io/completion.hpp"
+#include "sansio/backoff.hpp"
+
+#include <tether/config.hpp>
+#include <tether/lease.hpp>
+#include <tether/stats.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace tether::detail {
+
+class link;
+
+/// Counters updated from any thread without the pool lock.
+struct pool_counters {
+    std::atomic<std::uint64_t> acquires{0}, acquire_timeouts{0}, connects{0}, connect_failures{0},
+        pings_sent{0}, pongs_received{0}, dead_links_detected{0}, requests{0},
+        request_timeouts{0}, protocol_errors{0}, late_responses{0}, unknown_messages{0},
+        notifies_received{0}, notifies_dropped{0}, goaways{0}, server_errors{0},
+        connections_lost{0};
+};
+
+struct pool_anchor {
+    std::shared_ptr<pool_impl> impl;
+    ~pool_anchor();
+};
+
+class pool_impl : public std::enable_shared_from_this<pool_impl> {
+public:
+    using executor_type = boost::asio::io_context::executor_type;
+    using acquire_op = pending_op<tether::lease>;
+
+    explicit pool_impl(pool_config config);
+    ~pool_impl();
+
+    /// Starts the io threads and the first min_connections connects.
+    void start();
+
+    const pool_config& config() const noexcept { return config_; }
+    pool_counters& counters() noexcept { return counters_; }
+    boost::asio::io_context& io_context() noexcept { return ioc_; }
+    /// Where handlers without an executor of their own complete: the io threads, or after they
+    /// are gone (shutdown finished) a system thread so late callers still get their answer.
+    boost::asio::any_io_executor completion_executor() const;
+    bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+    bool running_in_io_thread() const noexcept;
+
+    // ---- acquire -------------------------------------------------------------------------
+    /// Fast path: an idle usable link, leased to `site`; null when none.
+    std::shared_ptr<link> try_acquire_idle(const std::source_location& site);
+    void async_acquire(std::shared_ptr<pool_anchor> anchor, acquire_op op,
+                       const std::source_location& site);
+    /// Why an acquire fails right now, for what() and diagnostics().
+    std::string diagnostics() const;
+
+    // ---- from links (their strands) ----------------------------------------------------------
+    void on_link_ready(const std::shared_ptr<link>& l);
+    void on_link_draining(const std::shared_ptr<link>& l);
+    void on_link_closed(const std::shared_ptr<link>& l, boost::system::error_code reason,
+                        const std::string& detail, bool was_ready);
+    /// The last hold of a leased link was dropped.
+    void on_link_returned(const std::shared_ptr<link>& l);
+    void deliver_notify(nlohmann::json body);
+    pool_observer* observer() const noexcept { return config_.observer.get(); }
+    const endpoint& endpoint_at(std::size_t index) const { return config_.endpoints[index]; }
+
+    // ---- facade --------------------------------------------------------------------------
+    pool_stats stats() const;
+    bool wait_ready(std::chrono::milliseconds timeout);
+    void shutdown(std::chrono::milliseconds drain);
+
+private:
+    struct waiter {
+        std::uint64_t id;
+        std::shared_ptr<pool_anchor> anchor;
+        acquire_op op;
+        std::source_location site;
+        std::chrono::steady_clock::time_point deadline;
+    };
+    struct endpoint_state {
+        explicit endpoint_state(sansio::backoff_schedule b) : backoff(b) {}
+        sansio::backoff_schedule backoff;
+        std::chrono::steady_clock::time_point retry_at{};
+        std::size_t links = 0;
+        std::size_t connecting = 0;
+        std::uint64_t connects = 0;
+        std::uint64_t connect_failures = 0;
+        std::uint64_t failure_epoch = 0; // failures of concurrent connects advance backoff once
+        std::string last_error;
+    };
+    struct link_entry {
+        std::shared_ptr<detail::link> ptr;
+        std::uint64_t epoch;  // endpoint failure_epoch when the connect started
+        bool ready = false;
+        bool draining = false;
+        bool leased = false;
+    };
+    using completion_list = std::vector<std::pair<acquire_op, std::optional<tether::lease>>>;
+    struct deferred_completions; // completions collected under the lock, posted after it
+
+    // All *_locked functions need mutex_ held.
+    void hand_out_locked(const std::shared_ptr<link>& l, deferred_completions& out);
+    void fill_locked(deferred_completions& out);
+    bool start_connect_locked();
+    void fail_waiters_locked(boost::system::error_code ec, deferred_completions& out);
+    bool nothing_can_serve_locked() const;
+    std::string diagnostics_locked() const;
+    void schedule_retry_locked(std::chrono::steady_clock::time_point at);
+    void arm_waiter_timer();
+    void on_waiter_timer();
+    void on_retry_timer();
+    void cancel_waiter(std::uint64_t id);
+    void begin_shutdown(std::chrono::milliseconds drain);
+    void finish();
+    void stop_threads();
+
+    const pool_config config_;
+    pool_counters counters_;
+    mutable boost::asio::io_context ioc_;
+    std::optional<boost::asio::executor_work_guard<executor_type>> work_;
+    std::vector<std::thread> threads_;
+    boost::asio::strand<executor_type> strand_;        // pool timers
+    boost::asio::strand<executor_type> notify_strand_; // on_notify calls, one at a time
+    boost::asio::steady_timer waiter_timer_;
+    boost::asio::steady_timer retry_timer_;
+    boost::asio::steady_timer drain_timer_;
+    std::chrono::steady_clock::time_point retry_armed_at_ = std::chrono::steady_clock::time_point::max();
+    std::atomic<std::size_t> queued_notifies_{0};
+    std::atomic<bool> closed_{false};
+    std::atomic<bool> threads_gone_{false};
+
+    mutable std::mutex mutex_;
+    std::condition_variable state_changed_; // ready count, links gone
+    std::unordered_map<link*, link_entry> links_;
+    std::vector<std::shared_ptr<link>> idle_; // most recently used at the back
+    std::list<waiter> waiters_;
+    std::vector<endpoint_state> endpoints_;
+    std::size_t next_endpoint_ = 0;
+    std::size_t connecting_ = 0;
+    std::size_t ready_ = 0;     // proven, not draining
+    std::size_t leased_ = 0;
+    std::size_t draining_ = 0;
+    std::uint64_t next_link_id_ = 1;
+    std::uint64_t next_waiter_id_ = 1;
+    bool finish_posted_ = false;
+    sansio::jitter_rng rng_;
+
+    std::mutex shutdown_mutex_;
+    bool shutdown_started_ = false;
+    bool joiner_claimed_ = false;
+    bool shutdown_done_ = false;
+    std::condition_variable shutdown_cv_;
+};
+
+} // namespace tether::detail

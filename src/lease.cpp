@@ -1,0 +1,105 @@
+#include <tether/lease.hpp>
+
+#include "io/link.hpp"
+#include "io/pool_impl.hpp"
+#include "io/sync_wait.hpp"
+#include "sansio/message.hpp"
+
+namespace tether {
+using boost::system::error_code;
+
+lease& lease::operator=(lease&& other) noexcept
+{
+    if (this != &other) {
+        release();
+        anchor_ = std::move(other.anchor_);
+        link_ = std::move(other.link_);
+    }
+    return *this;
+}
+
+lease::~lease() { release(); }
+
+void lease::release() noexcept
+{
+    if (link_) {
+        link_->hold_release();
+        link_.reset();
+    }
+    anchor_.reset(); // may be the last reference: then the pool shuts down
+}
+
+void lease::discard() noexcept
+{
+    if (link_)
+        link_->mark_discard();
+    release();
+}
+
+std::uint64_t lease::link_id() const noexcept { return link_ ? link_->id() : 0; }
+
+nlohmann::json lease::request(const nlohmann::json& body, std::error_code& ec)
+{
+    ec.clear();
+    if (!link_ || !anchor_) {
+        ec = errc::invalid_lease;
+        return nullptr;
+    }
+    if (anchor_->impl->running_in_io_thread()) {
+        ec = errc::would_block_io_thread;
+        return nullptr;
+    }
+    detail::sync_wait<nlohmann::json> wait;
+    detail::async_request_erased(anchor_, link_, body, wait.handler());
+    error_code bec;
+    nlohmann::json reply = wait.get(bec);
+    ec = bec;
+    return reply;
+}
+
+nlohmann::json lease::request(const nlohmann::json& body)
+{
+    std::error_code ec;
+    nlohmann::json reply = request(body, ec);
+    if (ec == errc::server_error) {
+        const auto code = reply.value("code", std::int64_t{0});
+        throw server_error(code, reply.value("message", std::string()));
+    }
+    if (ec)
+        throw error(ec, "tether: request failed: " + ec.message());
+    return reply;
+}
+
+void lease::notify(const nlohmann::json& body, std::error_code& ec)
+{
+    ec.clear();
+    if (!link_ || !anchor_) {
+        ec = errc::invalid_lease;
+        return;
+    }
+    const auto& impl = *anchor_->impl;
+    if (impl.closed()) {
+        ec = errc::pool_closed;
+        return;
+    }
+    if (!link_->accepting()) {
+        ec = link_->refusal();
+        return;
+    }
+    std::string frame;
+    if (const auto sec = wire::serialize(wire::notify{body}, frame, impl.config().max_frame_size)) {
+        ec = sec;
+        return;
+    }
+    link_->submit_notify(std::move(frame));
+}
+
+void lease::notify(const nlohmann::json& body)
+{
+    std::error_code ec;
+    notify(body, ec);
+    if (ec)
+        throw error(ec, "tether: notify failed: " + ec.message());
+}
+
+} // namespace tether

@@ -1,0 +1,220 @@
+// The facade of the pool: pool handle, builder's build(), and the erased entry points of the
+// asynchronous templates.
+
+#include <tether/pool.hpp>
+#include <tether/pool_builder.hpp>
+
+#include "io/lease_access.hpp"
+#include "io/link.hpp"
+#include "io/pool_impl.hpp"
+#include "io/sync_wait.hpp"
+#include "sansio/message.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/system_executor.hpp>
+
+#include <algorithm>
+#include <thread>
+
+namespace tether {
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace detail {
+
+namespace {
+
+template <class Handler, class T>
+void complete_without_pool(Handler&& handler, error_code ec, T value)
+{
+    auto ex = asio::get_associated_executor(handler, asio::system_executor());
+    asio::post(asio::system_executor(),
+               asio::bind_executor(ex, [h = std::forward<Handler>(handler), ec,
+                                        v = std::move(value)]() mutable {
+                   std::move(h)(ec, std::move(v));
+               }));
+}
+
+} // namespace
+
+void async_acquire_erased(const std::shared_ptr<pool_anchor>& anchor, acquire_handler handler,
+                          const std::source_location& site)
+{
+    if (!anchor) {
+        complete_without_pool(std::move(handler), make_error_code(errc::pool_closed), lease{});
+        return;
+    }
+    pool_impl& impl = *anchor->impl;
+    pool_impl::acquire_op op(std::move(handler), impl.io_context().get_executor());
+    if (impl.closed()) {
+        std::move(op).complete_detached(make_error_code(errc::pool_closed), lease{});
+        return;
+    }
+    impl.async_acquire(anchor, std::move(op), site);
+}
+
+void async_request_erased(const std::shared_ptr<pool_anchor>& anchor,
+                          const std::shared_ptr<link>& l, const nlohmann::json& body,
+                          request_handler handler)
+{
+    if (!anchor || !l) {
+        complete_without_pool(std::move(handler), make_error_code(errc::invalid_lease),
+                              nlohmann::json());
+        return;
+    }
+    pool_impl& impl = *anchor->impl;
+    link::request_op op(std::move(handler), impl.io_context().get_executor());
+    if (impl.closed()) {
+        std::move(op).complete_detached(make_error_code(errc::pool_closed), nullptr);
+        return;
+    }
+    // Serialized here, on the caller's thread: the body need not outlive the call and the
+    // link's strand only copies bytes.
+    const std::uint64_t id = l->allocate_id();
+    std::string frame;
+    if (const auto ec = wire::serialize_request(id, body, frame, impl.config().max_frame_size)) {
+        std::move(op).complete(ec, nullptr); // nothing was sent: the link is kept
+        return;
+    }
+    l->hold_add();
+    l->submit_request(id, std::move(frame), std::move(op));
+}
+
+void async_pool_request_erased(const std::shared_ptr<pool_anchor>& anchor,
+                               const nlohmann::json& body, request_handler handler,
+                               const std::source_location& site)
+{
+    if (!anchor) {
+        complete_without_pool(std::move(handler), make_error_code(errc::pool_closed),
+                              nlohmann::json());
+        return;
+    }
+    pool_impl& impl = *anchor->impl;
+    auto op = std::make_shared<link::request_op>(std::move(handler), impl.io_context().get_executor());
+    if (impl.closed()) {
+        std::move(*op).complete_detached(make_error_code(errc::pool_closed), nullptr);
+        return;
+    }
+    // The caller's cancellation slot follows the operation: first the wait for a lease, then
+    // the request.
+    const auto slot = op->cancellation_slot();
+    auto on_lease = [op, body](error_code ec, lease l) mutable {
+        if (ec) {
+            std::move(*op).complete(ec, nullptr);
+            return;
+        }
+        l.async_request(body, asio::bind_cancellation_slot(
+                                  op->cancellation_slot(), [op](error_code rec, nlohmann::json reply) {
+                                      std::move(*op).complete(rec, std::move(reply));
+                                  }));
+        // The lease goes out of scope here: released, the link returns after the reply.
+    };
+    async_acquire_erased(anchor, asio::bind_cancellation_slot(slot, std::move(on_lease)), site);
+}
+
+} // namespace detail
+
+// ---- pool -----------------------------------------------------------------------------------
+
+detail::pool_impl& pool::impl() const
+{
+    if (!anchor_)
+        throw error(make_error_code(errc::pool_closed), "tether: empty pool handle");
+    return *anchor_->impl;
+}
+
+lease pool::acquire(std::error_code& ec, std::source_location site)
+{
+    ec.clear();
+    if (!anchor_) {
+        ec = errc::pool_closed;
+        return {};
+    }
+    detail::pool_impl& p = *anchor_->impl;
+    if (p.running_in_io_thread()) {
+        ec = errc::would_block_io_thread;
+        return {};
+    }
+    if (auto l = p.try_acquire_idle(site))
+        return detail::lease_access::make(anchor_, std::move(l));
+    detail::sync_wait<lease> wait;
+    detail::async_acquire_erased(anchor_, wait.handler(), site);
+    error_code bec;
+    lease result = wait.get(bec);
+    ec = bec;
+    return result;
+}
+
+lease pool::acquire(std::source_location site)
+{
+    std::error_code ec;
+    lease l = acquire(ec, site);
+    if (ec) {
+        std::string why = "tether: acquire failed: " + ec.message();
+        if (anchor_)
+            why += " [" + anchor_->impl->diagnostics() + "]";
+        throw error(ec, why);
+    }
+    return l;
+}
+
+nlohmann::json pool::request(const nlohmann::json& body, std::error_code& ec,
+                             std::source_location site)
+{
+    lease l = acquire(ec, site);
+    if (ec)
+        return nullptr;
+    return l.request(body, ec);
+}
+
+nlohmann::json pool::request(const nlohmann::json& body, std::source_location site)
+{
+    lease l = acquire(site);
+    return l.request(body);
+}
+
+bool pool::wait_ready(std::chrono::milliseconds timeout)
+{
+    if (!anchor_)
+        return false;
+    if (anchor_->impl->running_in_io_thread())
+        throw error(make_error_code(errc::would_block_io_thread), "tether: wait_ready on an io thread");
+    return anchor_->impl->wait_ready(timeout);
+}
+
+pool_stats pool::stats() const { return impl().stats(); }
+
+const pool_config& pool::config() const { return impl().config(); }
+
+std::string pool::diagnostics() const { return anchor_ ? anchor_->impl->diagnostics() : "empty pool handle"; }
+
+void pool::shutdown(std::chrono::milliseconds drain)
+{
+    if (anchor_)
+        anchor_->impl->shutdown(drain);
+}
+
+void pool::shutdown()
+{
+    if (anchor_)
+        anchor_->impl->shutdown(anchor_->impl->config().drain_timeout);
+}
+
+// ---- builder --------------------------------------------------------------------------------
+
+pool pool_builder::build() const
+{
+    pool_config c = config_;
+    if (c.io_threads == 0)
+        c.io_threads = std::max(1u, std::thread::hardware_concurrency());
+    validate(c);
+    auto impl = std::make_shared<detail::pool_impl>(std::move(c));
+    impl->start();
+    auto anchor = std::make_shared<detail::pool_anchor>();
+    anchor->impl = std::move(impl);
+    return pool(std::move(anchor));
+}
+
+} // namespace tether

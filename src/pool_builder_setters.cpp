@@ -1,0 +1,155 @@
+// The setters of pool_builder: each stores its value; nothing is checked until build().
+
+#include <tether/pool_builder.hpp>
+
+#include <utility>
+
+namespace tether {
+
+pool_builder& pool_builder::endpoint(std::string host, std::uint16_t port)
+{
+    config_.endpoints.push_back(tether::endpoint{std::move(host), port});
+    return *this;
+}
+
+pool_builder& pool_builder::min_connections(std::size_t n)
+{
+    config_.min_connections = n;
+    return *this;
+}
+
+pool_builder& pool_builder::max_connections(std::size_t n)
+{
+    config_.max_connections = n;
+    return *this;
+}
+
+pool_builder& pool_builder::io_threads(unsigned n)
+{
+    config_.io_threads = n;
+    return *this;
+}
+
+pool_builder& pool_builder::acquire_timeout(std::chrono::milliseconds d)
+{
+    config_.acquire_timeout = d;
+    return *this;
+}
+
+pool_builder& pool_builder::max_waiters(std::size_t n)
+{
+    config_.max_waiters = n;
+    return *this;
+}
+
+pool_builder& pool_builder::connect_timeout(std::chrono::milliseconds d)
+{
+    config_.connect_timeout = d;
+    return *this;
+}
+
+pool_builder& pool_builder::request_timeout(std::chrono::milliseconds d)
+{
+    config_.request_timeout = d;
+    return *this;
+}
+
+pool_builder& pool_builder::ping_interval(std::chrono::milliseconds d)
+{
+    config_.ping_interval = d;
+    return *this;
+}
+
+pool_builder& pool_builder::ping_timeout(std::chrono::milliseconds d)
+{
+    config_.ping_timeout = d;
+    return *this;
+}
+
+pool_builder& pool_builder::backoff(std::chrono::milliseconds initial, double multiplier,
+                                    std::chrono::milliseconds max, double jitter)
+{
+    config_.backoff = backoff_policy{initial, multiplier, max, jitter};
+    return *this;
+}
+
+pool_builder& pool_builder::tcp_keepalive(std::chrono::seconds idle, std::chrono::seconds interval,
+                                          int count)
+{
+    config_.tcp_keepalive = tcp_keepalive_policy{idle, interval, count};
+    return *this;
+}
+
+pool_builder& pool_builder::tcp_user_timeout(std::chrono::milliseconds d)
+{
+    config_.tcp_user_timeout = d;
+    return *this;
+}
+
+pool_builder& pool_builder::max_frame_size(std::uint32_t bytes)
+{
+    config_.max_frame_size = bytes;
+    return *this;
+}
+
+pool_builder& pool_builder::max_json_depth(std::size_t levels)
+{
+    config_.max_json_depth = levels;
+    return *this;
+}
+
+pool_builder& pool_builder::drain_timeout(std::chrono::milliseconds d)
+{
+    config_.drain_timeout = d;
+    return *this;
+}
+
+pool_builder& pool_builder::max_concurrent_connects(std::size_t n)
+{
+    config_.max_concurrent_connects = n;
+    return *this;
+}
+
+pool_builder& pool_builder::max_lifetime(std::chrono::milliseconds d)
+{
+    config_.max_lifetime = d;
+    return *this;
+}
+
+pool_builder& pool_builder::idle_timeout(std::chrono::milliseconds d)
+{
+    config_.idle_timeout = d;
+    return *this;
+}
+
+pool_builder& pool_builder::max_outstanding_per_link(std::size_t n)
+{
+    config_.max_outstanding_per_link = n;
+    return *this;
+}
+
+pool_builder& pool_builder::max_queued_notifies(std::size_t n)
+{
+    config_.max_queued_notifies = n;
+    return *this;
+}
+
+pool_builder& pool_builder::lease_warn_threshold(std::chrono::milliseconds d)
+{
+    config_.lease_warn_threshold = d;
+    return *this;
+}
+
+pool_builder& pool_builder::on_notify(notify_handler handler)
+{
+    config_.on_notify = std::move(handler);
+    return *this;
+}
+
+pool_builder& pool_builder::observer(std::shared_ptr<pool_observer> obs)
+{
+    config_.observer = std::move(obs);
+    return *this;
+}
+
+} // namespace tether

@@ -1,0 +1,342 @@
+#include "sansio/message.hpp"
+
+#include "sansio/frame_decoder.hpp"
+
+#include <tether/error.hpp>
+
+#include <charconv>
+#include <limits>
+
+namespace tether::wire {
+namespace {
+
+parse_result invalid(std::string detail)
+{
+    return {make_error_code(errc::protocol_error), std::move(detail), unknown{}};
+}
+
+// An id per protocol.md: a JSON integer (no fraction, no exponent) in 0 .. 2^53-1. nlohmann
+// parses every non-negative integer literal as number_unsigned, negative ones as
+// number_integer and anything with '.', 'e' or beyond 64 bits as number_float.
+bool read_id(const json& object, std::uint64_t& id, std::string& why)
+{
+    const auto it = object.find("id");
+    if (it == object.end()) {
+        why = "missing id";
+        return false;
+    }
+    if (!it->is_number_unsigned()) {
+        why = it->is_number_integer() ? "id is negative"
+              : it->is_number()       ? "id is not an integer"
+                                      : "id is not a number";
+        return false;
+    }
+    id = it->get<std::uint64_t>();
+    if (id > max_id) {
+        why = "id above 2^53-1";
+        return false;
+    }
+    return true;
+}
+
+bool read_error_object(const json& e, error_object& out, std::string& why)
+{
+    if (!e.is_object()) {
+        why = "error is not an object";
+        return false;
+    }
+    const auto code = e.find("code");
+    if (code == e.end() || !code->is_number_integer()) {
+        why = "error.code missing or not an integer";
+        return false;
+    }
+    if (code->is_number_unsigned() &&
+        code->get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max())) {
+        why = "error.code out of range";
+        return false;
+    }
+    const auto text = e.find("message");
+    if (text == e.end() || !text->is_string()) {
+        why = "error.message missing or not a string";
+        return false;
+    }
+    out.code = code->get<std::int64_t>();
+    out.message = text->get<std::string>();
+    return true;
+}
+
+json take_member(json& object, const char* name)
+{
+    auto it = object.find(name);
+    return it == object.end() ? json{} : std::move(*it);
+}
+
+// Frame assembly straight into the caller's buffer: a header placeholder, the payload, then
+// the real length. On failure the buffer is cut back to where it was.
+class frame_writer {
+public:
+    frame_writer(std::string& out, std::uint32_t max_frame_size)
+        : out_(out), start_(out.size()), max_(max_frame_size)
+    {
+        out_.append(frame_header_size, '\0');
+    }
+    std::string& out() { return out_; }
+    void raw(std::string_view s) { out_.append(s); }
+    void number(std::uint64_t v)
+    {
+        char digits[24];
+        auto r = std::to_chars(digits, digits + sizeof digits, v);
+        out_.append(digits, r.ptr);
+    }
+    void number(std::int64_t v)
+    {
+        char digits[24];
+        auto r = std::to_chars(digits, digits + sizeof digits, v);
+        out_.append(digits, r.ptr);
+    }
+    void value(const json& j)
+    {
+        nlohmann::detail::serializer<json> s(nlohmann::detail::output_adapter<char>(out_), ' ',
+                                             nlohmann::detail::error_handler_t::strict);
+        s.dump(j, false, false, 0);
+    }
+    boost::system::error_code finish()
+    {
+        const std::size_t length = out_.size() - start_ - frame_header_size;
+        if (length > max_) {
+            out_.resize(start_);
+            return make_error_code(errc::frame_too_large);
+        }
+        write_frame_length(out_.data() + start_, static_cast<std::uint32_t>(length));
+        return {};
+    }
+    void abandon() { out_.resize(start_); }
+
+private:
+    std::string& out_;
+    std::size_t start_;
+    std::uint32_t max_;
+};
+
+template <class Fill>
+boost::system::error_code write_frame(std::string& out, std::uint32_t max_frame_size, Fill fill)
+{
+    frame_writer w(out, max_frame_size);
+    try {
+        fill(w);
+    } catch (const nlohmann::json::type_error&) {
+        // Only the strict UTF-8 check of the serializer throws here.
+        w.abandon();
+        return make_error_code(errc::invalid_argument);
+    } catch (...) {
+        w.abandon();
+        throw;
+    }
+    return w.finish();
+}
+
+void fill_request(frame_writer& w, std::uint64_t id, const json& body)
+{
+    w.raw(R"({"type":"request","id":)");
+    w.number(id);
+    w.raw(R"(,"body":)");
+    w.value(body);
+    w.raw("}");
+}
+
+void fill_response(frame_writer& w, std::uint64_t id, const json& body)
+{
+    w.raw(R"({"type":"response","id":)");
+    w.number(id);
+    w.raw(R"(,"body":)");
+    w.value(body);
+    w.raw("}");
+}
+
+struct payload_filler {
+    frame_writer& w;
+    void operator()(const ping& m) { id_only("ping", m.id); }
+    void operator()(const pong& m) { id_only("pong", m.id); }
+    void operator()(const request& m) { fill_request(w, m.id, m.body); }
+    void operator()(const response& m)
+    {
+        if (!m.error) {
+            fill_response(w, m.id, m.body);
+            return;
+        }
+        w.raw(R"({"type":"response","id":)");
+        w.number(m.id);
+        w.raw(R"(,"error":{"code":)");
+        w.number(m.error->code);
+        w.raw(R"(,"message":)");
+        w.value(json(m.error->message));
+        w.raw("}}");
+    }
+    void operator()(const notify& m)
+    {
+        w.raw(R"({"type":"notify","body":)");
+        w.value(m.body);
+        w.raw("}");
+    }
+    void operator()(const goaway& m)
+    {
+        w.raw(R"({"type":"goaway","reason":)");
+        w.value(json(m.reason));
+        w.raw("}");
+    }
+    void operator()(const unknown& m)
+    {
+        w.raw(R"({"type":)");
+        w.value(json(m.type));
+        w.raw("}");
+    }
+    void id_only(std::string_view type, std::uint64_t id)
+    {
+        w.raw(R"({"type":")");
+        w.raw(type);
+        w.raw(R"(","id":)");
+        w.number(id);
+        w.raw("}");
+    }
+};
+
+} // namespace
+
+std::size_t json_depth(std::string_view text, std::size_t limit)
+{
+    std::size_t depth = 0, deepest = 0;
+    bool in_string = false, escaped = false;
+    for (const char c : text) {
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        switch (c) {
+        case '"': in_string = true; break;
+        case '{':
+        case '[':
+            if (++depth > deepest) {
+                deepest = depth;
+                if (deepest > limit)
+                    return deepest;
+            }
+            break;
+        case '}':
+        case ']':
+            if (depth > 0)
+                --depth;
+            break;
+        default: break;
+        }
+    }
+    return deepest;
+}
+
+parse_result parse(std::string_view payload, const parse_options& options)
+{
+    if (json_depth(payload, options.max_depth) > options.max_depth)
+        return invalid("JSON nested deeper than " + std::to_string(options.max_depth) + " levels");
+    json j = json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded())
+        return invalid("payload is not valid UTF-8 JSON");
+    if (!j.is_object())
+        return invalid("payload is not a JSON object");
+    const auto type_it = j.find("type");
+    if (type_it == j.end() || !type_it->is_string())
+        return invalid("missing or non-string \"type\"");
+    const std::string& type = type_it->get_ref<const std::string&>();
+    const bool from_server = options.from == sender::server;
+    std::string why;
+    parse_result r;
+
+    if (type == "ping" || type == "pong") {
+        std::uint64_t id = 0;
+        if (!read_id(j, id, why))
+            return invalid(type + ": " + why);
+        r.msg = type == "ping" ? message{ping{id}} : message{pong{id}};
+    } else if (type == "request" && !from_server) {
+        request m;
+        if (!read_id(j, m.id, why))
+            return invalid("request: " + why);
+        if (!j.contains("body"))
+            return invalid("request: missing body");
+        m.body = take_member(j, "body");
+        r.msg = std::move(m);
+    } else if (type == "response" && from_server) {
+        response m;
+        if (!read_id(j, m.id, why))
+            return invalid("response: " + why);
+        const bool has_body = j.contains("body"), has_error = j.contains("error");
+        if (has_body == has_error)
+            return invalid("response: needs exactly one of body and error");
+        if (has_error) {
+            error_object e;
+            if (!read_error_object(j["error"], e, why))
+                return invalid("response: " + why);
+            m.error = std::move(e);
+        } else {
+            m.body = take_member(j, "body");
+        }
+        r.msg = std::move(m);
+    } else if (type == "notify") {
+        if (!j.contains("body"))
+            return invalid("notify: missing body");
+        r.msg = notify{take_member(j, "body")};
+    } else if (type == "goaway" && from_server) {
+        goaway m;
+        const auto reason = j.find("reason");
+        if (reason != j.end())
+            m.reason = reason->is_string() ? reason->get<std::string>() : reason->dump();
+        r.msg = std::move(m);
+    } else {
+        // Unknown, or known but in the wrong direction: ignored by the receiver.
+        r.msg = unknown{type};
+    }
+    return r;
+}
+
+boost::system::error_code serialize(const message& msg, std::string& out,
+                                    std::uint32_t max_frame_size)
+{
+    return write_frame(out, max_frame_size,
+                       [&](frame_writer& w) { std::visit(payload_filler{w}, msg); });
+}
+
+boost::system::error_code serialize_request(std::uint64_t id, const json& body, std::string& out,
+                                            std::uint32_t max_frame_size)
+{
+    return write_frame(out, max_frame_size,
+                       [&](frame_writer& w) { fill_request(w, id, body); });
+}
+
+boost::system::error_code serialize_response(std::uint64_t id, const json& body,
+                                             std::string& out, std::uint32_t max_frame_size)
+{
+    return write_frame(out, max_frame_size,
+                       [&](frame_writer& w) { fill_response(w, id, body); });
+}
+
+std::string to_payload(const message& msg)
+{
+    std::string out;
+    const auto ec = serialize(msg, out, std::numeric_limits<std::uint32_t>::max());
+    if (ec)
+        return {};
+    return out.substr(frame_header_size);
+}
+
+std::string_view type_name(const message& msg)
+{
+    static constexpr std::string_view names[] = {"ping",   "pong",   "request", "response",
+                                                 "notify", "goaway", "unknown"};
+    if (const auto* u = std::get_if<unknown>(&msg))
+        return u->type;
+    return names[msg.index()];
+}
+
+} // namespace tether::wire

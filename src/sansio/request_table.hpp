@@ -1,0 +1,104 @@
+#pragma once
+
+// Outstanding requests of one link, keyed by id, with their deadlines. Sans-io and generic in
+// what is stored per request (the driver stores completion handlers). Deadlines are kept in a
+// FIFO: every request of a link gets the same timeout, so insertion order is deadline order and
+// the earliest deadline is always at the front (stale entries are skipped lazily).
+//
+// Stored values are only ever move-constructed, never assigned (Boost 1.81's
+// any_completion_handler must not be move-assigned).
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+
+namespace tether::sansio {
+
+template <class Pending, class TimePoint = std::chrono::steady_clock::time_point>
+class request_table {
+public:
+    /// False when `id` is already outstanding (the caller allocates ids; this is a guard).
+    bool insert(std::uint64_t id, Pending&& pending, TimePoint deadline)
+    {
+        auto [it, inserted] = entries_.try_emplace(id, std::move(pending));
+        if (!inserted)
+            return false;
+        deadlines_.emplace_back(deadline, id);
+        return true;
+    }
+
+    /// Removes and returns the request `id`; empty when nothing with that id is outstanding
+    /// (a late or unknown response).
+    std::optional<Pending> take(std::uint64_t id)
+    {
+        auto it = entries_.find(id);
+        if (it == entries_.end())
+            return std::nullopt;
+        auto node = entries_.extract(it);
+        std::optional<Pending> out;
+        out.emplace(std::move(node.mapped()));
+        prune();
+        return out;
+    }
+
+    /// Calls `f(id, Pending&&)` for every request whose deadline is <= now, removing them.
+    template <class F>
+    void take_expired(TimePoint now, F&& f)
+    {
+        while (!deadlines_.empty() && deadlines_.front().first <= now) {
+            const std::uint64_t id = deadlines_.front().second;
+            deadlines_.pop_front();
+            auto it = entries_.find(id);
+            if (it != entries_.end()) {
+                auto node = entries_.extract(it);
+                f(id, std::move(node.mapped()));
+            }
+        }
+    }
+
+    /// Calls `f(id, Pending&&)` for every outstanding request, removing them all.
+    template <class F>
+    void take_all(F&& f)
+    {
+        while (!entries_.empty()) {
+            auto node = entries_.extract(entries_.begin());
+            f(node.key(), std::move(node.mapped()));
+        }
+        deadlines_.clear();
+    }
+
+    /// The earliest deadline of a request still outstanding.
+    std::optional<TimePoint> next_deadline()
+    {
+        prune();
+        if (deadlines_.empty())
+            return std::nullopt;
+        return deadlines_.front().first;
+    }
+
+    bool contains(std::uint64_t id) const { return entries_.contains(id); }
+    std::size_t size() const noexcept { return entries_.size(); }
+    bool empty() const noexcept { return entries_.empty(); }
+
+private:
+    // Keeps the deadline FIFO proportional to what is outstanding: responses usually complete
+    // in order, so popping the stale front is enough; a long-running request at the front is
+    // handled by an occasional compaction (amortised O(1) per request).
+    void prune()
+    {
+        while (!deadlines_.empty() && !entries_.contains(deadlines_.front().second))
+            deadlines_.pop_front();
+        if (deadlines_.size() > 2 * entries_.size() + 64) {
+            std::erase_if(deadlines_,
+                          [this](const auto& d) { return !entries_.contains(d.second); });
+        }
+    }
+
+    std::unordered_map<std::uint64_t, Pending> entries_;
+    std::deque<std::pair<TimePoint, std::uint64_t>> deadlines_;
+};
+
+} // namespace tether::sansio

@@ -1,0 +1,33 @@
+#pragma once
+
+// Helpers every test binary shares: timing that scales with the environment, polling.
+
+#include <chrono>
+#include <functional>
+#include <thread>
+
+namespace tether::test {
+
+/// TETHER_TEST_TIME_SCALE (default 1; the sanitizer presets set more). Every timing bound a
+/// test asserts is multiplied by it so a slow build on a busy machine does not flake.
+double time_scale();
+
+/// `d` stretched by time_scale().
+template <class Rep, class Period>
+std::chrono::milliseconds scaled(std::chrono::duration<Rep, Period> d)
+{
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    return std::chrono::milliseconds(static_cast<long long>(static_cast<double>(ms) * time_scale()));
+}
+
+/// Polls `done` every few milliseconds until it holds or `timeout` (already scaled by the caller
+/// or not, as it likes) passes. Returns whether it held.
+bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
+
+/// Number of open file descriptors of this process (reads /proc/self/fd).
+int open_fd_count();
+
+/// Number of threads of this process (reads /proc/self/status).
+int thread_count();
+
+} // namespace tether::test

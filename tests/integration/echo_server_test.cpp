@@ -1,0 +1,848 @@
+// The reference server, driven over real loopback sockets by a small blocking raw client that
+// speaks the wire codec directly. Every wait is bounded (poll() with a deadline), so a broken
+// server fails a test instead of hanging it.
+
+#include "echo_server.hpp"
+
+#include "sansio/frame_decoder.hpp"
+#include "sansio/message.hpp"
+#include "test_env.hpp"
+
+#include <tether/error.hpp>
+
+// g++ 12 -O2: -Wnull-dereference false positives inside Asio's inlined internals.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#endif
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#include <gtest/gtest.h>
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+namespace wire = tether::wire;
+using tcp = asio::ip::tcp;
+using json = wire::json;
+using tether::test::scaled;
+using tether::testing::echo_server;
+using tether::testing::echo_server_options;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+/// Bound for things that must happen (generous: only a broken server hits it).
+std::chrono::milliseconds must_happen() { return scaled(5s); }
+/// Bound for things that must NOT happen: how long we watch for them.
+std::chrono::milliseconds must_not_happen() { return scaled(300ms); }
+
+std::string frame_header(std::uint32_t length)
+{
+    std::string h(wire::frame_header_size, '\0');
+    wire::write_frame_length(h.data(), length);
+    return h;
+}
+
+std::string frame(std::string_view payload)
+{
+    return frame_header(static_cast<std::uint32_t>(payload.size())) + std::string(payload);
+}
+
+enum class rx { frame, timeout, closed, bad_frame };
+
+const char* to_string(rx r)
+{
+    switch (r) {
+    case rx::frame: return "frame";
+    case rx::timeout: return "timeout";
+    case rx::closed: return "closed";
+    case rx::bad_frame: return "bad frame";
+    }
+    return "?";
+}
+
+struct received {
+    rx status = rx::timeout;
+    wire::message msg;
+    boost::system::error_code ec; ///< why the connection closed (eof, connection_reset, ...)
+};
+
+/// A blocking client over a raw socket. Reads wait with poll() until a deadline.
+class raw_client {
+public:
+    explicit raw_client(std::uint16_t port) : sock_(io_)
+    {
+        sock_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+        sock_.set_option(tcp::no_delay(true));
+    }
+
+    void send_raw(std::string_view bytes) { asio::write(sock_, asio::buffer(bytes.data(), bytes.size())); }
+
+    boost::system::error_code try_send_raw(std::string_view bytes)
+    {
+        boost::system::error_code ec;
+        asio::write(sock_, asio::buffer(bytes.data(), bytes.size()), ec);
+        return ec;
+    }
+
+    void send(const wire::message& m)
+    {
+        std::string out;
+        const auto ec = wire::serialize(m, out, std::numeric_limits<std::uint32_t>::max());
+        if (ec)
+            throw std::runtime_error("cannot serialize: " + ec.message());
+        send_raw(out);
+    }
+    void ping(std::uint64_t id) { send(wire::ping{id}); }
+    void request(std::uint64_t id, const json& body) { send(wire::request{id, body}); }
+
+    received read(std::chrono::milliseconds timeout)
+    {
+        const auto deadline = clock_type::now() + timeout;
+        for (;;) {
+            std::string_view payload;
+            boost::system::error_code ec;
+            const auto status = dec_.next(payload, ec);
+            if (status == wire::decode_status::frame) {
+                auto parsed = wire::parse(payload, {.from = wire::sender::server});
+                if (parsed.ec) {
+                    ADD_FAILURE() << "server sent an invalid payload (" << parsed.detail
+                                  << "): " << payload;
+                    return {rx::bad_frame, {}, parsed.ec};
+                }
+                return {rx::frame, std::move(parsed.msg), {}};
+            }
+            if (status == wire::decode_status::error)
+                return {rx::bad_frame, {}, ec};
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - clock_type::now());
+            if (left.count() <= 0)
+                return {rx::timeout, {}, {}};
+            pollfd p{sock_.native_handle(), POLLIN, 0};
+            const int n = ::poll(&p, 1, static_cast<int>(left.count()) + 1);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n == 0)
+                continue; // the deadline check above ends the wait
+            const auto space = dec_.prepare();
+            const std::size_t got = sock_.read_some(asio::buffer(space.data(), space.size()), ec);
+            if (ec)
+                return {rx::closed, {}, ec};
+            dec_.commit(got);
+        }
+    }
+
+    /// Reads frames (discarding them) until the connection closes or `timeout` passes.
+    received read_until_closed(std::chrono::milliseconds timeout)
+    {
+        const auto deadline = clock_type::now() + timeout;
+        for (;;) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - clock_type::now());
+            auto r = read(std::max(left, std::chrono::milliseconds(0)));
+            if (r.status != rx::frame)
+                return r;
+        }
+    }
+
+    void close(bool reset = false)
+    {
+        boost::system::error_code ignored;
+        if (reset)
+            sock_.set_option(asio::socket_base::linger(true, 0), ignored);
+        sock_.close(ignored);
+    }
+
+private:
+    asio::io_context io_;
+    tcp::socket sock_;
+    wire::frame_decoder dec_{64u << 20};
+};
+
+/// The next frame, which must be a T.
+template <class T>
+std::optional<T> next_as(raw_client& c, std::chrono::milliseconds timeout = must_happen())
+{
+    auto r = c.read(timeout);
+    if (r.status != rx::frame) {
+        ADD_FAILURE() << "expected a " << wire::type_name(wire::message{T{}}) << ", got "
+                      << to_string(r.status) << (r.ec ? " (" + r.ec.message() + ")" : "");
+        return std::nullopt;
+    }
+    if (!std::holds_alternative<T>(r.msg)) {
+        ADD_FAILURE() << "expected a " << wire::type_name(wire::message{T{}})
+                      << ", got: " << wire::to_payload(r.msg);
+        return std::nullopt;
+    }
+    return std::get<T>(std::move(r.msg));
+}
+
+json with_test(json body, json controls)
+{
+    body["$test"] = std::move(controls);
+    return body;
+}
+
+/// Starts server->wait() on another thread; returns whether it finished within `timeout`.
+/// On timeout it hard-stops the server so the test fails instead of hanging.
+bool waits_within(echo_server& server, std::chrono::milliseconds timeout)
+{
+    auto done = std::async(std::launch::async, [&server] { server.wait(); });
+    if (done.wait_for(timeout) == std::future_status::ready) {
+        done.get();
+        return true;
+    }
+    server.stop();
+    done.get();
+    return false;
+}
+
+class EchoServer : public ::testing::Test {
+protected:
+    echo_server& start(echo_server_options options = {})
+    {
+        server_ = std::make_unique<echo_server>(std::move(options));
+        server_->start();
+        return *server_;
+    }
+    std::uint16_t port() const { return server_->port(); }
+
+    std::unique_ptr<echo_server> server_;
+};
+
+TEST_F(EchoServer, AnswersPingWithPongOfSameId)
+{
+    start();
+    ASSERT_NE(port(), 0);
+    raw_client c(port());
+    for (const std::uint64_t id : {std::uint64_t{0}, std::uint64_t{7}, wire::max_id}) {
+        c.ping(id);
+        const auto pong = next_as<wire::pong>(c);
+        ASSERT_TRUE(pong);
+        EXPECT_EQ(pong->id, id);
+    }
+    EXPECT_EQ(server_->pings_received(), 3u);
+    EXPECT_EQ(server_->protocol_errors(), 0u);
+}
+
+TEST_F(EchoServer, EchoesRequestBodiesExactly)
+{
+    start();
+    raw_client c(port());
+    const std::vector<json> bodies = {
+        json{{"op", "echo"}, {"data", "hello"}},
+        json("h\u00e9llo w\u00f6rld \u2014 \u65e5\u672c\u8a9e \U0001F680"),
+        json{{"\u30ad\u30fc", {{"nested", json::array({1, -2, 3.5, true, nullptr, "x"})}}}},
+        json::array({json::object(), json::array(), "", 0}),
+        json(nullptr),
+        json(9007199254740991ULL),
+        json(-42),
+        json("control chars \x01\t\n and quote \" and backslash \\"),
+        json{{"op", "close"}}, // not a control: simply echoed
+    };
+    std::uint64_t id = 100;
+    for (const auto& body : bodies) {
+        c.request(id, body);
+        const auto r = next_as<wire::response>(c);
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->id, id);
+        EXPECT_FALSE(r->error);
+        EXPECT_EQ(r->body, body) << "sent " << body.dump() << ", got " << r->body.dump();
+        ++id;
+    }
+    // The bytes too: a body written by hand in raw UTF-8 comes back as the same JSON text.
+    c.send_raw(frame(R"({"type":"request","id":5,"body":{"s":"ÄÖÜ ✓ 𝄞","n":[1,2.25,false]}})"));
+    const auto r = next_as<wire::response>(c);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->id, 5u);
+    EXPECT_EQ(r->body.dump(), R"({"n":[1,2.25,false],"s":"ÄÖÜ ✓ 𝄞"})");
+    EXPECT_EQ(server_->requests(), bodies.size() + 1);
+}
+
+TEST_F(EchoServer, ErrorControlRepliesWithCodeAndMessage)
+{
+    start();
+    raw_client c(port());
+    c.request(1, with_test(json::object(), {{"error", {{"code", 404}, {"message", "no such op \u2713"}}}}));
+    auto r = next_as<wire::response>(c);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->id, 1u);
+    ASSERT_TRUE(r->error);
+    EXPECT_EQ(r->error->code, 404);
+    EXPECT_EQ(r->error->message, "no such op \u2713");
+
+    // Combined with sleep_ms: the error still comes, later.
+    const auto before = clock_type::now();
+    c.request(2, with_test(json::object(), {{"sleep_ms", 50}, {"error", {{"code", -32000}, {"message", "late"}}}}));
+    r = next_as<wire::response>(c);
+    ASSERT_TRUE(r);
+    EXPECT_GE(clock_type::now() - before, 45ms);
+    EXPECT_EQ(r->id, 2u);
+    ASSERT_TRUE(r->error);
+    EXPECT_EQ(r->error->code, -32000);
+    EXPECT_EQ(r->error->message, "late");
+}
+
+TEST_F(EchoServer, MalformedControlGetsError400AndConnectionStays)
+{
+    start();
+    raw_client c(port());
+    const std::vector<json> bad = {
+        json{{"$test", 5}},
+        json{{"$test", {{"sleep_ms", "soon"}}}},
+        json{{"$test", {{"sleep_ms", -1}}}},
+        json{{"$test", {{"bogus", true}}}},
+        json{{"$test", {{"error", {{"code", 1.5}, {"message", "x"}}}}}},
+        json{{"$test", {{"close", 1}}}},
+    };
+    std::uint64_t id = 1;
+    for (const auto& body : bad) {
+        c.request(id, body);
+        const auto r = next_as<wire::response>(c);
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->id, id);
+        ASSERT_TRUE(r->error) << body.dump();
+        EXPECT_EQ(r->error->code, 400);
+        EXPECT_NE(r->error->message.find("$test"), std::string::npos);
+        ++id;
+    }
+    c.ping(99);
+    const auto pong = next_as<wire::pong>(c);
+    ASSERT_TRUE(pong);
+    EXPECT_EQ(pong->id, 99u);
+}
+
+class EchoServerPipelined : public ::testing::TestWithParam<int> {};
+
+TEST_P(EchoServerPipelined, ThousandRequestsWithRandomSleepsAllComeBackOnce)
+{
+    echo_server server({.threads = GetParam()});
+    server.start();
+    raw_client c(server.port());
+
+    constexpr std::uint64_t count = 1000;
+    std::mt19937 rng(12345);
+    std::uniform_int_distribution<int> sleep_ms(0, 20);
+    std::map<std::uint64_t, json> sent;
+    std::string batch;
+    for (std::uint64_t id = 1; id <= count; ++id) {
+        json body = {{"i", id}, {"text", "req-" + std::to_string(id) + "-\u00e9"}};
+        body["$test"] = {{"sleep_ms", sleep_ms(rng)}};
+        ASSERT_FALSE(wire::serialize_request(id, body, batch, 1u << 20));
+        sent.emplace(id, std::move(body));
+    }
+    c.send_raw(batch); // all 1,000 pipelined in one go
+
+    std::vector<std::uint64_t> order;
+    std::set<std::uint64_t> seen;
+    const auto deadline = clock_type::now() + scaled(20s);
+    while (order.size() < count && clock_type::now() < deadline) {
+        const auto r = next_as<wire::response>(
+            c, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()));
+        ASSERT_TRUE(r) << "after " << order.size() << " responses";
+        ASSERT_FALSE(r->error);
+        ASSERT_TRUE(sent.contains(r->id)) << "unknown id " << r->id;
+        EXPECT_TRUE(seen.insert(r->id).second) << "id " << r->id << " answered twice";
+        EXPECT_EQ(r->body, sent.at(r->id));
+        order.push_back(r->id);
+    }
+    ASSERT_EQ(order.size(), count);
+    EXPECT_EQ(seen.size(), count);
+    const auto in_order = std::is_sorted(order.begin(), order.end());
+    EXPECT_FALSE(in_order) << "random sleeps should reorder the responses";
+    std::size_t inversions = 0;
+    for (std::size_t i = 1; i < order.size(); ++i)
+        inversions += order[i] < order[i - 1] ? 1u : 0u;
+    EXPECT_GT(inversions, 10u);
+    // Nothing more arrives.
+    EXPECT_EQ(c.read(scaled(50ms)).status, rx::timeout);
+    EXPECT_EQ(server.requests(), count);
+}
+
+INSTANTIATE_TEST_SUITE_P(EchoServer, EchoServerPipelined, ::testing::Values(1, 2),
+                         [](const auto& p) { return "threads_" + std::to_string(p.param); });
+
+struct garbage_case {
+    std::string name;
+    std::string bytes;
+};
+
+class EchoServerGarbage : public ::testing::TestWithParam<garbage_case> {};
+
+TEST_P(EchoServerGarbage, ClosesOnlyThatConnection)
+{
+    echo_server server({.max_frame_size = 1024, .max_json_depth = 8});
+    server.start();
+    raw_client good(server.port());
+    raw_client bad(server.port());
+    good.ping(1);
+    ASSERT_TRUE(next_as<wire::pong>(good));
+    bad.ping(1);
+    ASSERT_TRUE(next_as<wire::pong>(bad));
+
+    // The garbage, then a valid request that must not be answered: the connection is gone.
+    std::string bytes = GetParam().bytes;
+    ASSERT_FALSE(wire::serialize_request(3, "after", bytes, 1024));
+    (void)bad.try_send_raw(bytes);
+    const auto end = bad.read(must_happen());
+    EXPECT_EQ(end.status, rx::closed) << "got " << to_string(end.status)
+                                      << (end.status == rx::frame ? ": " + wire::to_payload(end.msg) : "");
+
+    // The other connection, open all along, still works.
+    good.request(10, {{"still", "works"}});
+    const auto r = next_as<wire::response>(good);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->id, 10u);
+    EXPECT_EQ(r->body, (json{{"still", "works"}}));
+    EXPECT_EQ(server.protocol_errors(), 1u);
+    EXPECT_TRUE(tether::test::poll_until([&] { return server.connections_open() == 1; }, must_happen()));
+}
+
+std::string nested(int depth)
+{
+    return std::string(static_cast<std::size_t>(depth), '[') + std::string(static_cast<std::size_t>(depth), ']');
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EchoServer, EchoServerGarbage,
+    ::testing::Values(
+        garbage_case{"invalid_json", frame("{\"type\":\"ping\",\"id\":")},
+        garbage_case{"not_json_at_all", frame("hello, world")},
+        garbage_case{"invalid_utf8", frame("{\"type\":\"request\",\"id\":4,\"body\":\"\xff\xfe\"}")},
+        garbage_case{"zero_length", frame_header(0)},
+        garbage_case{"over_limit_length", frame_header(1025) + std::string(64, 'x')},
+        garbage_case{"huge_length", frame_header(0xFFFFFFFFu)},
+        garbage_case{"not_an_object", frame("[1,2,3]")},
+        garbage_case{"missing_type", frame("{\"id\":1}")},
+        garbage_case{"request_without_id", frame("{\"type\":\"request\",\"body\":1}")},
+        garbage_case{"request_without_body", frame("{\"type\":\"request\",\"id\":4}")},
+        garbage_case{"ping_with_negative_id", frame("{\"type\":\"ping\",\"id\":-1}")},
+        garbage_case{"ping_with_fractional_id", frame("{\"type\":\"ping\",\"id\":1.5}")},
+        garbage_case{"notify_without_body", frame("{\"type\":\"notify\"}")},
+        garbage_case{"too_deep", frame("{\"type\":\"request\",\"id\":4,\"body\":" + nested(8) + "}")}),
+    [](const auto& p) { return p.param.name; });
+
+TEST_F(EchoServer, UnknownAndWrongDirectionTypesAreIgnoredAndCounted)
+{
+    start();
+    raw_client c(port());
+    c.send_raw(frame(R"({"type":"frobnicate","id":1})"));
+    c.send_raw(frame(R"({"type":"goaway","reason":"client says"})"));
+    c.send_raw(frame(R"({"type":"response","id":1,"body":1})"));
+    c.send_raw(frame(R"({"type":"notify","body":{"hello":1}})")); // valid one-way, not counted
+    c.send_raw(frame(R"({"type":"pong","id":77,"extra":"ignored"})"));
+    c.ping(2);
+    const auto pong = next_as<wire::pong>(c);
+    ASSERT_TRUE(pong);
+    EXPECT_EQ(pong->id, 2u);
+    EXPECT_EQ(server_->unknown_messages(), 3u);
+    EXPECT_EQ(server_->pongs_received(), 1u);
+    EXPECT_EQ(server_->protocol_errors(), 0u);
+}
+
+TEST_F(EchoServer, ByteAtATimeFramesAreDecoded)
+{
+    start();
+    raw_client c(port());
+    std::string bytes;
+    ASSERT_FALSE(wire::serialize_request(1, {{"split", "every byte \u2603"}}, bytes, 1u << 20));
+    ASSERT_FALSE(wire::serialize(wire::ping{2}, bytes, 1u << 20));
+    for (const char b : bytes) {
+        c.send_raw(std::string_view(&b, 1));
+        std::this_thread::sleep_for(100us);
+    }
+    const auto r = next_as<wire::response>(c);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, (json{{"split", "every byte \u2603"}}));
+    const auto pong = next_as<wire::pong>(c);
+    ASSERT_TRUE(pong);
+    EXPECT_EQ(pong->id, 2u);
+}
+
+TEST_F(EchoServer, LargeBodyIsEchoed)
+{
+    start();
+    raw_client c(port());
+    const json body = {{"blob", std::string(3u << 20, 'z')}};
+    c.request(1, body);
+    const auto r = next_as<wire::response>(c);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, body);
+}
+
+TEST_F(EchoServer, ResponseOverMaxFrameBecomesError413)
+{
+    start({.max_frame_size = 256});
+    raw_client c(port());
+    // A request of exactly 256 payload bytes: its response is one byte longer ("response").
+    std::string payload = R"({"type":"request","id":1,"body":")";
+    payload += std::string(256 - payload.size() - 2, 'a') + "\"}";
+    ASSERT_EQ(payload.size(), 256u);
+    c.send_raw(frame(payload));
+    const auto r = next_as<wire::response>(c);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->id, 1u);
+    ASSERT_TRUE(r->error);
+    EXPECT_EQ(r->error->code, 413);
+    c.ping(2);
+    EXPECT_TRUE(next_as<wire::pong>(c));
+}
+
+TEST_F(EchoServer, SleepDoesNotDelayPingsOrOtherRequests)
+{
+    start();
+    raw_client c(port());
+    const auto slow = scaled(1500ms);
+    c.request(1, with_test({{"slow", true}}, {{"sleep_ms", slow.count()}}));
+    c.ping(2);
+    c.request(3, {{"fast", true}});
+    const auto before = clock_type::now();
+    const auto pong = next_as<wire::pong>(c);
+    ASSERT_TRUE(pong);
+    EXPECT_EQ(pong->id, 2u);
+    const auto fast = next_as<wire::response>(c);
+    ASSERT_TRUE(fast);
+    EXPECT_EQ(fast->id, 3u);
+    EXPECT_LT(clock_type::now() - before, slow / 2);
+    const auto late = next_as<wire::response>(c, slow + must_happen());
+    ASSERT_TRUE(late);
+    EXPECT_EQ(late->id, 1u);
+    EXPECT_EQ(late->body, with_test({{"slow", true}}, {{"sleep_ms", slow.count()}}));
+}
+
+TEST_F(EchoServer, NotifyControlSendsNotifiesBeforeTheResponse)
+{
+    start();
+    raw_client c(port());
+    c.request(9, with_test({{"op", "subscribe"}}, {{"notify", 5}}));
+    for (std::uint64_t i = 0; i < 5; ++i) {
+        const auto n = next_as<wire::notify>(c);
+        ASSERT_TRUE(n);
+        EXPECT_EQ(n->body, (json{{"seq", i}}));
+    }
+    const auto r = next_as<wire::response>(c);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->id, 9u);
+    EXPECT_EQ(r->body, with_test({{"op", "subscribe"}}, {{"notify", 5}}));
+}
+
+TEST_F(EchoServer, NoReplyControlLeavesOnlyThatRequestUnanswered)
+{
+    start();
+    raw_client c(port());
+    c.request(1, with_test(json::object(), {{"no_reply", true}}));
+    c.request(2, json{{"n", 2}});
+    const auto r = next_as<wire::response>(c);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->id, 2u);
+    EXPECT_EQ(c.read(must_not_happen()).status, rx::timeout);
+    EXPECT_EQ(server_->requests(), 2u);
+}
+
+TEST_F(EchoServer, CloseControlClosesWithFinWithoutReplying)
+{
+    start();
+    raw_client c(port());
+    c.request(1, with_test(json::object(), {{"close", true}}));
+    const auto r = c.read(must_happen());
+    ASSERT_EQ(r.status, rx::closed) << to_string(r.status);
+    EXPECT_EQ(r.ec, asio::error::eof) << r.ec.message();
+    EXPECT_TRUE(tether::test::poll_until([&] { return server_->connections_open() == 0; }, must_happen()));
+}
+
+TEST_F(EchoServer, ResetControlClosesWithRst)
+{
+    start();
+    raw_client c(port());
+    c.request(1, with_test(json::object(), {{"reset", true}}));
+    const auto r = c.read(must_happen());
+    ASSERT_EQ(r.status, rx::closed) << to_string(r.status);
+    EXPECT_EQ(r.ec, asio::error::connection_reset) << r.ec.message();
+}
+
+TEST_F(EchoServer, GoawayControlRepliesThenSendsGoawayAndKeepsServing)
+{
+    start();
+    raw_client c(port());
+    c.request(1, with_test({{"k", 1}}, {{"goaway", true}}));
+    const auto r = next_as<wire::response>(c);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->id, 1u);
+    const auto g = next_as<wire::goaway>(c);
+    ASSERT_TRUE(g);
+    EXPECT_EQ(g->reason, "test");
+    // A request that crossed the goaway is still answered.
+    c.request(2, "crossed");
+    const auto late = next_as<wire::response>(c);
+    ASSERT_TRUE(late);
+    EXPECT_EQ(late->id, 2u);
+    EXPECT_EQ(late->body, "crossed");
+}
+
+TEST_F(EchoServer, HangControlSilencesOnlyThatConnection)
+{
+    start();
+    raw_client hung(port());
+    raw_client other(port());
+    hung.request(1, with_test(json::object(), {{"hang", true}}));
+    hung.ping(2);
+    hung.request(3, "anyone?");
+    const auto silent = hung.read(must_not_happen());
+    EXPECT_EQ(silent.status, rx::timeout) << "a hung connection answered or closed: "
+                                          << to_string(silent.status);
+
+    other.ping(4);
+    const auto pong = next_as<wire::pong>(other);
+    ASSERT_TRUE(pong);
+    EXPECT_EQ(pong->id, 4u);
+    other.request(5, "fine");
+    const auto r = next_as<wire::response>(other);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "fine");
+
+    EXPECT_EQ(server_->connections_open(), 2u); // the hung socket stays open
+    server_->stop();
+    EXPECT_EQ(hung.read_until_closed(must_happen()).status, rx::closed);
+}
+
+TEST_F(EchoServer, UnresponsiveServerAcceptsButServesNothingUntilResumed)
+{
+    start();
+    raw_client before(port());
+    before.ping(1);
+    ASSERT_TRUE(next_as<wire::pong>(before));
+
+    server_->set_unresponsive(true);
+    before.ping(2);
+    before.request(3, "queued");
+    EXPECT_EQ(before.read(must_not_happen()).status, rx::timeout);
+    raw_client during(port()); // the kernel completes the handshake (listen backlog)
+    during.ping(4);
+    EXPECT_EQ(during.read(must_not_happen()).status, rx::timeout);
+    EXPECT_EQ(server_->pings_received(), 1u);
+
+    server_->set_unresponsive(false);
+    const auto pong = next_as<wire::pong>(before);
+    ASSERT_TRUE(pong);
+    EXPECT_EQ(pong->id, 2u);
+    const auto r = next_as<wire::response>(before);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->id, 3u);
+    EXPECT_EQ(r->body, "queued");
+    const auto late = next_as<wire::pong>(during);
+    ASSERT_TRUE(late);
+    EXPECT_EQ(late->id, 4u);
+}
+
+TEST_F(EchoServer, PingsEveryConnectionAtPingInterval)
+{
+    start({.ping_interval = 50ms});
+    raw_client c(port());
+    std::uint64_t last_id = 0;
+    const auto before = clock_type::now();
+    for (int i = 0; i < 3; ++i) {
+        const auto p = next_as<wire::ping>(c);
+        ASSERT_TRUE(p);
+        EXPECT_GT(p->id, last_id);
+        last_id = p->id;
+        c.send(wire::pong{p->id});
+    }
+    EXPECT_GE(clock_type::now() - before, 100ms); // three intervals since the accept
+    EXPECT_TRUE(tether::test::poll_until([&] { return server_->pongs_received() >= 3; }, must_happen()));
+    EXPECT_GE(server_->pings_sent(), 3u);
+
+    // Without ping_interval the server never pings.
+    echo_server quiet;
+    quiet.start();
+    raw_client q(quiet.port());
+    EXPECT_EQ(q.read(must_not_happen()).status, rx::timeout);
+    EXPECT_EQ(quiet.pings_sent(), 0u);
+}
+
+TEST_F(EchoServer, DrainSendsGoawayAnswersLateRequestsAndStopsWhenClientCloses)
+{
+    start({.drain_timeout = scaled(30s)});
+    raw_client c(port());
+    c.request(1, "before");
+    ASSERT_TRUE(next_as<wire::response>(c));
+
+    server_->begin_drain();
+    const auto g = next_as<wire::goaway>(c);
+    ASSERT_TRUE(g);
+    EXPECT_EQ(g->reason, "shutdown");
+
+    // A request sent after the goaway (crossing it in flight) is still answered.
+    c.request(2, {{"after", "goaway"}});
+    const auto r = next_as<wire::response>(c);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->id, 2u);
+    EXPECT_EQ(r->body, (json{{"after", "goaway"}}));
+
+    // No new connections.
+    EXPECT_TRUE(tether::test::poll_until(
+        [&] {
+            asio::io_context io;
+            tcp::socket s(io);
+            boost::system::error_code ec;
+            s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port()), ec);
+            return ec == asio::error::connection_refused;
+        },
+        must_happen()));
+
+    c.close();
+    const auto before = clock_type::now();
+    EXPECT_TRUE(waits_within(*server_, must_happen()));
+    EXPECT_LT(clock_type::now() - before, scaled(2s)); // well before the 30 s drain timeout
+    EXPECT_EQ(server_->connections_open(), 0u);
+}
+
+TEST_F(EchoServer, DrainTimeoutClosesClientsThatStayConnected)
+{
+    start({.drain_timeout = 200ms});
+    raw_client c(port());
+    c.ping(1);
+    ASSERT_TRUE(next_as<wire::pong>(c));
+    const auto before = clock_type::now();
+    server_->begin_drain();
+    EXPECT_TRUE(next_as<wire::goaway>(c));
+    const auto end = c.read_until_closed(must_happen());
+    EXPECT_EQ(end.status, rx::closed);
+    EXPECT_GE(clock_type::now() - before, 150ms);
+    EXPECT_TRUE(waits_within(*server_, must_happen()));
+}
+
+TEST_F(EchoServer, DrainAndStopWithoutConnectionsReturnsPromptly)
+{
+    start();
+    const auto before = clock_type::now();
+    server_->drain_and_stop();
+    EXPECT_LT(clock_type::now() - before, scaled(1s));
+    server_->drain_and_stop(); // idempotent
+    server_->stop();
+}
+
+TEST_F(EchoServer, CloseAllConnectionsWithResetOrFinAndKeepsAccepting)
+{
+    start();
+    raw_client a(port());
+    raw_client b(port());
+    a.ping(1);
+    b.ping(1);
+    ASSERT_TRUE(next_as<wire::pong>(a));
+    ASSERT_TRUE(next_as<wire::pong>(b));
+    server_->close_all_connections(true);
+    for (auto* c : {&a, &b}) {
+        const auto r = c->read(must_happen());
+        ASSERT_EQ(r.status, rx::closed);
+        EXPECT_EQ(r.ec, asio::error::connection_reset) << r.ec.message();
+    }
+
+    raw_client d(port());
+    d.ping(2);
+    ASSERT_TRUE(next_as<wire::pong>(d));
+    server_->close_all_connections(false);
+    const auto r = d.read(must_happen());
+    ASSERT_EQ(r.status, rx::closed);
+    EXPECT_EQ(r.ec, asio::error::eof) << r.ec.message();
+    EXPECT_EQ(server_->connections_accepted(), 3u);
+    EXPECT_TRUE(tether::test::poll_until([&] { return server_->connections_open() == 0; }, must_happen()));
+}
+
+TEST_F(EchoServer, HardStopWithBusyConnectionsIsPromptAndReleasesEveryDescriptor)
+{
+    const int fds_before = tether::test::open_fd_count();
+    {
+        echo_server server({.threads = 2, .ping_interval = 5ms});
+        server.start();
+        raw_client hung(server.port());
+        raw_client sleeping(server.port());
+        raw_client idle(server.port());
+        hung.request(1, with_test(json::object(), {{"hang", true}}));
+        sleeping.request(1, with_test(json::object(), {{"sleep_ms", 600000}}));
+        for (int i = 0; i < 50; ++i)
+            sleeping.request(static_cast<std::uint64_t>(i + 2), with_test(json::object(), {{"sleep_ms", 10 + i}}));
+        idle.ping(1);
+        EXPECT_TRUE(tether::test::poll_until([&] { return server.requests() == 52; }, must_happen()));
+        EXPECT_EQ(server.connections_open(), 3u);
+
+        const auto before = clock_type::now();
+        server.stop();
+        EXPECT_LT(clock_type::now() - before, scaled(1s));
+        EXPECT_EQ(hung.read_until_closed(must_happen()).status, rx::closed);
+        EXPECT_EQ(sleeping.read_until_closed(must_happen()).status, rx::closed);
+        EXPECT_EQ(idle.read_until_closed(must_happen()).status, rx::closed);
+        server.stop(); // idempotent
+    }
+    EXPECT_EQ(tether::test::open_fd_count(), fds_before);
+}
+
+TEST_F(EchoServer, DrainedServerReleasesEveryDescriptor)
+{
+    const int fds_before = tether::test::open_fd_count();
+    {
+        echo_server server({.threads = 2});
+        server.start();
+        {
+            raw_client c(server.port());
+            c.request(1, "x");
+            ASSERT_TRUE(next_as<wire::response>(c));
+            server.begin_drain();
+            ASSERT_TRUE(next_as<wire::goaway>(c));
+        }
+        EXPECT_TRUE(waits_within(server, must_happen()));
+    }
+    EXPECT_EQ(tether::test::open_fd_count(), fds_before);
+}
+
+TEST_F(EchoServer, DestructorStopsARunningServer)
+{
+    const int fds_before = tether::test::open_fd_count();
+    {
+        echo_server server;
+        server.start();
+        raw_client c(server.port());
+        c.ping(1);
+        ASSERT_TRUE(next_as<wire::pong>(c));
+    }
+    {
+        echo_server never_started; // destroying it is fine too
+    }
+    EXPECT_EQ(tether::test::open_fd_count(), fds_before);
+}
+
+TEST_F(EchoServer, StartFailuresThrow)
+{
+    start();
+    echo_server clash({.port = port()});
+    EXPECT_THROW(clash.start(), std::system_error);
+    EXPECT_THROW(server_->start(), std::logic_error);
+    echo_server not_ours({.host = "192.0.2.1"}); // TEST-NET-1: not a local address
+    EXPECT_THROW(not_ours.start(), std::system_error);
+    EXPECT_THROW(echo_server({.threads = 0}), std::invalid_argument);
+    EXPECT_THROW(echo_server({.max_frame_size = 0}), std::invalid_argument);
+}
+
+} // namespace
