@@ -177,11 +177,9 @@ int main(int argc, char** argv)
         signal_io.stop();
         signal_thread.join();
         return 0;
-    } catch (const std::system_error& e) {
-        std::cerr << "echo_server: " << e.what() << '\n';
-        return 1;
     } catch (const std::exception& e) {
-        std::cerr << "echo_server: " << e.what() << '\n';
+        // The server's own exceptions already say "echo_server: ...".
+        std::cerr << e.what() << '\n';
         return 1;
     }
 }
