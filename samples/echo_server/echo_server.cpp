@@ -5,12 +5,6 @@
 
 #include <tether/error.hpp>
 
-// g++ 12 at -O2 reports -Wnull-dereference false positives inside Asio's inlined internals
-// (scheduler thread_info, executor comparison); the pragma covers those header lines only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#endif
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,10 +13,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
+#include <atomic>
 #include <iostream>
 #include <limits>
 #include <mutex>
@@ -189,9 +181,9 @@ public:
     std::uint64_t id() const noexcept { return id_; }
 
     // Thread-safe entry points: hop onto the strand.
-    void post_start(bool send_goaway)
+    void post_start()
     {
-        asio::post(strand_, [self = shared_from_this(), send_goaway] { self->start(send_goaway); });
+        asio::post(strand_, [self = shared_from_this()] { self->start(); });
     }
     void post_goaway()
     {
@@ -217,15 +209,13 @@ public:
 private:
     bool paused() const noexcept
     {
-        return hung_ || srv_.unresponsive.load(std::memory_order_relaxed);
+        return hung_ || srv_.unresponsive.load();
     }
 
-    void start(bool send_goaway)
+    void start()
     {
         if (closed_)
             return;
-        if (send_goaway)
-            queue(wire::goaway{"shutdown"});
         schedule_ping();
         read();
         flush();
@@ -586,7 +576,7 @@ void server::on_accept(const error_code& ec, socket_t socket)
     // A connection accepted just before a drain began is closed rather than served without a
     // drain deadline.
     if (add(c))
-        c->post_start(false);
+        c->post_start();
     else
         c->post_close(false);
     do_accept();

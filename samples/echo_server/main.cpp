@@ -6,16 +6,8 @@
 
 #include "echo_server.hpp"
 
-// g++ 12 -O2: -Wnull-dereference false positives inside Asio's inlined internals.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#endif
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 #include <charconv>
 #include <csignal>

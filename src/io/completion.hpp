@@ -11,7 +11,7 @@
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
-#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
@@ -30,7 +30,7 @@ public:
     using handler_type = boost::asio::any_completion_handler<void(boost::system::error_code, T)>;
 
     /// `fallback` runs handlers that have no associated executor of their own.
-    pending_op(handler_type handler, boost::asio::any_io_executor fallback)
+    pending_op(handler_type handler, boost::asio::io_context::executor_type fallback)
         : slot_(handler.get_cancellation_slot()),
           work_(boost::asio::prefer(boost::asio::get_associated_executor(handler, fallback),
                                     boost::asio::execution::outstanding_work.tracked)),
@@ -71,7 +71,7 @@ public:
 private:
     boost::asio::cancellation_slot slot_;
     boost::asio::any_completion_executor work_;
-    boost::asio::any_io_executor fallback_;
+    boost::asio::io_context::executor_type fallback_;
     handler_type handler_;
 };
 

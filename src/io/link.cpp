@@ -171,8 +171,10 @@ void link::cancel_request(std::uint64_t id)
 
 void link::finish_request(request_op&& op, error_code ec, nlohmann::json value)
 {
-    std::move(op).complete(ec, std::move(value));
+    // The hold goes first: a caller woken by the completion that releases its lease and
+    // acquires again must find this link idle, not still counted as busy.
     after_request_done();
+    std::move(op).complete(ec, std::move(value));
 }
 
 void link::after_request_done()
@@ -396,8 +398,7 @@ void link::on_timer(std::uint64_t generation, const error_code& ec)
     requests_.take_expired(now, [this](std::uint64_t, request_op&& op) {
         pool_->counters().request_timeouts.fetch_add(1, std::memory_order_relaxed);
         // The link stays: a late response will be dropped and counted.
-        std::move(op).complete(make_error_code(errc::request_timeout), nullptr);
-        after_request_done();
+        finish_request(std::move(op), make_error_code(errc::request_timeout), nullptr);
     });
     if (fsm_.state() == sansio::link_state::closed)
         return;
@@ -467,8 +468,8 @@ void link::close_now()
 
     // Requests still outstanding fail now, not at their timeouts.
     requests_.take_all([&](std::uint64_t, request_op&& op) {
-        std::move(op).complete(reason, nullptr);
         hold_release();
+        std::move(op).complete(reason, nullptr);
     });
     if (was_ready) {
         if (auto* obs = pool_->observer())

@@ -180,6 +180,8 @@ void pool_impl::cancel_waiter(std::uint64_t id)
 
 void pool_impl::arm_waiter_timer()
 {
+    if (finished_)
+        return;
     clock::time_point due;
     {
         std::lock_guard lock(mutex_);
@@ -285,6 +287,8 @@ void pool_impl::schedule_retry_locked(clock::time_point at)
         return;
     retry_armed_at_ = at;
     asio::post(strand_, [self = shared_from_this(), at] {
+        if (self->finished_)
+            return;
         self->retry_timer_.expires_at(at);
         self->retry_timer_.async_wait([self](const error_code& ec) {
             if (!ec)
@@ -619,25 +623,28 @@ void pool_impl::begin_shutdown(std::chrono::milliseconds drain)
         }
     }
     state_changed_.notify_all();
+    if (links.empty())
+        return;
+    // The drain deadline is armed on the pool strand before any link can close, so finish()
+    // (posted there once the last link is gone) always comes after it and cancels it.
+    asio::post(strand_, [self = shared_from_this(), links, drain]() mutable {
+        self->drain_timer_.expires_after(drain);
+        self->drain_timer_.async_wait([self, links = std::move(links)](const error_code& ec) {
+            if (ec)
+                return; // everything closed in time
+            for (auto& l : links)
+                l->force_close(make_error_code(errc::pool_closed));
+        });
+    });
     // Idle links close now; leased ones finish what was sent, within the drain deadline.
     for (auto& l : links)
         l->drain(make_error_code(errc::pool_closed));
-    if (!links.empty()) {
-        asio::post(strand_, [self = shared_from_this(), links = std::move(links), drain]() mutable {
-            self->drain_timer_.expires_after(drain);
-            self->drain_timer_.async_wait([self, links = std::move(links)](const error_code& ec) {
-                if (ec)
-                    return; // everything closed in time
-                for (auto& l : links)
-                    l->force_close(make_error_code(errc::pool_closed));
-            });
-        });
-    }
 }
 
 void pool_impl::finish()
 {
     // On the pool strand, once every link is gone: nothing left to wait for.
+    finished_ = true;
     waiter_timer_.cancel();
     retry_timer_.cancel();
     drain_timer_.cancel();

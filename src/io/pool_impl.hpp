@@ -169,6 +169,7 @@ private:
     std::uint64_t next_link_id_ = 1;
     std::uint64_t next_waiter_id_ = 1;
     bool finish_posted_ = false;
+    bool finished_ = false; // pool strand only: timers must not be re-armed
     sansio::jitter_rng rng_;
 
     std::mutex shutdown_mutex_;

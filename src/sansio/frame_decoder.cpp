@@ -37,14 +37,15 @@ std::span<char> frame_decoder::prepare(std::size_t min_free)
     if (begin_ == end_)
         begin_ = end_ = 0;
     std::size_t want = std::max(min_free, read_chunk_);
-    // When the header of the pending frame is already here (and valid), make room for all of it
-    // at once so a large frame is read with few calls and no repeated regrowth.
+    // A large pending frame gets room in proportion to what has actually arrived (doubling),
+    // never its claimed size up front: a peer that sends bare headers costs a read chunk, not
+    // max_frame_size, while a real large frame is still read with few calls.
     if (!error_ && buffered() >= frame_header_size) {
         const std::uint32_t length = read_frame_length(buf_.get() + begin_);
         if (length != 0 && length <= max_frame_size_) {
             const std::size_t frame_end = frame_header_size + length;
             if (frame_end > buffered())
-                want = std::max(want, frame_end - buffered());
+                want = std::max(want, std::min(frame_end - buffered(), buffered()));
         }
     }
     reserve_free(want);

@@ -55,6 +55,9 @@ void link_fsm::on_received(time_point now) noexcept
 
 link_action link_fsm::on_pong(std::uint64_t id, time_point now, bool& matched) noexcept
 {
+    matched = false;
+    if (state_ == link_state::closed)
+        return link_action::none;
     on_received(now);
     matched = ping_sent_at_.has_value() && id == ping_id_;
     if (!matched)

@@ -10,6 +10,13 @@
 namespace tether::wire {
 namespace {
 
+// Each result is built in one piece (no default-constructed variant reassigned later), which
+// also keeps g++ 12's -Wmaybe-uninitialized quiet about the optional inside `response`.
+parse_result valid(message&& m)
+{
+    return {boost::system::error_code{}, std::string{}, std::move(m)};
+}
+
 parse_result invalid(std::string detail)
 {
     return {make_error_code(errc::protocol_error), std::move(detail), unknown{}};
@@ -239,6 +246,10 @@ std::size_t json_depth(std::string_view text, std::size_t limit)
 
 parse_result parse(std::string_view payload, const parse_options& options)
 {
+    // nlohmann's lexer takes a NUL byte for the end of input and would ignore what follows;
+    // valid JSON text never holds a raw NUL, so refuse it outright.
+    if (payload.find('\0') != std::string_view::npos)
+        return invalid("payload contains a NUL byte");
     if (json_depth(payload, options.max_depth) > options.max_depth)
         return invalid("JSON nested deeper than " + std::to_string(options.max_depth) + " levels");
     json j = json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
@@ -252,13 +263,12 @@ parse_result parse(std::string_view payload, const parse_options& options)
     const std::string& type = type_it->get_ref<const std::string&>();
     const bool from_server = options.from == sender::server;
     std::string why;
-    parse_result r;
 
     if (type == "ping" || type == "pong") {
         std::uint64_t id = 0;
         if (!read_id(j, id, why))
             return invalid(type + ": " + why);
-        r.msg = type == "ping" ? message{ping{id}} : message{pong{id}};
+        return valid(type == "ping" ? message{ping{id}} : message{pong{id}});
     } else if (type == "request" && !from_server) {
         request m;
         if (!read_id(j, m.id, why))
@@ -266,7 +276,7 @@ parse_result parse(std::string_view payload, const parse_options& options)
         if (!j.contains("body"))
             return invalid("request: missing body");
         m.body = take_member(j, "body");
-        r.msg = std::move(m);
+        return valid(std::move(m));
     } else if (type == "response" && from_server) {
         response m;
         if (!read_id(j, m.id, why))
@@ -282,22 +292,20 @@ parse_result parse(std::string_view payload, const parse_options& options)
         } else {
             m.body = take_member(j, "body");
         }
-        r.msg = std::move(m);
+        return valid(std::move(m));
     } else if (type == "notify") {
         if (!j.contains("body"))
             return invalid("notify: missing body");
-        r.msg = notify{take_member(j, "body")};
+        return valid(notify{take_member(j, "body")});
     } else if (type == "goaway" && from_server) {
         goaway m;
         const auto reason = j.find("reason");
         if (reason != j.end())
             m.reason = reason->is_string() ? reason->get<std::string>() : reason->dump();
-        r.msg = std::move(m);
-    } else {
-        // Unknown, or known but in the wrong direction: ignored by the receiver.
-        r.msg = unknown{type};
+        return valid(std::move(m));
     }
-    return r;
+    // Unknown, or known but in the wrong direction: ignored by the receiver.
+    return valid(unknown{type});
 }
 
 boost::system::error_code serialize(const message& msg, std::string& out,

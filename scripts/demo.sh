@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the demo (release preset) and runs it; arguments go to tether_demo, e.g.
+#   scripts/demo.sh --duration 5 --threads 8 --pipeline 16
+#   scripts/demo.sh --endpoint 127.0.0.1:7000 --endpoint 127.0.0.1:7001
+# Without --endpoint the demo starts the reference echo server in-process on 127.0.0.1.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$repo_root"
+
+step deps scripts/install-deps.sh
+step configure cmake --preset release >/dev/null
+step build cmake --build build/release -j"$jobs" --target tether_demo
+exec build/release/samples/tether_demo "$@"
