@@ -8,6 +8,6 @@ source "$(dirname "$0")/env.sh"
 cd "$repo_root"
 
 step deps scripts/install-deps.sh
-step configure cmake --preset release >/dev/null
+step configure cmake --preset release --log-level=WARNING
 step build cmake --build build/release -j"$jobs" --target tether_demo
 exec build/release/samples/tether_demo "$@"

@@ -9,7 +9,7 @@ work=$(mktemp -d /tmp/tether-package.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 # Library only: a consumer must not need our tests, samples or benches.
-cmake -S . -B "$work/lib" -DCMAKE_BUILD_TYPE=Release -DTETHER_BUILD_TESTS=OFF \
+cmake -S . -B "$work/lib" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTETHER_BUILD_TESTS=OFF \
     -DTETHER_BUILD_SAMPLES=OFF -DTETHER_BUILD_BENCH=OFF -DCMAKE_INSTALL_PREFIX="$work/prefix" >/dev/null
 cmake --build "$work/lib" -j"$jobs"
 cmake --install "$work/lib" >/dev/null

@@ -15,7 +15,7 @@ step deps scripts/install-deps.sh
 
 run_preset() {
     local preset=$1
-    step "$preset: configure" cmake --preset "$preset" >/dev/null
+    step "$preset: configure" cmake --preset "$preset" --log-level=WARNING
     step "$preset: build" cmake --build "build/$preset" -j"$jobs"
     step "$preset: test" ctest --preset "$preset" --output-on-failure -j"$jobs" --timeout 600
 }

@@ -231,6 +231,7 @@ nlohmann::json to_json(const pool_config& config)
         {"dead_peer_detection_ms", config.dead_peer_detection_bound().count()},
         {"has_on_notify", static_cast<bool>(config.on_notify)},
         {"has_observer", config.observer != nullptr},
+        {"has_resolver", static_cast<bool>(config.resolver)},
     };
 }
 

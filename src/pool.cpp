@@ -82,6 +82,63 @@ void async_request_erased(const std::shared_ptr<pool_anchor>& anchor,
     l->submit_request(id, std::move(frame), std::move(op));
 }
 
+namespace {
+
+// acquire → request → release, retried on another link when the first one answered
+// connection_draining (a goaway crossed the acquire: nothing was sent, so it is safe).
+struct pool_request_op : std::enable_shared_from_this<pool_request_op> {
+    static constexpr int max_attempts = 3;
+
+    pool_request_op(std::shared_ptr<pool_anchor> a, nlohmann::json b, link::request_op o,
+                    std::source_location s)
+        : anchor(std::move(a)), body(std::move(b)), op(std::move(o)), site(s)
+    {
+    }
+
+    void start()
+    {
+        ++attempts;
+        async_acquire_erased(anchor,
+                             asio::bind_cancellation_slot(
+                                 op.cancellation_slot(),
+                                 [self = shared_from_this()](error_code ec, lease l) mutable {
+                                     self->on_lease(ec, std::move(l));
+                                 }),
+                             site);
+    }
+
+    void on_lease(error_code ec, lease l)
+    {
+        if (ec) {
+            std::move(op).complete(ec, nullptr);
+            return;
+        }
+        l.async_request(body, asio::bind_cancellation_slot(
+                                  op.cancellation_slot(),
+                                  [self = shared_from_this()](error_code rec, nlohmann::json reply) {
+                                      self->on_reply(rec, std::move(reply));
+                                  }));
+        // `l` goes out of scope: released; the link returns to the pool after the reply.
+    }
+
+    void on_reply(error_code ec, nlohmann::json reply)
+    {
+        if (ec == errc::connection_draining && attempts < max_attempts) {
+            start();
+            return;
+        }
+        std::move(op).complete(ec, std::move(reply));
+    }
+
+    std::shared_ptr<pool_anchor> anchor;
+    nlohmann::json body;
+    link::request_op op;
+    std::source_location site;
+    int attempts = 0;
+};
+
+} // namespace
+
 void async_pool_request_erased(const std::shared_ptr<pool_anchor>& anchor,
                                const nlohmann::json& body, request_handler handler,
                                const std::source_location& site)
@@ -92,26 +149,12 @@ void async_pool_request_erased(const std::shared_ptr<pool_anchor>& anchor,
         return;
     }
     pool_impl& impl = *anchor->impl;
-    auto op = std::make_shared<link::request_op>(std::move(handler), impl.io_context().get_executor());
+    link::request_op op(std::move(handler), impl.io_context().get_executor());
     if (impl.closed()) {
-        std::move(*op).complete_detached(make_error_code(errc::pool_closed), nullptr);
+        std::move(op).complete_detached(make_error_code(errc::pool_closed), nullptr);
         return;
     }
-    // The caller's cancellation slot follows the operation: first the wait for a lease, then
-    // the request.
-    const auto slot = op->cancellation_slot();
-    auto on_lease = [op, body](error_code ec, lease l) mutable {
-        if (ec) {
-            std::move(*op).complete(ec, nullptr);
-            return;
-        }
-        l.async_request(body, asio::bind_cancellation_slot(
-                                  op->cancellation_slot(), [op](error_code rec, nlohmann::json reply) {
-                                      std::move(*op).complete(rec, std::move(reply));
-                                  }));
-        // The lease goes out of scope here: released, the link returns after the reply.
-    };
-    async_acquire_erased(anchor, asio::bind_cancellation_slot(slot, std::move(on_lease)), site);
+    std::make_shared<pool_request_op>(anchor, body, std::move(op), site)->start();
 }
 
 } // namespace detail
@@ -163,16 +206,36 @@ lease pool::acquire(std::source_location site)
 nlohmann::json pool::request(const nlohmann::json& body, std::error_code& ec,
                              std::source_location site)
 {
-    lease l = acquire(ec, site);
-    if (ec)
+    ec.clear();
+    if (!anchor_) {
+        ec = errc::pool_closed;
         return nullptr;
-    return l.request(body, ec);
+    }
+    if (anchor_->impl->running_in_io_thread()) {
+        ec = errc::would_block_io_thread;
+        return nullptr;
+    }
+    detail::sync_wait<nlohmann::json> wait;
+    detail::async_pool_request_erased(anchor_, body, wait.handler(), site);
+    error_code bec;
+    nlohmann::json reply = wait.get(bec);
+    ec = bec;
+    return reply;
 }
 
 nlohmann::json pool::request(const nlohmann::json& body, std::source_location site)
 {
-    lease l = acquire(site);
-    return l.request(body);
+    std::error_code ec;
+    nlohmann::json reply = request(body, ec, site);
+    if (ec == errc::server_error)
+        throw server_error(reply.value("code", std::int64_t{0}), reply.value("message", std::string()));
+    if (ec) {
+        std::string why = "tether: request failed: " + ec.message();
+        if (anchor_ && (ec == errc::acquire_timeout || ec == errc::no_endpoint_available))
+            why += " [" + anchor_->impl->diagnostics() + "]";
+        throw error(ec, why);
+    }
+    return reply;
 }
 
 bool pool::wait_ready(std::chrono::milliseconds timeout)

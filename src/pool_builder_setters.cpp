@@ -152,4 +152,10 @@ pool_builder& pool_builder::observer(std::shared_ptr<pool_observer> obs)
     return *this;
 }
 
+pool_builder& pool_builder::resolver(resolve_function resolve)
+{
+    config_.resolver = std::move(resolve);
+    return *this;
+}
+
 } // namespace tether

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace tether {
@@ -43,6 +44,14 @@ struct tcp_keepalive_policy {
     std::chrono::seconds interval{10};
     int count = 3;
 };
+
+/// Resolves an endpoint's host to addresses, replacing Asio's resolver: the seam for service
+/// discovery and for tests of resolution failures. Called on an io thread for each new link to
+/// a host that is not a numeric address; it must not block for long. Return an error (e.g.
+/// boost::asio::error::host_not_found) to fail the connect: it counts as a connect failure and
+/// backs the endpoint off.
+using resolve_function = std::function<std::error_code(const endpoint& ep,
+                                                       std::vector<std::string>& addresses)>;
 
 /// Called with the body of every `notify` the server sends; runs on the pool's io threads, one
 /// call at a time, and must not block.
@@ -76,6 +85,7 @@ struct pool_config {
     std::chrono::milliseconds lease_warn_threshold{60'000}; ///< lease held longer: observer is told
     notify_handler on_notify;                      ///< optional
     std::shared_ptr<pool_observer> observer;       ///< optional
+    resolve_function resolver;                     ///< optional; default: Asio's resolver
 
     /// The TCP_USER_TIMEOUT actually applied.
     std::chrono::milliseconds effective_tcp_user_timeout() const

@@ -59,12 +59,15 @@ public:
     }
 
     /// Acquire, request, release in one call; errors as acquire() and lease::request().
+    /// When the link answers connection_draining (a goaway crossed the acquire, so nothing was
+    /// sent) the request is retried on another link, up to 3 attempts in all.
     nlohmann::json request(const nlohmann::json& body,
                            std::source_location site = std::source_location::current());
     nlohmann::json request(const nlohmann::json& body, std::error_code& ec,
                            std::source_location site = std::source_location::current());
 
-    /// Asynchronous acquire + request + release; signature and errors of lease::async_request.
+    /// Asynchronous acquire + request + release; signature and errors of lease::async_request,
+    /// with the same retry on connection_draining as request().
     template <class CompletionToken>
     auto async_request(const nlohmann::json& body, CompletionToken&& token,
                        std::source_location site = std::source_location::current())

@@ -51,6 +51,8 @@ public:
     pool_builder& on_notify(notify_handler handler);
     /// Observer of pool events (io threads, must not block).
     pool_builder& observer(std::shared_ptr<pool_observer> observer);
+    /// Replaces name resolution (service discovery, tests); see resolve_function.
+    pool_builder& resolver(resolve_function resolve);
 
     /// The configuration as set so far (not yet validated).
     const pool_config& config() const noexcept { return config_; }

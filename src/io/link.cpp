@@ -62,6 +62,10 @@ void link::do_connect()
                               [self = shared_from_this()](const error_code& e) { self->on_connected(e); });
         return;
     }
+    if (config_.resolver) {
+        resolve_with_seam(ep);
+        return;
+    }
     resolver_.async_resolve(
         ep.host, std::to_string(ep.port),
         [self = shared_from_this()](const error_code& e,
@@ -78,6 +82,36 @@ void link::do_connect()
                                     self->on_connected(ce);
                                 });
         });
+}
+
+void link::resolve_with_seam(const endpoint& ep)
+{
+    std::vector<std::string> names;
+    std::error_code rec;
+    try {
+        rec = config_.resolver(ep, names);
+    } catch (const std::exception& e) {
+        connect_detail_ = "resolve " + to_string(ep) + ": resolver threw: " + e.what();
+        perform(fsm_.on_failure(make_error_code(errc::connect_failed)));
+        return;
+    }
+    std::vector<asio::ip::tcp::endpoint> targets;
+    for (const auto& name : names) {
+        error_code aec;
+        const auto address = asio::ip::make_address(name, aec);
+        if (!aec)
+            targets.emplace_back(address, ep.port);
+    }
+    if (rec || targets.empty()) {
+        connect_detail_ = "resolve " + to_string(ep) + ": " +
+                          (rec ? rec.message() : std::string("no usable address"));
+        perform(fsm_.on_failure(make_error_code(errc::connect_failed)));
+        return;
+    }
+    asio::async_connect(socket_, targets,
+                        [self = shared_from_this()](const error_code& ce, const asio::ip::tcp::endpoint&) {
+                            self->on_connected(ce);
+                        });
 }
 
 void link::on_connected(const error_code& ec)
@@ -124,7 +158,12 @@ void link::submit_request(std::uint64_t id, std::string frame, request_op op)
             });
         }
         const auto deadline = clock::now() + self->config_.request_timeout;
-        self->requests_.insert(id, std::move(op), deadline);
+        if (!self->requests_.insert(id, std::move(op), deadline)) {
+            // Ids come from a 53-bit counter, so this cannot happen; if it ever did, the
+            // caller still gets exactly one completion (try_emplace left `op` untouched).
+            self->finish_request(std::move(op), make_error_code(errc::invalid_argument), nullptr);
+            return;
+        }
         self->pool_->counters().requests.fetch_add(1, std::memory_order_relaxed);
         self->queue_frame(std::move(frame));
         if (deadline < self->timer_armed_at_)
@@ -194,15 +233,22 @@ void link::lease_to(const std::source_location& site) noexcept
 
 void link::hold_release() noexcept
 {
-    if (holds_.fetch_sub(1, std::memory_order_acq_rel) == 1)
-        pool_->on_link_returned(shared_from_this());
+    if (holds_.fetch_sub(1, std::memory_order_acq_rel) != 1)
+        return;
+    // Inside the read loop a goaway may sit right behind the reply that dropped this hold:
+    // hand the link back only after every frame of this read was handled, so nobody is given
+    // a link that is about to refuse them.
+    if (in_read_loop_ && strand_.running_in_this_thread()) {
+        return_pending_ = true;
+        return;
+    }
+    pool_->on_link_returned(shared_from_this());
 }
 
 // ---- reading ----------------------------------------------------------------------------------
 
 void link::start_read()
 {
-    reading_ = true;
     const auto space = decoder_.prepare();
     socket_.async_read_some(asio::buffer(space.data(), space.size()),
                             [self = shared_from_this()](const error_code& ec, std::size_t n) {
@@ -212,7 +258,6 @@ void link::start_read()
 
 void link::on_read(const error_code& ec, std::size_t n)
 {
-    reading_ = false;
     if (fsm_.state() == sansio::link_state::closed)
         return;
     if (ec) {
@@ -221,6 +266,21 @@ void link::on_read(const error_code& ec, std::size_t n)
     }
     decoder_.commit(n);
     fsm_.on_received(clock::now());
+    decode_buffered();
+    if (return_pending_) {
+        return_pending_ = false;
+        pool_->on_link_returned(shared_from_this());
+    }
+    if (fsm_.state() == sansio::link_state::closed)
+        return;
+    if (decoder_.buffered() == 0 && decoder_.capacity() > keep_buffer_capacity)
+        decoder_.release_if_empty();
+    start_read();
+}
+
+void link::decode_buffered()
+{
+    in_read_loop_ = true;
     std::string_view payload;
     error_code decode_ec;
     for (;;) {
@@ -230,16 +290,12 @@ void link::on_read(const error_code& ec, std::size_t n)
         if (status == wire::decode_status::error) {
             pool_->counters().protocol_errors.fetch_add(1, std::memory_order_relaxed);
             perform(fsm_.on_failure(decode_ec));
-            return;
+            break;
         }
         if (!handle_payload(payload))
-            return;
+            break;
     }
-    if (fsm_.state() == sansio::link_state::closed)
-        return;
-    if (decoder_.buffered() == 0 && decoder_.capacity() > keep_buffer_capacity)
-        decoder_.release_if_empty();
-    start_read();
+    in_read_loop_ = false;
 }
 
 // Returns false when the link closed while handling it.
@@ -402,7 +458,16 @@ void link::on_timer(std::uint64_t generation, const error_code& ec)
     });
     if (fsm_.state() == sansio::link_state::closed)
         return;
-    perform(fsm_.on_timer(now));
+    const auto before = fsm_.state();
+    const auto action = fsm_.on_timer(now);
+    if (action == sansio::link_action::close && connect_detail_.empty() &&
+        (before == sansio::link_state::connecting || before == sansio::link_state::proving)) {
+        connect_detail_ = std::string(before == sansio::link_state::proving
+                                          ? "no pong to the proving ping from "
+                                          : "no TCP connection to ") +
+                          to_string(pool_->endpoint_at(endpoint_index_)) + " within connect_timeout";
+    }
+    perform(action);
     if (fsm_.state() != sansio::link_state::closed)
         rearm_timer();
 }

@@ -82,9 +82,11 @@ private:
 
     // All below run on the strand.
     void do_connect();
+    void resolve_with_seam(const endpoint& ep);
     void on_connected(const boost::system::error_code& ec);
     void start_read();
     void on_read(const boost::system::error_code& ec, std::size_t n);
+    void decode_buffered();
     bool handle_payload(std::string_view payload);
     void handle_response(std::uint64_t id, nlohmann::json body,
                          const boost::system::error_code& ec);
@@ -120,7 +122,8 @@ private:
     std::string write_pending_;   // frames queued while a write is in flight
     std::string write_inflight_;  // the buffer of the write in flight
     bool writing_ = false;
-    bool reading_ = false;
+    bool in_read_loop_ = false;   // decoding a read's frames (strand only)
+    bool return_pending_ = false; // the last hold dropped during that loop
     bool shutting_down_ = false;  // pool shutdown: refusals say pool_closed
     std::string connect_detail_;  // why the connect failed, for diagnostics
 

@@ -49,7 +49,7 @@ pool_impl::pool_impl(pool_config config)
     : config_(std::move(config)), ioc_(static_cast<int>(config_.io_threads)),
       work_(asio::make_work_guard(ioc_)), strand_(asio::make_strand(ioc_)),
       notify_strand_(asio::make_strand(ioc_)), waiter_timer_(strand_), retry_timer_(strand_),
-      drain_timer_(strand_),
+      drain_timer_(strand_), maintenance_timer_(strand_),
       rng_(std::random_device{}())
 {
     std::random_device seed;
@@ -86,9 +86,12 @@ void pool_impl::start()
             }
         });
     }
-    deferred_completions out;
-    std::lock_guard lock(mutex_);
-    fill_locked(out);
+    {
+        deferred_completions out;
+        std::lock_guard lock(mutex_);
+        fill_locked(out);
+    }
+    asio::post(strand_, [self = shared_from_this()] { self->arm_maintenance_timer(); });
 }
 
 bool pool_impl::running_in_io_thread() const noexcept
@@ -101,21 +104,30 @@ bool pool_impl::running_in_io_thread() const noexcept
 std::shared_ptr<link> pool_impl::try_acquire_idle(const std::source_location& site)
 {
     std::lock_guard lock(mutex_);
-    if (closed())
-        return nullptr;
+    return closed() ? nullptr : pop_idle_locked(site);
+}
+
+// The most recently used idle link, leased to `site`; null when none is usable.
+std::shared_ptr<link> pool_impl::pop_idle_locked(const std::source_location& site)
+{
     while (!idle_.empty()) {
         std::shared_ptr<link> l = std::move(idle_.back());
         idle_.pop_back();
         auto it = links_.find(l.get());
         if (it == links_.end() || !l->usable())
             continue; // closing right now; its strand will tidy up
-        it->second.leased = true;
-        ++leased_;
-        l->lease_to(site);
-        counters_.acquires.fetch_add(1, std::memory_order_relaxed);
+        mark_leased_locked(it->second, site);
         return l;
     }
     return nullptr;
+}
+
+void pool_impl::mark_leased_locked(link_entry& entry, const std::source_location& site)
+{
+    entry.leased = true;
+    ++leased_;
+    entry.ptr->lease_to(site);
+    counters_.acquires.fetch_add(1, std::memory_order_relaxed);
 }
 
 void pool_impl::async_acquire(std::shared_ptr<pool_anchor> anchor, acquire_op op,
@@ -129,16 +141,7 @@ void pool_impl::async_acquire(std::shared_ptr<pool_anchor> anchor, acquire_op op
             out.add(std::move(op), make_error_code(errc::pool_closed));
             return;
         }
-        while (!idle_.empty()) {
-            std::shared_ptr<link> l = std::move(idle_.back());
-            idle_.pop_back();
-            auto it = links_.find(l.get());
-            if (it == links_.end() || !l->usable())
-                continue;
-            it->second.leased = true;
-            ++leased_;
-            l->lease_to(site);
-            counters_.acquires.fetch_add(1, std::memory_order_relaxed);
+        if (auto l = pop_idle_locked(site)) {
             out.add(std::move(op), lease_access::make(std::move(anchor), std::move(l)));
             return;
         }
@@ -271,7 +274,14 @@ bool pool_impl::start_connect_locked()
             continue;
         next_endpoint_ = (index + 1) % n;
         auto l = std::make_shared<link>(shared_from_this(), next_link_id_++, index);
-        links_.emplace(l.get(), link_entry{l, e.failure_epoch, false, false, false});
+        link_entry entry;
+        entry.ptr = l;
+        entry.epoch = e.failure_epoch;
+        // Each link's lifetime is shortened by up to 10 %, so links opened together are not
+        // all retired together.
+        entry.retire_at = now + std::chrono::duration_cast<clock::duration>(
+                                    config_.max_lifetime * (1.0 - 0.1 * rng_.unit()));
+        links_.emplace(l.get(), std::move(entry));
         ++connecting_;
         ++e.connecting;
         ++e.links;
@@ -316,13 +326,11 @@ void pool_impl::hand_out_locked(const std::shared_ptr<link>& l, deferred_complet
         // Direct hand-off to the oldest waiter: no barging by later callers.
         waiter w = std::move(waiters_.front());
         waiters_.pop_front();
-        it->second.leased = true;
-        ++leased_;
-        l->lease_to(w.site);
-        counters_.acquires.fetch_add(1, std::memory_order_relaxed);
+        mark_leased_locked(it->second, w.site);
         out.add(std::move(w.op), lease_access::make(std::move(w.anchor), l));
         return;
     }
+    it->second.idle_since = clock::now();
     idle_.push_back(l);
 }
 
@@ -330,6 +338,7 @@ void pool_impl::on_link_ready(const std::shared_ptr<link>& l)
 {
     const auto& ep = config_.endpoints[l->endpoint_index()];
     bool shut = false;
+    std::vector<std::shared_ptr<link>> retired;
     {
         deferred_completions out;
         std::lock_guard lock(mutex_);
@@ -345,13 +354,23 @@ void pool_impl::on_link_ready(const std::shared_ptr<link>& l)
         e.backoff.reset();
         e.retry_at = {};
         shut = closed();
-        if (!shut)
+        if (!shut) {
             hand_out_locked(l, out);
+            // Make before break: a link past max_lifetime goes once its replacement is proven.
+            for (auto& [ptr, entry] : links_) {
+                if (entry.replacing && !entry.leased && !entry.draining) {
+                    retire_locked(entry, retired);
+                    break;
+                }
+            }
+        }
     }
     (void)ep;
     state_changed_.notify_all();
     if (shut)
         l->drain(make_error_code(errc::pool_closed));
+    for (auto& r : retired)
+        r->drain(make_error_code(errc::connection_draining));
 }
 
 void pool_impl::on_link_draining(const std::shared_ptr<link>& l)
@@ -382,14 +401,25 @@ void pool_impl::on_link_returned(const std::shared_ptr<link>& l)
         auto it = links_.find(l.get());
         if (it == links_.end())
             return; // already closed; its lease was accounted for then
-        if (it->second.leased) {
-            it->second.leased = false;
+        link_entry& entry = it->second;
+        if (entry.leased) {
+            entry.leased = false;
             --leased_;
         }
-        if (!closed() && it->second.ready && !it->second.draining && l->usable())
-            hand_out_locked(l, out);
-        else
+        if (closed() || !entry.ready || entry.draining || !l->usable()) {
             close_it = true;
+        } else if (clock::now() >= entry.retire_at && ready_ > config_.min_connections) {
+            // Past max_lifetime on its way back: retire it rather than reuse it.
+            std::vector<std::shared_ptr<link>> retired;
+            retire_locked(entry, retired);
+            close_it = true;
+            fill_locked(out);
+        } else {
+            if (clock::now() >= entry.retire_at && !entry.replacing &&
+                links_.size() - draining_ < config_.max_connections)
+                entry.replacing = start_connect_locked(); // make before break
+            hand_out_locked(l, out);
+        }
     }
     if (close_it)
         l->drain(make_error_code(closed() ? errc::pool_closed : errc::connection_draining));
@@ -478,6 +508,78 @@ void pool_impl::deliver_notify(nlohmann::json body)
         }
         self->queued_notifies_.fetch_sub(1, std::memory_order_acq_rel);
     });
+}
+
+// ---- recycling ------------------------------------------------------------------------------------
+
+void pool_impl::arm_maintenance_timer()
+{
+    if (finished_)
+        return;
+    // Often enough to honour idle_timeout / max_lifetime within a tenth of the shorter one.
+    const auto period = std::clamp<clock::duration>(
+        std::min(config_.idle_timeout, config_.max_lifetime) / 10, std::chrono::milliseconds(10),
+        std::chrono::seconds(1));
+    maintenance_timer_.expires_after(period);
+    maintenance_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+        if (!ec)
+            self->on_maintenance_timer();
+    });
+}
+
+void pool_impl::retire_locked(link_entry& entry, std::vector<std::shared_ptr<link>>& retired)
+{
+    std::erase(idle_, entry.ptr);
+    if (entry.ready)
+        --ready_;
+    entry.draining = true;
+    ++draining_;
+    retired.push_back(entry.ptr);
+}
+
+void pool_impl::on_maintenance_timer()
+{
+    std::vector<std::shared_ptr<link>> retired;
+    {
+        deferred_completions out;
+        std::lock_guard lock(mutex_);
+        if (closed())
+            return;
+        const auto now = clock::now();
+        // Oldest idle first; only idle links are ever retired, never a leased one. Capacity
+        // counts proven links only, so a replacement still connecting does not make its
+        // predecessor look surplus.
+        for (std::size_t i = 0; i < idle_.size();) {
+            auto it = links_.find(idle_[i].get());
+            if (it == links_.end()) {
+                ++i;
+                continue;
+            }
+            link_entry& entry = it->second;
+            const bool expired = now >= entry.retire_at;
+            const bool surplus = ready_ > config_.min_connections;
+            if ((expired || now - entry.idle_since >= config_.idle_timeout) && surplus) {
+                retire_locked(entry, retired); // erases idle_[i]
+                continue;
+            }
+            if (expired) {
+                const std::size_t live = links_.size() - draining_;
+                if (live >= config_.max_connections) {
+                    retire_locked(entry, retired); // no room to make before break
+                    fill_locked(out);
+                    continue;
+                }
+                // At min_connections: open the replacement first; on_link_ready retires this
+                // one once the replacement is proven. Retried if that connect failed.
+                if (!entry.replacing || connecting_ == 0)
+                    entry.replacing = start_connect_locked() || entry.replacing;
+            }
+            ++i;
+        }
+    }
+    for (auto& r : retired)
+        r->drain(make_error_code(errc::connection_draining));
+    arm_maintenance_timer();
 }
 
 // ---- facade ----------------------------------------------------------------------------------------
@@ -648,6 +750,7 @@ void pool_impl::finish()
     waiter_timer_.cancel();
     retry_timer_.cancel();
     drain_timer_.cancel();
+    maintenance_timer_.cancel();
     work_.reset();
 }
 

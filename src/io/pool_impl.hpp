@@ -116,15 +116,19 @@ private:
     };
     struct link_entry {
         std::shared_ptr<detail::link> ptr;
-        std::uint64_t epoch;  // endpoint failure_epoch when the connect started
+        std::uint64_t epoch = 0; // endpoint failure_epoch when the connect started
+        std::chrono::steady_clock::time_point retire_at{}; // created + jittered max_lifetime
+        std::chrono::steady_clock::time_point idle_since{};
         bool ready = false;
         bool draining = false;
         bool leased = false;
+        bool replacing = false; // past max_lifetime; retired once a replacement is proven
     };
-    using completion_list = std::vector<std::pair<acquire_op, std::optional<tether::lease>>>;
     struct deferred_completions; // completions collected under the lock, posted after it
 
     // All *_locked functions need mutex_ held.
+    std::shared_ptr<link> pop_idle_locked(const std::source_location& site);
+    void mark_leased_locked(link_entry& entry, const std::source_location& site);
     void hand_out_locked(const std::shared_ptr<link>& l, deferred_completions& out);
     void fill_locked(deferred_completions& out);
     bool start_connect_locked();
@@ -133,6 +137,10 @@ private:
     std::string diagnostics_locked() const;
     void schedule_retry_locked(std::chrono::steady_clock::time_point at);
     void arm_waiter_timer();
+    void arm_maintenance_timer();
+    void on_maintenance_timer();
+    /// Takes an idle link out of service (it closes at once: nothing is outstanding).
+    void retire_locked(link_entry& entry, std::vector<std::shared_ptr<link>>& retired);
     void on_waiter_timer();
     void on_retry_timer();
     void cancel_waiter(std::uint64_t id);
@@ -150,6 +158,7 @@ private:
     boost::asio::steady_timer waiter_timer_;
     boost::asio::steady_timer retry_timer_;
     boost::asio::steady_timer drain_timer_;
+    boost::asio::steady_timer maintenance_timer_;
     std::chrono::steady_clock::time_point retry_armed_at_ = std::chrono::steady_clock::time_point::max();
     std::atomic<std::size_t> queued_notifies_{0};
     std::atomic<bool> closed_{false};
