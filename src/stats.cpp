@@ -44,6 +44,11 @@ nlohmann::json to_json(const pool_stats& stats)
         {"goaways", stats.goaways},
         {"server_errors", stats.server_errors},
         {"connections_lost", stats.connections_lost},
+        {"leases_returned", stats.leases_returned},
+        {"lease_hold_mean_us", stats.lease_hold_mean.count()},
+        {"lease_hold_max_us", stats.lease_hold_max.count()},
+        {"longest_current_hold_ms", stats.longest_current_hold.count()},
+        {"leases_held_too_long", stats.leases_held_too_long},
         {"endpoints", std::move(endpoints)},
     };
 }

@@ -2,6 +2,7 @@
 
 #include <tether/config.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
@@ -47,6 +48,13 @@ struct pool_stats {
     std::uint64_t goaways = 0;
     std::uint64_t server_errors = 0;       ///< responses carrying an error object
     std::uint64_t connections_lost = 0;    ///< links that broke while open (any cause)
+    // lease hold times (acquire to the link's return, in-flight requests of a released lease
+    // included)
+    std::uint64_t leases_returned = 0;     ///< leases whose hold time is in the figures below
+    std::chrono::microseconds lease_hold_mean{0};
+    std::chrono::microseconds lease_hold_max{0};
+    std::chrono::milliseconds longest_current_hold{0}; ///< of the leases held right now
+    std::uint64_t leases_held_too_long = 0; ///< reported to the observer (lease_warn_threshold)
     std::vector<endpoint_stats> endpoints;
 };
 

@@ -125,6 +125,7 @@ std::shared_ptr<link> pool_impl::pop_idle_locked(const std::source_location& sit
 void pool_impl::mark_leased_locked(link_entry& entry, const std::source_location& site)
 {
     entry.leased = true;
+    entry.warned = false;
     ++leased_;
     entry.ptr->lease_to(site);
     counters_.acquires.fetch_add(1, std::memory_order_relaxed);
@@ -356,6 +357,7 @@ void pool_impl::on_link_ready(const std::shared_ptr<link>& l)
         shut = closed();
         if (!shut) {
             hand_out_locked(l, out);
+            fill_locked(out); // a connect slot is free again (max_concurrent_connects)
             // Make before break: a link past max_lifetime goes once its replacement is proven.
             for (auto& [ptr, entry] : links_) {
                 if (entry.replacing && !entry.leased && !entry.draining) {
@@ -405,6 +407,10 @@ void pool_impl::on_link_returned(const std::shared_ptr<link>& l)
         if (entry.leased) {
             entry.leased = false;
             --leased_;
+            const auto held = clock::now() - l->leased_at();
+            ++leases_returned_;
+            hold_total_ += held;
+            hold_max_ = std::max(hold_max_, held);
         }
         if (closed() || !entry.ready || entry.draining || !l->usable()) {
             close_it = true;
@@ -518,8 +524,8 @@ void pool_impl::arm_maintenance_timer()
         return;
     // Often enough to honour idle_timeout / max_lifetime within a tenth of the shorter one.
     const auto period = std::clamp<clock::duration>(
-        std::min(config_.idle_timeout, config_.max_lifetime) / 10, std::chrono::milliseconds(10),
-        std::chrono::seconds(1));
+        std::min({config_.idle_timeout, config_.max_lifetime, config_.lease_warn_threshold}) / 10,
+        std::chrono::milliseconds(10), std::chrono::seconds(1));
     maintenance_timer_.expires_after(period);
     maintenance_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
         if (!ec)
@@ -540,12 +546,31 @@ void pool_impl::retire_locked(link_entry& entry, std::vector<std::shared_ptr<lin
 void pool_impl::on_maintenance_timer()
 {
     std::vector<std::shared_ptr<link>> retired;
+    struct held_too_long {
+        std::uint64_t link_id;
+        std::chrono::milliseconds held;
+        std::source_location site;
+    };
+    std::vector<held_too_long> leaks;
     {
         deferred_completions out;
         std::lock_guard lock(mutex_);
         if (closed())
             return;
         const auto now = clock::now();
+        // Leases held past lease_warn_threshold: reported once each, with the acquire site.
+        for (auto& [ptr, entry] : links_) {
+            if (!entry.leased || entry.warned)
+                continue;
+            const auto held = now - ptr->leased_at();
+            if (held >= config_.lease_warn_threshold) {
+                entry.warned = true;
+                ++leases_held_too_long_;
+                leaks.push_back({ptr->id(),
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(held),
+                                 ptr->lease_site()});
+            }
+        }
         // Oldest idle first; only idle links are ever retired, never a leased one. Capacity
         // counts proven links only, so a replacement still connecting does not make its
         // predecessor look surplus.
@@ -579,6 +604,9 @@ void pool_impl::on_maintenance_timer()
     }
     for (auto& r : retired)
         r->drain(make_error_code(errc::connection_draining));
+    if (auto* obs = observer())
+        for (const auto& leak : leaks)
+            obs->on_lease_held_too_long(leak.link_id, leak.held, leak.site);
     arm_maintenance_timer();
 }
 
@@ -595,6 +623,18 @@ pool_stats pool_impl::stats() const
         s.connecting = connecting_;
         s.waiting = waiters_.size();
         const auto now = clock::now();
+        using std::chrono::duration_cast;
+        s.leases_returned = leases_returned_;
+        if (leases_returned_ > 0)
+            s.lease_hold_mean = duration_cast<std::chrono::microseconds>(
+                hold_total_ / static_cast<clock::rep>(leases_returned_));
+        s.lease_hold_max = duration_cast<std::chrono::microseconds>(hold_max_);
+        s.leases_held_too_long = leases_held_too_long_;
+        for (const auto& [ptr, entry] : links_)
+            if (entry.leased)
+                s.longest_current_hold = std::max(
+                    s.longest_current_hold,
+                    duration_cast<std::chrono::milliseconds>(now - ptr->leased_at()));
         for (std::size_t i = 0; i < endpoints_.size(); ++i) {
             const auto& e = endpoints_[i];
             endpoint_stats es;

@@ -123,6 +123,7 @@ private:
         bool draining = false;
         bool leased = false;
         bool replacing = false; // past max_lifetime; retired once a replacement is proven
+        bool warned = false;    // this lease was reported as held too long
     };
     struct deferred_completions; // completions collected under the lock, posted after it
 
@@ -177,6 +178,11 @@ private:
     std::size_t draining_ = 0;
     std::uint64_t next_link_id_ = 1;
     std::uint64_t next_waiter_id_ = 1;
+    // lease hold times, under mutex_
+    std::uint64_t leases_returned_ = 0;
+    std::chrono::steady_clock::duration hold_total_{};
+    std::chrono::steady_clock::duration hold_max_{};
+    std::uint64_t leases_held_too_long_ = 0;
     bool finish_posted_ = false;
     bool finished_ = false; // pool strand only: timers must not be re-armed
     sansio::jitter_rng rng_;

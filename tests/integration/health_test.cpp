@@ -273,6 +273,36 @@ TEST(Health, ResolutionGoesThroughTheResolverSeamAndItsFailuresBackOff)
     EXPECT_GE(calls.load(), 3);
 }
 
+TEST(Health, MaxConcurrentConnectsBoundsAWarmUpBurst)
+{
+    auto server = start_server();
+    auto pool = tether::pool_builder{}
+                    .endpoint("127.0.0.1", server->port())
+                    .io_threads(2)
+                    .min_connections(24)
+                    .max_connections(24)
+                    .max_concurrent_connects(3)
+                    .build();
+    std::size_t most_connecting = 0;
+    const bool warm = poll_until([&] {
+        const auto s = pool.stats();
+        most_connecting = std::max(most_connecting, s.connecting);
+        return s.idle == 24;
+    }, scaled(5s));
+    ASSERT_TRUE(warm) << pool.diagnostics();
+    EXPECT_LE(most_connecting, 3u);
+    EXPECT_GE(most_connecting, 1u);
+    EXPECT_EQ(server->connections_accepted(), 24u);
+}
+
+TEST(Health, LocalhostIsResolvedThroughAsio)
+{
+    auto server = start_server();
+    auto pool = tether::pool_builder{}.endpoint("localhost", server->port()).io_threads(1).build();
+    ASSERT_TRUE(pool.wait_ready(scaled(3s))) << pool.diagnostics();
+    EXPECT_EQ(pool.request(json{{"host", "localhost"}}), (json{{"host", "localhost"}}));
+}
+
 TEST(Recycling, SurplusIdleLinksAreClosedAfterIdleTimeout)
 {
     auto server = start_server();
@@ -330,6 +360,69 @@ TEST(Recycling, MaxLifetimeReplacesLinksWithoutADipInCapacity)
     EXPECT_GE(seen.size(), 3u) << "links were rotated";
     EXPECT_LE(pool.stats().total, 2u);
     EXPECT_EQ(pool.stats().connections_lost, 0u);
+}
+
+} // namespace
+
+namespace {
+
+class LeakObserver : public tether::pool_observer {
+public:
+    void on_lease_held_too_long(std::uint64_t link_id, std::chrono::milliseconds held,
+                                const std::source_location& site) override
+    {
+        std::lock_guard lock(mutex);
+        reports.push_back({link_id, held, site.file_name(), site.line()});
+    }
+    struct report {
+        std::uint64_t link_id;
+        std::chrono::milliseconds held;
+        std::string file;
+        std::uint_least32_t line;
+    };
+    std::mutex mutex;
+    std::vector<report> reports;
+};
+
+TEST(LeakDetection, ALeaseHeldTooLongIsReportedWithItsAcquireSite)
+{
+    auto server = start_server();
+    auto obs = std::make_shared<LeakObserver>();
+    auto pool = tether::pool_builder{}
+                    .endpoint("127.0.0.1", server->port())
+                    .io_threads(1)
+                    .lease_warn_threshold(scaled(100ms))
+                    .observer(obs)
+                    .build();
+    const auto line = std::source_location::current().line() + 1;
+    auto l = pool.acquire();
+    ASSERT_TRUE(poll_until([&] {
+        std::lock_guard lock(obs->mutex);
+        return !obs->reports.empty();
+    }, scaled(2s)));
+    {
+        std::lock_guard lock(obs->mutex);
+        ASSERT_EQ(obs->reports.size(), 1u);
+        const auto& r = obs->reports.front();
+        EXPECT_EQ(r.link_id, l.link_id());
+        EXPECT_GE(r.held, scaled(100ms));
+        EXPECT_NE(r.file.find("health_test.cpp"), std::string::npos) << r.file;
+        EXPECT_EQ(r.line, line);
+    }
+    auto s = pool.stats();
+    EXPECT_EQ(s.leases_held_too_long, 1u);
+    EXPECT_GE(s.longest_current_hold, scaled(100ms));
+    std::this_thread::sleep_for(scaled(150ms));
+    {
+        std::lock_guard lock(obs->mutex);
+        EXPECT_EQ(obs->reports.size(), 1u) << "reported once per lease";
+    }
+    l.release();
+    s = pool.stats();
+    EXPECT_EQ(s.leases_returned, 1u);
+    EXPECT_GE(s.lease_hold_max, scaled(250ms));
+    EXPECT_EQ(s.longest_current_hold, std::chrono::milliseconds(0));
+    EXPECT_NE(pool.diagnostics().find("links"), std::string::npos);
 }
 
 } // namespace
