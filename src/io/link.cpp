@@ -238,7 +238,7 @@ void link::hold_release() noexcept
     // Inside the read loop a goaway may sit right behind the reply that dropped this hold:
     // hand the link back only after every frame of this read was handled, so nobody is given
     // a link that is about to refuse them.
-    if (in_read_loop_ && strand_.running_in_this_thread()) {
+    if (strand_.running_in_this_thread() && in_read_loop_) {
         return_pending_ = true;
         return;
     }
