@@ -107,10 +107,19 @@ struct pool_request_op : std::enable_shared_from_this<pool_request_op> {
                              site);
     }
 
+    // The anchor is dropped before the caller is told: a caller that then drops its last
+    // pool handle must be the one whose thread shuts the pool down (and joins it), not an io
+    // thread finishing this operation.
+    void finish(error_code ec, nlohmann::json reply)
+    {
+        anchor.reset();
+        std::move(op).complete(ec, std::move(reply));
+    }
+
     void on_lease(error_code ec, lease l)
     {
         if (ec) {
-            std::move(op).complete(ec, nullptr);
+            finish(ec, nullptr);
             return;
         }
         l.async_request(body, asio::bind_cancellation_slot(
@@ -127,7 +136,7 @@ struct pool_request_op : std::enable_shared_from_this<pool_request_op> {
             start();
             return;
         }
-        std::move(op).complete(ec, std::move(reply));
+        finish(ec, std::move(reply));
     }
 
     std::shared_ptr<pool_anchor> anchor;

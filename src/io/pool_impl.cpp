@@ -26,8 +26,16 @@ struct pool_impl::deferred_completions {
         std::optional<tether::lease> lease;
     };
     std::vector<item> items;
+    // Anchors of finished waiters: one may be the pool's last, whose destructor shuts the pool
+    // down and takes the pool lock, so they are dropped only after the lock is released.
+    std::vector<std::shared_ptr<pool_anchor>> anchors;
 
     void add(acquire_op&& op, error_code ec) { items.push_back({std::move(op), ec, std::nullopt}); }
+    void fail(waiter& w, error_code ec)
+    {
+        anchors.push_back(std::move(w.anchor));
+        add(std::move(w.op), ec);
+    }
     void add(acquire_op&& op, tether::lease&& l)
     {
         items.push_back({std::move(op), {}, std::optional<tether::lease>(std::move(l))});
@@ -36,6 +44,8 @@ struct pool_impl::deferred_completions {
     {
         for (auto& i : items)
             std::move(i.op).complete(i.ec, i.lease ? std::move(*i.lease) : tether::lease{});
+        items.clear();
+        anchors.clear();
     }
 };
 
@@ -175,7 +185,7 @@ void pool_impl::cancel_waiter(std::uint64_t id)
     std::lock_guard lock(mutex_);
     for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
         if (it->id == id) {
-            out.add(std::move(it->op), asio::error::operation_aborted);
+            out.fail(*it, asio::error::operation_aborted);
             waiters_.erase(it);
             return;
         }
@@ -208,7 +218,7 @@ void pool_impl::on_waiter_timer()
         const auto now = clock::now();
         while (!waiters_.empty() && waiters_.front().deadline <= now) {
             counters_.acquire_timeouts.fetch_add(1, std::memory_order_relaxed);
-            out.add(std::move(waiters_.front().op), make_error_code(errc::acquire_timeout));
+            out.fail(waiters_.front(), make_error_code(errc::acquire_timeout));
             waiters_.pop_front();
         }
     }
@@ -218,7 +228,7 @@ void pool_impl::on_waiter_timer()
 void pool_impl::fail_waiters_locked(error_code ec, deferred_completions& out)
 {
     while (!waiters_.empty()) {
-        out.add(std::move(waiters_.front().op), ec);
+        out.fail(waiters_.front(), ec);
         waiters_.pop_front();
     }
 }

@@ -382,6 +382,28 @@ TEST_F(PoolTest, CompletionTokens)
     EXPECT_TRUE(on_caller_thread);
 }
 
+TEST_F(PoolTest, CallbacksTakingStdErrorCodeWork)
+{
+    auto pool = builder().build();
+    std::promise<std::error_code> acquired, replied;
+    pool.async_acquire([&](std::error_code ec, tether::lease l) {
+        acquired.set_value(ec);
+        // The lease is released when this handler returns; its request still completes.
+        l.async_request(json{{"std", true}}, [&](std::error_code rec, json reply) {
+            EXPECT_EQ(reply, (json{{"std", true}}));
+            replied.set_value(rec);
+        });
+    });
+    EXPECT_FALSE(acquired.get_future().get());
+    auto f = replied.get_future();
+    ASSERT_EQ(f.wait_for(scaled(2s)), std::future_status::ready);
+    EXPECT_FALSE(f.get());
+    std::promise<std::error_code> failed;
+    tether::lease empty;
+    empty.async_request(json{{"x", 1}}, [&](std::error_code ec, json) { failed.set_value(ec); });
+    EXPECT_EQ(failed.get_future().get(), tether::errc::invalid_lease);
+}
+
 TEST_F(PoolTest, CancelledRequestCompletesWithOperationAborted)
 {
     auto pool = builder().build();
