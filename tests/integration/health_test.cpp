@@ -9,6 +9,9 @@
 #include <boost/asio/error.hpp>
 #include <gtest/gtest.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -423,6 +426,57 @@ TEST(LeakDetection, ALeaseHeldTooLongIsReportedWithItsAcquireSite)
     EXPECT_GE(s.lease_hold_max, scaled(250ms));
     EXPECT_EQ(s.longest_current_hold, std::chrono::milliseconds(0));
     EXPECT_NE(pool.diagnostics().find("links"), std::string::npos);
+}
+
+} // namespace
+
+namespace {
+
+TEST(Lifetime, AWaiterHoldingTheLastReferenceTimesOutWithoutDeadlock)
+{
+    auto server = start_server();
+    server->set_unresponsive(true); // nothing is ever proven: the acquire must wait
+    std::promise<boost::system::error_code> result;
+    {
+        auto pool = tether::pool_builder{}
+                        .endpoint("127.0.0.1", server->port())
+                        .io_threads(1)
+                        .connect_timeout(scaled(2s))
+                        .acquire_timeout(scaled(150ms))
+                        .build();
+        pool.async_acquire([&](boost::system::error_code ec, tether::lease) { result.set_value(ec); });
+    } // the handle is gone: the pending acquire now holds the pool's last reference
+    auto f = result.get_future();
+    ASSERT_EQ(f.wait_for(scaled(3s)), std::future_status::ready) << "deadlock or lost handler";
+    EXPECT_EQ(f.get(), tether::errc::acquire_timeout);
+    server->set_unresponsive(false);
+}
+
+TEST(Lifetime, ShutdownFromASignalHandlingThread)
+{
+    auto server = start_server();
+    auto pool = tether::pool_builder{}.endpoint("127.0.0.1", server->port()).io_threads(2).build();
+    auto l = pool.acquire();
+    std::atomic<bool> waiting{false}, finished{false};
+    std::thread signal_thread([&] {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR1);
+        pthread_sigmask(SIG_BLOCK, &set, nullptr); // only this thread waits for it
+        waiting = true;
+        int received = 0;
+        if (sigwait(&set, &received) == 0 && received == SIGUSR1) {
+            pool.shutdown(scaled(200ms));
+            finished = true;
+        }
+    });
+    ASSERT_TRUE(poll_until([&] { return waiting.load(); }, scaled(2s)));
+    ASSERT_EQ(pthread_kill(signal_thread.native_handle(), SIGUSR1), 0);
+    signal_thread.join();
+    EXPECT_TRUE(finished.load());
+    std::error_code ec;
+    (void)l.request(json{{"after", "signal"}}, ec);
+    EXPECT_EQ(ec, tether::errc::pool_closed);
 }
 
 } // namespace
