@@ -12,10 +12,12 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/system_executor.hpp>
 
 #include <algorithm>
+#include <mutex>
 #include <thread>
 
 namespace tether {
@@ -79,6 +81,7 @@ void async_request_erased(const std::shared_ptr<pool_anchor>& anchor,
         return;
     }
     l->hold_add();
+    l->watch_cancellation(id, op);
     l->submit_request(id, std::move(frame), std::move(op));
 }
 
@@ -90,21 +93,49 @@ struct pool_request_op : std::enable_shared_from_this<pool_request_op> {
     static constexpr int max_attempts = 3;
 
     pool_request_op(std::shared_ptr<pool_anchor> a, nlohmann::json b, link::request_op o,
-                    std::source_location s)
-        : anchor(std::move(a)), body(std::move(b)), op(std::move(o)), site(s)
+                    std::source_location s, boost::asio::io_context::executor_type ex)
+        : anchor(std::move(a)), body(std::move(b)), op(std::move(o)), site(s), io(ex)
     {
+    }
+
+    // The caller's slot gets one handler, installed here on the initiating thread; it forwards
+    // to an internal signal that the current stage (acquire, then request) is bound to. Stage
+    // initiation and forwarding hold `mutex`, because cancellation slots are not thread-safe.
+    void watch_cancellation()
+    {
+        auto slot = op.cancellation_slot();
+        if (!slot.is_connected())
+            return;
+        slot.assign([weak = weak_from_this()](asio::cancellation_type type) {
+            if (auto self = weak.lock()) {
+                std::lock_guard lock(self->mutex);
+                self->cancelled = true;
+                self->stage_signal.emit(type);
+            }
+        });
     }
 
     void start()
     {
+        std::lock_guard lock(mutex);
         ++attempts;
+        if (cancelled) {
+            post_finish(asio::error::operation_aborted);
+            return;
+        }
         async_acquire_erased(anchor,
                              asio::bind_cancellation_slot(
-                                 op.cancellation_slot(),
+                                 stage_signal.slot(),
                                  [self = shared_from_this()](error_code ec, lease l) mutable {
                                      self->on_lease(ec, std::move(l));
                                  }),
                              site);
+    }
+
+    void post_finish(error_code ec)
+    {
+        // Never complete inside an initiating call: hop through the pool's executor.
+        asio::post(io, [self = shared_from_this(), ec] { self->finish(ec, nullptr); });
     }
 
     // The anchor is dropped before the caller is told: a caller that then drops its last
@@ -122,8 +153,13 @@ struct pool_request_op : std::enable_shared_from_this<pool_request_op> {
             finish(ec, nullptr);
             return;
         }
+        std::lock_guard lock(mutex);
+        if (cancelled) {
+            post_finish(asio::error::operation_aborted);
+            return;
+        }
         l.async_request(body, asio::bind_cancellation_slot(
-                                  op.cancellation_slot(),
+                                  stage_signal.slot(),
                                   [self = shared_from_this()](error_code rec, nlohmann::json reply) {
                                       self->on_reply(rec, std::move(reply));
                                   }));
@@ -143,6 +179,10 @@ struct pool_request_op : std::enable_shared_from_this<pool_request_op> {
     nlohmann::json body;
     link::request_op op;
     std::source_location site;
+    boost::asio::io_context::executor_type io;
+    std::mutex mutex;
+    asio::cancellation_signal stage_signal; // guarded by mutex
+    bool cancelled = false;                 // guarded by mutex
     int attempts = 0;
 };
 
@@ -163,7 +203,10 @@ void async_pool_request_erased(const std::shared_ptr<pool_anchor>& anchor,
         std::move(op).complete_detached(make_error_code(errc::pool_closed), nullptr);
         return;
     }
-    std::make_shared<pool_request_op>(anchor, body, std::move(op), site)->start();
+    auto request = std::make_shared<pool_request_op>(anchor, body, std::move(op), site,
+                                                     impl.io_context().get_executor());
+    request->watch_cancellation();
+    request->start();
 }
 
 } // namespace detail

@@ -150,13 +150,6 @@ void link::submit_request(std::uint64_t id, std::string frame, request_op op)
             self->finish_request(std::move(op), refused, nullptr);
             return;
         }
-        auto slot = op.cancellation_slot();
-        if (slot.is_connected()) {
-            slot.assign([weak = std::weak_ptr<link>(self), id](asio::cancellation_type) {
-                if (auto l = weak.lock())
-                    asio::post(l->strand_, [l, id] { l->cancel_request(id); });
-            });
-        }
         const auto deadline = clock::now() + self->config_.request_timeout;
         if (!self->requests_.insert(id, std::move(op), deadline)) {
             // Ids come from a 53-bit counter, so this cannot happen; if it ever did, the
@@ -168,6 +161,21 @@ void link::submit_request(std::uint64_t id, std::string frame, request_op op)
         self->queue_frame(std::move(frame));
         if (deadline < self->timer_armed_at_)
             self->rearm_timer();
+    });
+}
+
+void link::watch_cancellation(std::uint64_t id, request_op& op)
+{
+    // Called on the initiating thread: Asio's cancellation slots are not thread-safe, and the
+    // caller emits from its own context, so the handler must be installed there, never later
+    // from the strand. A cancel that arrives before the request reached the strand is queued
+    // behind it there and still finds it.
+    auto slot = op.cancellation_slot();
+    if (!slot.is_connected())
+        return;
+    slot.assign([weak = weak_from_this(), id](asio::cancellation_type) {
+        if (auto l = weak.lock())
+            asio::post(l->strand_, [l, id] { l->cancel_request(id); });
     });
 }
 

@@ -46,6 +46,9 @@ public:
     /// Queues a serialized request frame; `op` completes exactly once. The caller has already
     /// added a hold for it (see hold_add).
     void submit_request(std::uint64_t id, std::string frame, request_op op);
+    /// Installs the caller's per-operation cancellation for request `id`; call on the
+    /// initiating thread, before submit_request.
+    void watch_cancellation(std::uint64_t id, request_op& op);
     /// Queues a serialized notify frame (dropped if the link stops accepting meanwhile).
     void submit_notify(std::string frame);
     /// Accepting requests right now (a hint for fail-fast paths; the strand decides).
