@@ -6,7 +6,6 @@
 #include "sansio/message.hpp"
 
 namespace tether {
-using boost::system::error_code;
 
 lease& lease::operator=(lease&& other) noexcept
 {
@@ -51,22 +50,14 @@ nlohmann::json lease::request(const nlohmann::json& body, std::error_code& ec)
     }
     detail::sync_wait<nlohmann::json> wait;
     detail::async_request_erased(anchor_, link_, body, wait.handler());
-    error_code bec;
-    nlohmann::json reply = wait.get(bec);
-    ec = bec;
-    return reply;
+    return wait.get(ec);
 }
 
 nlohmann::json lease::request(const nlohmann::json& body)
 {
     std::error_code ec;
     nlohmann::json reply = request(body, ec);
-    if (ec == errc::server_error) {
-        const auto code = reply.value("code", std::int64_t{0});
-        throw server_error(code, reply.value("message", std::string()));
-    }
-    if (ec)
-        throw error(ec, "tether: request failed: " + ec.message());
+    detail::throw_if_request_failed(ec, reply);
     return reply;
 }
 

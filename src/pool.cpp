@@ -236,10 +236,7 @@ lease pool::acquire(std::error_code& ec, std::source_location site)
         return detail::lease_access::make(anchor_, std::move(l));
     detail::sync_wait<lease> wait;
     detail::async_acquire_erased(anchor_, wait.handler(), site);
-    error_code bec;
-    lease result = wait.get(bec);
-    ec = bec;
-    return result;
+    return wait.get(ec);
 }
 
 lease pool::acquire(std::source_location site)
@@ -269,24 +266,17 @@ nlohmann::json pool::request(const nlohmann::json& body, std::error_code& ec,
     }
     detail::sync_wait<nlohmann::json> wait;
     detail::async_pool_request_erased(anchor_, body, wait.handler(), site);
-    error_code bec;
-    nlohmann::json reply = wait.get(bec);
-    ec = bec;
-    return reply;
+    return wait.get(ec);
 }
 
 nlohmann::json pool::request(const nlohmann::json& body, std::source_location site)
 {
     std::error_code ec;
     nlohmann::json reply = request(body, ec, site);
-    if (ec == errc::server_error)
-        throw server_error(reply.value("code", std::int64_t{0}), reply.value("message", std::string()));
-    if (ec) {
-        std::string why = "tether: request failed: " + ec.message();
-        if (anchor_ && (ec == errc::acquire_timeout || ec == errc::no_endpoint_available))
-            why += " [" + anchor_->impl->diagnostics() + "]";
-        throw error(ec, why);
-    }
+    // An acquire that failed explains itself, as pool::acquire does.
+    const bool acquire_failed = ec == errc::acquire_timeout || ec == errc::no_endpoint_available;
+    detail::throw_if_request_failed(
+        ec, reply, anchor_ && acquire_failed ? " [" + anchor_->impl->diagnostics() + "]" : "");
     return reply;
 }
 

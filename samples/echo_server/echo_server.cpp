@@ -750,4 +750,14 @@ std::uint64_t echo_server::pings_sent() const { return impl_->pings_sent.load();
 std::uint64_t echo_server::protocol_errors() const { return impl_->protocol_errors.load(); }
 std::uint64_t echo_server::unknown_messages() const { return impl_->unknown_messages.load(); }
 
+std::unique_ptr<echo_server> start_echo_server(std::uint16_t port, int threads)
+{
+    echo_server_options o;
+    o.port = port;
+    o.threads = threads;
+    auto s = std::make_unique<echo_server>(o);
+    s->start();
+    return s;
+}
+
 } // namespace tether::testing

@@ -82,4 +82,8 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
+/// A started server on 127.0.0.1 with `threads` io threads, on `port` (0 = ephemeral): the
+/// one-liner tests use.
+std::unique_ptr<echo_server> start_echo_server(std::uint16_t port = 0, int threads = 2);
+
 } // namespace tether::testing

@@ -97,9 +97,8 @@ void pool_impl::start()
         });
     }
     {
-        deferred_completions out;
         std::lock_guard lock(mutex_);
-        fill_locked(out);
+        fill_locked();
     }
     asio::post(strand_, [self = shared_from_this()] { self->arm_maintenance_timer(); });
 }
@@ -171,7 +170,7 @@ void pool_impl::async_acquire(std::shared_ptr<pool_anchor> anchor, acquire_op op
         waiters_.push_back(waiter{id, std::move(anchor), std::move(op), site,
                                   clock::now() + config_.acquire_timeout});
         arm_timer = waiters_.size() == 1;
-        fill_locked(out);
+        fill_locked();
         if (nothing_can_serve_locked())
             fail_waiters_locked(make_error_code(errc::no_endpoint_available), out);
     }
@@ -247,9 +246,8 @@ bool pool_impl::nothing_can_serve_locked() const
 
 // ---- sizing -------------------------------------------------------------------------------------
 
-void pool_impl::fill_locked(deferred_completions& out)
+void pool_impl::fill_locked()
 {
-    (void)out;
     if (closed())
         return;
     const std::size_t live = links_.size() - draining_; // connecting + ready
@@ -320,10 +318,9 @@ void pool_impl::schedule_retry_locked(clock::time_point at)
 
 void pool_impl::on_retry_timer()
 {
-    deferred_completions out;
     std::lock_guard lock(mutex_);
     retry_armed_at_ = clock::time_point::max();
-    fill_locked(out);
+    fill_locked();
 }
 
 // ---- link events ----------------------------------------------------------------------------------
@@ -347,7 +344,6 @@ void pool_impl::hand_out_locked(const std::shared_ptr<link>& l, deferred_complet
 
 void pool_impl::on_link_ready(const std::shared_ptr<link>& l)
 {
-    const auto& ep = config_.endpoints[l->endpoint_index()];
     bool shut = false;
     std::vector<std::shared_ptr<link>> retired;
     {
@@ -367,7 +363,7 @@ void pool_impl::on_link_ready(const std::shared_ptr<link>& l)
         shut = closed();
         if (!shut) {
             hand_out_locked(l, out);
-            fill_locked(out); // a connect slot is free again (max_concurrent_connects)
+            fill_locked(); // a connect slot is free again (max_concurrent_connects)
             // Make before break: a link past max_lifetime goes once its replacement is proven.
             for (auto& [ptr, entry] : links_) {
                 if (entry.replacing && !entry.leased && !entry.draining) {
@@ -377,7 +373,6 @@ void pool_impl::on_link_ready(const std::shared_ptr<link>& l)
             }
         }
     }
-    (void)ep;
     state_changed_.notify_all();
     if (shut)
         l->drain(make_error_code(errc::pool_closed));
@@ -387,7 +382,6 @@ void pool_impl::on_link_ready(const std::shared_ptr<link>& l)
 
 void pool_impl::on_link_draining(const std::shared_ptr<link>& l)
 {
-    deferred_completions out;
     std::lock_guard lock(mutex_);
     auto it = links_.find(l.get());
     if (it == links_.end() || it->second.draining)
@@ -401,7 +395,7 @@ void pool_impl::on_link_draining(const std::shared_ptr<link>& l)
     const std::size_t live = links_.size() - draining_;
     if (!closed() && live < config_.max_connections && connecting_ < config_.max_concurrent_connects)
         start_connect_locked();
-    fill_locked(out);
+    fill_locked();
 }
 
 void pool_impl::on_link_returned(const std::shared_ptr<link>& l)
@@ -429,7 +423,7 @@ void pool_impl::on_link_returned(const std::shared_ptr<link>& l)
             std::vector<std::shared_ptr<link>> retired;
             retire_locked(entry, retired);
             close_it = true;
-            fill_locked(out);
+            fill_locked();
         } else {
             if (clock::now() >= entry.retire_at && !entry.replacing &&
                 links_.size() - draining_ < config_.max_connections)
@@ -490,7 +484,7 @@ void pool_impl::on_link_closed(const std::shared_ptr<link>& l, error_code reason
         std::erase(idle_, l);
         links_.erase(it);
         if (!closed()) {
-            fill_locked(out);
+            fill_locked();
             if (!waiters_.empty() && nothing_can_serve_locked())
                 fail_waiters_locked(make_error_code(errc::no_endpoint_available), out);
         } else if (links_.empty() && !finish_posted_) {
@@ -563,7 +557,6 @@ void pool_impl::on_maintenance_timer()
     };
     std::vector<held_too_long> leaks;
     {
-        deferred_completions out;
         std::lock_guard lock(mutex_);
         if (closed())
             return;
@@ -601,7 +594,7 @@ void pool_impl::on_maintenance_timer()
                 const std::size_t live = links_.size() - draining_;
                 if (live >= config_.max_connections) {
                     retire_locked(entry, retired); // no room to make before break
-                    fill_locked(out);
+                    fill_locked();
                     continue;
                 }
                 // At min_connections: open the replacement first; on_link_ready retires this
@@ -814,7 +807,6 @@ void pool_impl::stop_threads()
         else
             t.join();
     }
-    threads_gone_.store(true, std::memory_order_release);
 }
 
 } // namespace tether::detail

@@ -131,7 +131,7 @@ private:
     std::shared_ptr<link> pop_idle_locked(const std::source_location& site);
     void mark_leased_locked(link_entry& entry, const std::source_location& site);
     void hand_out_locked(const std::shared_ptr<link>& l, deferred_completions& out);
-    void fill_locked(deferred_completions& out);
+    void fill_locked();
     bool start_connect_locked();
     void fail_waiters_locked(boost::system::error_code ec, deferred_completions& out);
     bool nothing_can_serve_locked() const;
@@ -163,7 +163,6 @@ private:
     std::chrono::steady_clock::time_point retry_armed_at_ = std::chrono::steady_clock::time_point::max();
     std::atomic<std::size_t> queued_notifies_{0};
     std::atomic<bool> closed_{false};
-    std::atomic<bool> threads_gone_{false};
 
     mutable std::mutex mutex_;
     std::condition_variable state_changed_; // ready count, links gone

@@ -3,11 +3,16 @@
 // Blocks the calling (non-io) thread until an asynchronous operation completes: the bridge of
 // the blocking API onto the asynchronous one.
 
+#include <tether/error.hpp>
+
 #include <boost/system/error_code.hpp>
+#include <nlohmann/json.hpp>
 
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <system_error>
 
 namespace tether::detail {
 
@@ -25,7 +30,9 @@ public:
         };
     }
 
-    T get(boost::system::error_code& ec)
+    /// Blocks until the handler ran; its error goes to `ec` (std::error_code, the blocking
+    /// API's type), its value is returned.
+    T get(std::error_code& ec)
     {
         std::unique_lock lock(mutex_);
         cv_.wait(lock, [&] { return value_.has_value(); });
@@ -39,5 +46,17 @@ private:
     boost::system::error_code ec_;
     std::optional<T> value_;
 };
+
+/// The throwing form of a blocking request: a server's error reply (its `error` object as the
+/// value) becomes tether::server_error, any other error tether::error with `context` appended.
+inline void throw_if_request_failed(const std::error_code& ec, const nlohmann::json& reply,
+                                    const std::string& context = {})
+{
+    if (ec == errc::server_error)
+        throw server_error(reply.value("code", std::int64_t{0}),
+                           reply.value("message", std::string()));
+    if (ec)
+        throw error(ec, "tether: request failed: " + ec.message() + context);
+}
 
 } // namespace tether::detail

@@ -34,16 +34,6 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-std::unique_ptr<tether::testing::echo_server> start_server(std::uint16_t port = 0)
-{
-    tether::testing::echo_server_options o;
-    o.threads = 2;
-    o.port = port;
-    auto s = std::make_unique<tether::testing::echo_server>(o);
-    s->start();
-    return s;
-}
-
 tether::pool_builder builder_for(std::uint16_t port)
 {
     tether::pool_builder b;
@@ -102,7 +92,7 @@ TEST(FaultProxyBlackhole, InFlightRequestFailsWithinPingBoundAndThePoolRecovers)
 {
     const int fds_before = open_fd_count();
     {
-        auto server = start_server();
+        auto server = tether::testing::start_echo_server();
         fault_proxy proxy("127.0.0.1", server->port());
         const auto interval = scaled(200ms), timeout = scaled(200ms);
         auto pool = builder_for(proxy.port())
@@ -149,7 +139,7 @@ TEST(FaultProxyBlackhole, StreamsResumeIntactWhenThePathComesBack)
 {
     // Blackhole holds bytes instead of dropping them: a short silence (shorter than the ping
     // bound) must leave the link and its requests intact.
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     fault_proxy proxy("127.0.0.1", server->port());
     auto pool = builder_for(proxy.port()).build(); // default ping_interval: 10 s
     auto l = pool.acquire();
@@ -180,7 +170,7 @@ void cut_scenario(bool reset)
 {
     const int fds_before = open_fd_count();
     {
-        auto server = start_server();
+        auto server = tether::testing::start_echo_server();
         fault_proxy proxy("127.0.0.1", server->port());
         auto pool = builder_for(proxy.port()).min_connections(2).build();
         ASSERT_TRUE(pool.wait_ready(scaled(2s))) << pool.diagnostics();
@@ -238,7 +228,7 @@ TEST(FaultProxyCut, WithFinFailsInFlightRequestsFastAndThePoolRefills) { cut_sce
 
 TEST(FaultProxySlice, EveryBodySizeSurvivesOneByteWritesPipelined)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     fault_proxy proxy("127.0.0.1", server->port());
     proxy.set_mode(fault_proxy::mode::slice); // the proving ping is sliced too
     auto pool = builder_for(proxy.port()).request_timeout(scaled(60s)).build();
@@ -284,7 +274,7 @@ TEST(FaultProxySlice, EveryBodySizeSurvivesOneByteWritesPipelined)
 
 TEST(FaultProxyDelay, LatencyIncludesTheDelayBothWays)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     fault_proxy proxy("127.0.0.1", server->port());
     auto pool = builder_for(proxy.port()).build();
     auto l = pool.acquire();
@@ -318,7 +308,7 @@ TEST(FaultProxyDelay, LatencyIncludesTheDelayBothWays)
 
 TEST(FaultProxyDelay, RequestTimeoutBelowTheDelayKeepsTheLink)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     fault_proxy proxy("127.0.0.1", server->port());
     const auto delay = scaled(150ms), timeout = scaled(100ms);
     auto pool = builder_for(proxy.port()).request_timeout(timeout).build();
@@ -355,7 +345,7 @@ TEST(FaultProxyServerKill, InFlightRequestsFailFastAndThePoolRefillsFromANewServ
 {
     const int fds_before = open_fd_count();
     {
-        auto server = start_server();
+        auto server = tether::testing::start_echo_server();
         const auto port = server->port();
         auto pool = builder_for(port).min_connections(2).backoff(20ms, 1.5, 100ms, 0.2).build();
         ASSERT_TRUE(pool.wait_ready(scaled(2s))) << pool.diagnostics();
@@ -387,7 +377,7 @@ TEST(FaultProxyServerKill, InFlightRequestsFailFastAndThePoolRefillsFromANewServ
         b.release();
         std::this_thread::sleep_for(scaled(100ms)); // let it fail to reconnect a few times
 
-        auto again = start_server(port);
+        auto again = tether::testing::start_echo_server(port);
         const auto restarted = steady::now();
         ASSERT_TRUE(poll_until([&] {
             const auto s = pool.stats();
@@ -409,7 +399,7 @@ TEST(FaultProxyFixture, CountsConnectionsAndItsDestructorClosesEverything)
 {
     const int fds_before = open_fd_count();
     {
-        auto server = start_server();
+        auto server = tether::testing::start_echo_server();
         auto proxy = std::make_unique<fault_proxy>("127.0.0.1", server->port());
         auto pool = builder_for(proxy->port()).min_connections(3).build();
         ASSERT_TRUE(pool.wait_ready(scaled(2s)));
@@ -430,7 +420,7 @@ TEST(FaultProxyFixture, CountsConnectionsAndItsDestructorClosesEverything)
 TEST(FaultProxyFixture, CutClosesWithFinOrRstAsAsked)
 {
     namespace asio = boost::asio;
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     fault_proxy proxy("127.0.0.1", server->port());
     asio::io_context io;
     for (const bool reset : {false, true}) {

@@ -28,18 +28,9 @@ using json = nlohmann::json;
 
 namespace {
 
-std::unique_ptr<tether::testing::echo_server> start_server()
-{
-    tether::testing::echo_server_options o;
-    o.threads = 2;
-    auto s = std::make_unique<tether::testing::echo_server>(o);
-    s->start();
-    return s;
-}
-
 TEST(GoawayLoad, EightThreadsNeverLoseARequestWhileLinksAreDrained)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     constexpr std::size_t max_conns = 4;
     auto pool = tether::pool_builder{}
                     .endpoint("127.0.0.1", server->port())
@@ -128,7 +119,7 @@ TEST(GoawayLoad, EightThreadsNeverLoseARequestWhileLinksAreDrained)
 
 TEST(GoawayLoad, HeldLeaseOnADrainedLinkRefusesAtOnceAndSendsNothing)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     auto pool = tether::pool_builder{}
                     .endpoint("127.0.0.1", server->port())
                     .io_threads(1)
@@ -179,7 +170,7 @@ TEST(GoawayLoad, HeldLeaseOnADrainedLinkRefusesAtOnceAndSendsNothing)
 // attempts on nearly every goaway.
 TEST(GoawayLoad, AWaiterIsNotHandedALinkWhoseGoawayFollowsTheReply)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     auto pool = tether::pool_builder{}
                     .endpoint("127.0.0.1", server->port())
                     .io_threads(2)

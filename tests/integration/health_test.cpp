@@ -30,18 +30,9 @@ using json = nlohmann::json;
 
 namespace {
 
-std::unique_ptr<tether::testing::echo_server> start_server()
-{
-    tether::testing::echo_server_options o;
-    o.threads = 2;
-    auto s = std::make_unique<tether::testing::echo_server>(o);
-    s->start();
-    return s;
-}
-
 TEST(Health, HungServerThatStillAcceptsNeverYieldsALease)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     server->set_unresponsive(true); // the kernel completes connects; nobody answers the ping
     auto pool = tether::pool_builder{}
                     .endpoint("127.0.0.1", server->port())
@@ -63,7 +54,7 @@ TEST(Health, HungServerThatStillAcceptsNeverYieldsALease)
 
 TEST(Health, HungServerIsDetectedWithinPingIntervalPlusTimeout)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     const auto interval = scaled(200ms), timeout = scaled(200ms);
     auto pool = tether::pool_builder{}
                     .endpoint("127.0.0.1", server->port())
@@ -89,7 +80,7 @@ TEST(Health, HungServerIsDetectedWithinPingIntervalPlusTimeout)
 
 TEST(Health, IdleLinksAreProbedAndKeptWhenTheyAnswer)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     auto pool = tether::pool_builder{}
                     .endpoint("127.0.0.1", server->port())
                     .io_threads(1)
@@ -128,7 +119,7 @@ int read_tcp_option(int fd, int level, int name)
 
 TEST(Health, TcpOptionsAreAppliedToPooledSockets)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     auto pool = tether::pool_builder{}
                     .endpoint("127.0.0.1", server->port())
                     .io_threads(1)
@@ -196,7 +187,7 @@ TEST(Health, RefusedConnectsBackOffWithinTheirBounds)
 
 TEST(Health, RecoversAfterTheServerComesBack)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     const auto port = server->port();
     auto pool = tether::pool_builder{}
                     .endpoint("127.0.0.1", port)
@@ -221,7 +212,7 @@ TEST(Health, RecoversAfterTheServerComesBack)
 
 TEST(Health, TwoEndpointsWithOneDeadStillServeEveryAcquire)
 {
-    auto alive = start_server();
+    auto alive = tether::testing::start_echo_server();
     const std::uint16_t dead_port = 1; // nothing listens there
     auto pool = tether::pool_builder{}
                     .endpoint("127.0.0.1", dead_port)
@@ -249,7 +240,7 @@ TEST(Health, TwoEndpointsWithOneDeadStillServeEveryAcquire)
 
 TEST(Health, ResolutionGoesThroughTheResolverSeamAndItsFailuresBackOff)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     std::atomic<int> calls{0};
     std::atomic<bool> dns_up{false};
     auto pool = tether::pool_builder{}
@@ -278,7 +269,7 @@ TEST(Health, ResolutionGoesThroughTheResolverSeamAndItsFailuresBackOff)
 
 TEST(Health, MaxConcurrentConnectsBoundsAWarmUpBurst)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     auto pool = tether::pool_builder{}
                     .endpoint("127.0.0.1", server->port())
                     .io_threads(2)
@@ -300,7 +291,7 @@ TEST(Health, MaxConcurrentConnectsBoundsAWarmUpBurst)
 
 TEST(Health, LocalhostIsResolvedThroughAsio)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     auto pool = tether::pool_builder{}.endpoint("localhost", server->port()).io_threads(1).build();
     ASSERT_TRUE(pool.wait_ready(scaled(3s))) << pool.diagnostics();
     EXPECT_EQ(pool.request(json{{"host", "localhost"}}), (json{{"host", "localhost"}}));
@@ -308,7 +299,7 @@ TEST(Health, LocalhostIsResolvedThroughAsio)
 
 TEST(Recycling, SurplusIdleLinksAreClosedAfterIdleTimeout)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     auto pool = tether::pool_builder{}
                     .endpoint("127.0.0.1", server->port())
                     .io_threads(1)
@@ -333,7 +324,7 @@ TEST(Recycling, SurplusIdleLinksAreClosedAfterIdleTimeout)
 
 TEST(Recycling, MaxLifetimeReplacesLinksWithoutADipInCapacity)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     auto pool = tether::pool_builder{}
                     .endpoint("127.0.0.1", server->port())
                     .io_threads(1)
@@ -389,7 +380,7 @@ public:
 
 TEST(LeakDetection, ALeaseHeldTooLongIsReportedWithItsAcquireSite)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     auto obs = std::make_shared<LeakObserver>();
     auto pool = tether::pool_builder{}
                     .endpoint("127.0.0.1", server->port())
@@ -434,7 +425,7 @@ namespace {
 
 TEST(Lifetime, AWaiterHoldingTheLastReferenceTimesOutWithoutDeadlock)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     server->set_unresponsive(true); // nothing is ever proven: the acquire must wait
     std::promise<boost::system::error_code> result;
     {
@@ -454,7 +445,7 @@ TEST(Lifetime, AWaiterHoldingTheLastReferenceTimesOutWithoutDeadlock)
 
 TEST(Lifetime, ShutdownFromASignalHandlingThread)
 {
-    auto server = start_server();
+    auto server = tether::testing::start_echo_server();
     auto pool = tether::pool_builder{}.endpoint("127.0.0.1", server->port()).io_threads(2).build();
     auto l = pool.acquire();
     std::atomic<bool> waiting{false}, finished{false};
