@@ -219,8 +219,13 @@ void link::cancel_request(std::uint64_t id)
 void link::finish_request(request_op&& op, error_code ec, nlohmann::json value)
 {
     // The hold goes first: a caller woken by the completion that releases its lease and
-    // acquires again must find this link idle, not still counted as busy.
+    // acquires again must find this link idle, not still counted as busy. Inside the read loop
+    // the link goes back only at the loop's end, so the completion waits for that too.
     after_request_done();
+    if (in_read_loop_) {
+        finished_in_loop_.push_back({std::move(op), ec, std::move(value)});
+        return;
+    }
     std::move(op).complete(ec, std::move(value));
 }
 
@@ -275,10 +280,7 @@ void link::on_read(const error_code& ec, std::size_t n)
     decoder_.commit(n);
     fsm_.on_received(clock::now());
     decode_buffered();
-    if (return_pending_) {
-        return_pending_ = false;
-        pool_->on_link_returned(shared_from_this());
-    }
+    end_read_loop();
     if (fsm_.state() == sansio::link_state::closed)
         return;
     if (decoder_.buffered() == 0 && decoder_.capacity() > keep_buffer_capacity)
@@ -304,6 +306,18 @@ void link::decode_buffered()
             break;
     }
     in_read_loop_ = false;
+}
+
+// The link goes back to the pool before the callers whose replies came in this read are told.
+void link::end_read_loop()
+{
+    if (return_pending_) {
+        return_pending_ = false;
+        pool_->on_link_returned(shared_from_this());
+    }
+    for (auto& f : finished_in_loop_)
+        std::move(f.op).complete(f.ec, std::move(f.value));
+    finished_in_loop_.clear();
 }
 
 // Returns false when the link closed while handling it.

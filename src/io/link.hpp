@@ -24,6 +24,7 @@
 #include <memory>
 #include <source_location>
 #include <string>
+#include <vector>
 
 namespace tether::detail {
 
@@ -102,6 +103,7 @@ private:
     void on_timer(std::uint64_t generation, const boost::system::error_code& ec);
     void finish_request(request_op&& op, boost::system::error_code ec, nlohmann::json value);
     void after_request_done();
+    void end_read_loop();
     void cancel_request(std::uint64_t id);
     void close_now();
     void update_accepting();
@@ -127,6 +129,12 @@ private:
     bool writing_ = false;
     bool in_read_loop_ = false;   // decoding a read's frames (strand only)
     bool return_pending_ = false; // the last hold dropped during that loop
+    struct finished_request {
+        request_op op;
+        boost::system::error_code ec;
+        nlohmann::json value;
+    };
+    std::vector<finished_request> finished_in_loop_; // completed after the link is returned
     bool shutting_down_ = false;  // pool shutdown: refusals say pool_closed
     std::string connect_detail_;  // why the connect failed, for diagnostics
 
