@@ -3,7 +3,9 @@
 // A type-erased completion handler waiting for its result. It tracks work on the handler's
 // associated executor while pending (so a caller's io_context does not run out of work under a
 // suspended coroutine) and completes by posting there, or to the pool's executor when the
-// handler has none: never inline, and never inside a link strand.
+// handler has none: never inline, and never inside a link strand. It also holds work on the
+// pool's io_context, so the pool's io threads never run out of work (and exit) while an
+// operation is still owed its completion.
 //
 // Boost 1.81: any_completion_handler may only be move-constructed (its move-assignment recurses
 // until the stack overflows), so this type is move-constructible only.
@@ -15,6 +17,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/system_executor.hpp>
@@ -34,7 +37,7 @@ public:
         : slot_(handler.get_cancellation_slot()),
           work_(boost::asio::prefer(boost::asio::get_associated_executor(handler, fallback),
                                     boost::asio::execution::outstanding_work.tracked)),
-          fallback_(std::move(fallback)), handler_(std::move(handler))
+          io_work_(fallback), fallback_(std::move(fallback)), handler_(std::move(handler))
     {
     }
     pending_op(pending_op&&) = default;
@@ -48,6 +51,11 @@ public:
     /// Posts the handler with its result. Call exactly once.
     void complete(boost::system::error_code ec, T value) &&
     {
+        if (fallback_.context().stopped()) {
+            // Created after the pool's io threads were gone: nobody would run the post.
+            std::move(*this).complete_detached(ec, std::move(value));
+            return;
+        }
         // Posted through the pool's executor, then dispatched to the handler's own one.
         boost::asio::post(fallback_, boost::asio::bind_executor(
                                          std::move(work_), [h = std::move(handler_), ec,
@@ -71,6 +79,7 @@ public:
 private:
     boost::asio::cancellation_slot slot_;
     boost::asio::any_completion_executor work_;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> io_work_;
     boost::asio::io_context::executor_type fallback_;
     handler_type handler_;
 };

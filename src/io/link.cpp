@@ -174,7 +174,13 @@ void link::watch_cancellation(std::uint64_t id, request_op& op)
     if (!slot.is_connected())
         return;
     slot.assign([weak = weak_from_this(), id](asio::cancellation_type) {
-        if (auto l = weak.lock())
+        auto l = weak.lock();
+        if (!l)
+            return;
+        // After shutdown the io threads are gone and the request long completed: nothing to do.
+        const asio::executor_work_guard<asio::io_context::executor_type> keep(
+            l->pool_->io_context().get_executor());
+        if (!l->pool_->io_context().stopped())
             asio::post(l->strand_, [l, id] { l->cancel_request(id); });
     });
 }

@@ -145,6 +145,7 @@ void pool_impl::async_acquire(std::shared_ptr<pool_anchor> anchor, acquire_op op
 {
     deferred_completions out;
     bool arm_timer = false;
+    std::optional<work_guard> keep_running; // until the post below is queued
     {
         std::lock_guard lock(mutex_);
         if (closed()) {
@@ -170,6 +171,8 @@ void pool_impl::async_acquire(std::shared_ptr<pool_anchor> anchor, acquire_op op
         waiters_.push_back(waiter{id, std::move(anchor), std::move(op), site,
                                   clock::now() + config_.acquire_timeout});
         arm_timer = waiters_.size() == 1;
+        if (arm_timer)
+            keep_running.emplace(ioc_.get_executor());
         fill_locked();
         if (nothing_can_serve_locked())
             fail_waiters_locked(make_error_code(errc::no_endpoint_available), out);
@@ -402,6 +405,7 @@ void pool_impl::on_link_returned(const std::shared_ptr<link>& l)
 {
     deferred_completions out;
     bool close_it = false;
+    std::optional<work_guard> keep_running; // until the drain below is queued
     {
         std::lock_guard lock(mutex_);
         auto it = links_.find(l.get());
@@ -430,6 +434,10 @@ void pool_impl::on_link_returned(const std::shared_ptr<link>& l)
                 entry.replacing = start_connect_locked(); // make before break
             hand_out_locked(l, out);
         }
+        // The link may close and the pool finish before the drain below is queued: the io
+        // threads must not run out of work (and exit) until it is.
+        if (close_it)
+            keep_running.emplace(ioc_.get_executor());
     }
     if (close_it)
         l->drain(make_error_code(closed() ? errc::pool_closed : errc::connection_draining));
@@ -740,6 +748,7 @@ void pool_impl::shutdown(std::chrono::milliseconds drain)
         return; // cannot join ourselves; the threads end once the pool has drained
     if (joiner) {
         stop_threads();
+        run_stragglers();
         {
             std::lock_guard lock(shutdown_mutex_);
             shutdown_done_ = true;
@@ -754,6 +763,9 @@ void pool_impl::shutdown(std::chrono::milliseconds drain)
 void pool_impl::begin_shutdown(std::chrono::milliseconds drain)
 {
     std::vector<std::shared_ptr<link>> links;
+    // Links may close by themselves (the server died) and the pool finish before the posts
+    // below are queued; work held from before `closed_` is set keeps the io threads until then.
+    work_guard keep_running(ioc_.get_executor());
     {
         deferred_completions out;
         std::lock_guard lock(mutex_);
@@ -770,9 +782,11 @@ void pool_impl::begin_shutdown(std::chrono::milliseconds drain)
     state_changed_.notify_all();
     if (links.empty())
         return;
-    // The drain deadline is armed on the pool strand before any link can close, so finish()
-    // (posted there once the last link is gone) always comes after it and cancels it.
+    // finish() is posted to the pool strand once the last link is gone; it cancels the drain
+    // deadline, or finds `finished_` set and the deadline is never armed.
     asio::post(strand_, [self = shared_from_this(), links, drain]() mutable {
+        if (self->finished_)
+            return; // every link closed before this ran
         self->drain_timer_.expires_after(drain);
         self->drain_timer_.async_wait([self, links = std::move(links)](const error_code& ec) {
             if (ec)
@@ -795,6 +809,16 @@ void pool_impl::finish()
     drain_timer_.cancel();
     maintenance_timer_.cancel();
     work_.reset();
+}
+
+// A handler posted from outside just as the io threads ran out of work would otherwise stay
+// queued for good, and with it the link or pool it holds: run it here, on the joining thread.
+// Every handler of the pool tolerates running after finish().
+void pool_impl::run_stragglers()
+{
+    ioc_.restart();
+    while (ioc_.poll() > 0)
+        ioc_.restart();
 }
 
 void pool_impl::stop_threads()

@@ -54,6 +54,7 @@ struct pool_anchor {
 class pool_impl : public std::enable_shared_from_this<pool_impl> {
 public:
     using executor_type = boost::asio::io_context::executor_type;
+    using work_guard = boost::asio::executor_work_guard<executor_type>;
     using acquire_op = pending_op<tether::lease>;
 
     explicit pool_impl(pool_config config);
@@ -148,11 +149,12 @@ private:
     void begin_shutdown(std::chrono::milliseconds drain);
     void finish();
     void stop_threads();
+    void run_stragglers();
 
     const pool_config config_;
     pool_counters counters_;
     mutable boost::asio::io_context ioc_;
-    std::optional<boost::asio::executor_work_guard<executor_type>> work_;
+    std::optional<work_guard> work_;
     std::vector<std::thread> threads_;
     boost::asio::strand<executor_type> strand_;        // pool timers
     boost::asio::strand<executor_type> notify_strand_; // on_notify calls, one at a time

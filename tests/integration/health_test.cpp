@@ -210,6 +210,31 @@ TEST(Health, RecoversAfterTheServerComesBack)
     EXPECT_EQ(pool.stats().endpoints.at(0).consecutive_failures, 0u) << "reset by a proven link";
 }
 
+// The server dies and the pool is dropped at once, while its links are closing by themselves:
+// shutdown must still finish every link and free the pool (LeakSanitizer checks the latter).
+TEST(Health, PoolDroppedWhileItsServerDiesShutsDownCleanly)
+{
+    for (int round = 0; round < 20; ++round) {
+        auto server = tether::testing::start_echo_server();
+        auto pool = tether::pool_builder{}
+                        .endpoint("127.0.0.1", server->port())
+                        .io_threads(2)
+                        .min_connections(4)
+                        .backoff(1ms, 1.5, 5ms, 0.2)
+                        .drain_timeout(scaled(5s))
+                        .build();
+        ASSERT_TRUE(pool.wait_ready(scaled(2s))) << pool.diagnostics();
+        const auto started = std::chrono::steady_clock::now();
+        std::thread killer([&] { server.reset(); });
+        if (round % 2 == 1)
+            std::this_thread::sleep_for(std::chrono::microseconds(200 * round));
+        pool = tether::pool{}; // last handle: shuts down and joins
+        killer.join();
+        // Links that closed by themselves must not leave the drain deadline running.
+        EXPECT_LT(std::chrono::steady_clock::now() - started, scaled(2s)) << "round " << round;
+    }
+}
+
 TEST(Health, TwoEndpointsWithOneDeadStillServeEveryAcquire)
 {
     auto alive = tether::testing::start_echo_server();
