@@ -14,7 +14,6 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/system_executor.hpp>
 
 #include <algorithm>
 #include <mutex>
@@ -25,21 +24,6 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace detail {
-
-namespace {
-
-template <class Handler, class T>
-void complete_without_pool(Handler&& handler, error_code ec, T value)
-{
-    auto ex = asio::get_associated_executor(handler, asio::system_executor());
-    asio::post(asio::system_executor(),
-               asio::bind_executor(ex, [h = std::forward<Handler>(handler), ec,
-                                        v = std::move(value)]() mutable {
-                   std::move(h)(ec, std::move(v));
-               }));
-}
-
-} // namespace
 
 void async_acquire_erased(const std::shared_ptr<pool_anchor>& anchor, acquire_handler handler,
                           const std::source_location& site)

@@ -10,6 +10,8 @@
 // Boost 1.81: any_completion_handler may only be move-constructed (its move-assignment recurses
 // until the stack overflows), so this type is move-constructible only.
 
+#include "io/detached_runner.hpp"
+
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -26,6 +28,21 @@
 #include <utility>
 
 namespace tether::detail {
+
+/// Completes `handler` with (ec, value) where no pool can run it: dispatched to the handler's
+/// associated executor from the detached runner, or run on the runner's thread.
+template <class Handler, class T>
+void complete_without_pool(Handler&& handler, boost::system::error_code ec, T value)
+{
+    // Tracked: the handler's io_context must not run out of work before the result arrives.
+    auto ex = boost::asio::prefer(
+        boost::asio::get_associated_executor(handler, boost::asio::system_executor()),
+        boost::asio::execution::outstanding_work.tracked);
+    run_detached(boost::asio::bind_executor(
+        std::move(ex), [h = std::forward<Handler>(handler), ec, v = std::move(value)]() mutable {
+            std::move(h)(ec, std::move(v));
+        }));
+}
 
 template <class T>
 class pending_op {
@@ -64,16 +81,11 @@ public:
                                          }));
     }
 
-    /// For completions after the pool's io threads are gone: posts to the handler's own
-    /// executor, or a system thread when it has none.
+    /// For completions after the pool's io threads are gone: dispatched to the handler's own
+    /// executor from a short-lived tether thread, or run there when it has none.
     void complete_detached(boost::system::error_code ec, T value) &&
     {
-        auto ex = boost::asio::get_associated_executor(handler_, boost::asio::system_executor());
-        boost::asio::post(boost::asio::system_executor(),
-                          boost::asio::bind_executor(ex, [h = std::move(handler_), ec,
-                                                          v = std::move(value)]() mutable {
-                              std::move(h)(ec, std::move(v));
-                          }));
+        complete_without_pool(std::move(handler_), ec, std::move(value));
     }
 
 private:

@@ -66,6 +66,7 @@ TEST(Stress, EveryOperationCompletesExactlyOnceUnderChaosAndShutdown)
     const std::uint64_t seed = stress_seed();
     SCOPED_TRACE("TETHER_STRESS_SEED=" + std::to_string(seed));
     const int fds_before = tether::test::open_fd_count();
+    const int threads_before = tether::test::thread_count();
 
     tether::testing::echo_server_options so;
     so.threads = 2;
@@ -212,6 +213,10 @@ TEST(Stress, EveryOperationCompletesExactlyOnceUnderChaosAndShutdown)
     server.reset();
     EXPECT_TRUE(poll_until([&] { return tether::test::open_fd_count() == fds_before; }, scaled(3s)))
         << "descriptors leaked: " << tether::test::open_fd_count() << " vs " << fds_before;
+    // Completions after shutdown run on a short-lived tether thread that exits when idle.
+    EXPECT_TRUE(poll_until([&] { return tether::test::thread_count() == threads_before; },
+                           scaled(3s)))
+        << "threads left behind: " << tether::test::thread_count() << " vs " << threads_before;
 }
 
 } // namespace
