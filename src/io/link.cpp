@@ -243,10 +243,10 @@ void link::after_request_done()
 
 // ---- holds ----------------------------------------------------------------------------------
 
-void link::lease_to(const std::source_location& site) noexcept
+void link::lease_to(const std::source_location& site, clock::time_point now) noexcept
 {
     lease_site_ = site;
-    leased_at_ = clock::now();
+    leased_at_ = now;
     holds_.store(1, std::memory_order_release);
 }
 
@@ -261,7 +261,7 @@ void link::hold_release() noexcept
         return_pending_ = true;
         return;
     }
-    pool_->on_link_returned(shared_from_this());
+    pool_->on_link_returned(*this);
 }
 
 // ---- reading ----------------------------------------------------------------------------------
@@ -319,7 +319,7 @@ void link::end_read_loop()
 {
     if (return_pending_) {
         return_pending_ = false;
-        pool_->on_link_returned(shared_from_this());
+        pool_->on_link_returned(*this);
     }
     for (auto& f : finished_in_loop_)
         std::move(f.op).complete(f.ec, std::move(f.value));

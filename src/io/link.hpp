@@ -28,6 +28,8 @@
 
 namespace tether::detail {
 
+struct link_entry;
+
 class pool_impl;
 
 class link : public std::enable_shared_from_this<link> {
@@ -58,7 +60,7 @@ public:
     boost::system::error_code refusal() const;
 
     // ---- holds: the lease counts 1, each in-flight request 1 ---------------------------------
-    void lease_to(const std::source_location& site) noexcept;
+    void lease_to(const std::source_location& site, std::chrono::steady_clock::time_point now) noexcept;
     void hold_add() noexcept { holds_.fetch_add(1, std::memory_order_relaxed); }
     /// Drops one hold; the last one returns the link to the pool.
     void hold_release() noexcept;
@@ -145,6 +147,11 @@ private:
     std::atomic<std::uint64_t> next_id_{1};
     clock::time_point leased_at_{};
     std::source_location lease_site_{};
+
+public:
+    /// The pool's record of this link while the pool keeps one (guarded by the pool mutex):
+    /// spares a lookup on every acquire and release.
+    link_entry* pool_entry = nullptr;
 };
 
 } // namespace tether::detail

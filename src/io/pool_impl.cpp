@@ -1,5 +1,6 @@
 #include "io/pool_impl.hpp"
 
+#include "io/coarse_clock.hpp"
 #include "io/lease_access.hpp"
 #include "io/link.hpp"
 
@@ -42,6 +43,8 @@ struct pool_impl::deferred_completions {
     }
     ~deferred_completions()
     {
+        if (items.empty() && anchors.empty())
+            return; // the common case on a lease's return
         for (auto& i : items)
             std::move(i.op).complete(i.ec, i.lease ? std::move(*i.lease) : tether::lease{});
         items.clear();
@@ -122,21 +125,21 @@ std::shared_ptr<link> pool_impl::pop_idle_locked(const std::source_location& sit
     while (!idle_.empty()) {
         std::shared_ptr<link> l = std::move(idle_.back());
         idle_.pop_back();
-        auto it = links_.find(l.get());
-        if (it == links_.end() || !l->usable())
+        if (l->pool_entry == nullptr || !l->usable())
             continue; // closing right now; its strand will tidy up
-        mark_leased_locked(it->second, site);
+        mark_leased_locked(*l->pool_entry, site, coarse_now());
         return l;
     }
     return nullptr;
 }
 
-void pool_impl::mark_leased_locked(link_entry& entry, const std::source_location& site)
+void pool_impl::mark_leased_locked(link_entry& entry, const std::source_location& site,
+                                   clock::time_point now)
 {
     entry.leased = true;
     entry.warned = false;
     ++leased_;
-    entry.ptr->lease_to(site);
+    entry.ptr->lease_to(site, now);
     counters_.acquires.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -293,7 +296,7 @@ bool pool_impl::start_connect_locked()
         // all retired together.
         entry.retire_at = now + std::chrono::duration_cast<clock::duration>(
                                     config_.max_lifetime * (1.0 - 0.1 * rng_.unit()));
-        links_.emplace(l.get(), std::move(entry));
+        l->pool_entry = &links_.emplace(l.get(), std::move(entry)).first->second;
         ++connecting_;
         ++e.connecting;
         ++e.links;
@@ -328,21 +331,19 @@ void pool_impl::on_retry_timer()
 
 // ---- link events ----------------------------------------------------------------------------------
 
-void pool_impl::hand_out_locked(const std::shared_ptr<link>& l, deferred_completions& out)
+void pool_impl::hand_out_locked(link_entry& entry, clock::time_point now,
+                                deferred_completions& out)
 {
-    auto it = links_.find(l.get());
-    if (it == links_.end())
-        return;
     if (!waiters_.empty()) {
         // Direct hand-off to the oldest waiter: no barging by later callers.
         waiter w = std::move(waiters_.front());
         waiters_.pop_front();
-        mark_leased_locked(it->second, w.site);
-        out.add(std::move(w.op), lease_access::make(std::move(w.anchor), l));
+        mark_leased_locked(entry, w.site, now);
+        out.add(std::move(w.op), lease_access::make(std::move(w.anchor), entry.ptr));
         return;
     }
-    it->second.idle_since = clock::now();
-    idle_.push_back(l);
+    entry.idle_since = now;
+    idle_.push_back(entry.ptr);
 }
 
 void pool_impl::on_link_ready(const std::shared_ptr<link>& l)
@@ -365,7 +366,7 @@ void pool_impl::on_link_ready(const std::shared_ptr<link>& l)
         e.retry_at = {};
         shut = closed();
         if (!shut) {
-            hand_out_locked(l, out);
+            hand_out_locked(it->second, clock::now(), out);
             fill_locked(); // a connect slot is free again (max_concurrent_connects)
             // Make before break: a link past max_lifetime goes once its replacement is proven.
             for (auto& [ptr, entry] : links_) {
@@ -401,46 +402,49 @@ void pool_impl::on_link_draining(const std::shared_ptr<link>& l)
     fill_locked();
 }
 
-void pool_impl::on_link_returned(const std::shared_ptr<link>& l)
+void pool_impl::on_link_returned(link& l)
 {
     deferred_completions out;
     bool close_it = false;
     std::optional<work_guard> keep_running; // until the drain below is queued
+    std::shared_ptr<link> closing;
     {
         std::lock_guard lock(mutex_);
-        auto it = links_.find(l.get());
-        if (it == links_.end())
+        if (l.pool_entry == nullptr)
             return; // already closed; its lease was accounted for then
-        link_entry& entry = it->second;
+        link_entry& entry = *l.pool_entry;
+        const auto now = coarse_now(); // one cheap clock read for the whole return
         if (entry.leased) {
             entry.leased = false;
             --leased_;
-            const auto held = clock::now() - l->leased_at();
+            const auto held = now - l.leased_at();
             ++leases_returned_;
             hold_total_ += held;
             hold_max_ = std::max(hold_max_, held);
         }
-        if (closed() || !entry.ready || entry.draining || !l->usable()) {
+        if (closed() || !entry.ready || entry.draining || !l.usable()) {
             close_it = true;
-        } else if (clock::now() >= entry.retire_at && ready_ > config_.min_connections) {
+        } else if (now >= entry.retire_at && ready_ > config_.min_connections) {
             // Past max_lifetime on its way back: retire it rather than reuse it.
             std::vector<std::shared_ptr<link>> retired;
             retire_locked(entry, retired);
             close_it = true;
             fill_locked();
         } else {
-            if (clock::now() >= entry.retire_at && !entry.replacing &&
+            if (now >= entry.retire_at && !entry.replacing &&
                 links_.size() - draining_ < config_.max_connections)
                 entry.replacing = start_connect_locked(); // make before break
-            hand_out_locked(l, out);
+            hand_out_locked(entry, now, out);
         }
+        if (close_it)
+            closing = entry.ptr;
         // The link may close and the pool finish before the drain below is queued: the io
         // threads must not run out of work (and exit) until it is.
         if (close_it)
             keep_running.emplace(ioc_.get_executor());
     }
-    if (close_it)
-        l->drain(make_error_code(closed() ? errc::pool_closed : errc::connection_draining));
+    if (closing)
+        closing->drain(make_error_code(closed() ? errc::pool_closed : errc::connection_draining));
 }
 
 void pool_impl::on_link_closed(const std::shared_ptr<link>& l, error_code reason,
@@ -490,6 +494,7 @@ void pool_impl::on_link_closed(const std::shared_ptr<link>& l, error_code reason
         if (entry.leased)
             --leased_;
         std::erase(idle_, l);
+        l->pool_entry = nullptr;
         links_.erase(it);
         if (!closed()) {
             fill_locked();

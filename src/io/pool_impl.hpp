@@ -51,6 +51,19 @@ struct pool_anchor {
     ~pool_anchor();
 };
 
+// The pool's record of one link, guarded by the pool mutex; the link points back to it.
+struct link_entry {
+    std::shared_ptr<detail::link> ptr;
+    std::uint64_t epoch = 0; // endpoint failure_epoch when the connect started
+    std::chrono::steady_clock::time_point retire_at{}; // created + jittered max_lifetime
+    std::chrono::steady_clock::time_point idle_since{};
+    bool ready = false;
+    bool draining = false;
+    bool leased = false;
+    bool replacing = false; // past max_lifetime; retired once a replacement is proven
+    bool warned = false;    // this lease was reported as held too long
+};
+
 class pool_impl : public std::enable_shared_from_this<pool_impl> {
 public:
     using executor_type = boost::asio::io_context::executor_type;
@@ -86,7 +99,7 @@ public:
     void on_link_closed(const std::shared_ptr<link>& l, boost::system::error_code reason,
                         const std::string& detail, bool was_ready);
     /// The last hold of a leased link was dropped.
-    void on_link_returned(const std::shared_ptr<link>& l);
+    void on_link_returned(link& l);
     void deliver_notify(nlohmann::json body);
     pool_observer* observer() const noexcept { return config_.observer.get(); }
     const endpoint& endpoint_at(std::size_t index) const { return config_.endpoints[index]; }
@@ -115,23 +128,14 @@ private:
         std::uint64_t failure_epoch = 0; // failures of concurrent connects advance backoff once
         std::string last_error;
     };
-    struct link_entry {
-        std::shared_ptr<detail::link> ptr;
-        std::uint64_t epoch = 0; // endpoint failure_epoch when the connect started
-        std::chrono::steady_clock::time_point retire_at{}; // created + jittered max_lifetime
-        std::chrono::steady_clock::time_point idle_since{};
-        bool ready = false;
-        bool draining = false;
-        bool leased = false;
-        bool replacing = false; // past max_lifetime; retired once a replacement is proven
-        bool warned = false;    // this lease was reported as held too long
-    };
     struct deferred_completions; // completions collected under the lock, posted after it
 
     // All *_locked functions need mutex_ held.
     std::shared_ptr<link> pop_idle_locked(const std::source_location& site);
-    void mark_leased_locked(link_entry& entry, const std::source_location& site);
-    void hand_out_locked(const std::shared_ptr<link>& l, deferred_completions& out);
+    void mark_leased_locked(link_entry& entry, const std::source_location& site,
+                            std::chrono::steady_clock::time_point now);
+    void hand_out_locked(link_entry& entry, std::chrono::steady_clock::time_point now,
+                         deferred_completions& out);
     void fill_locked();
     bool start_connect_locked();
     void fail_waiters_locked(boost::system::error_code ec, deferred_completions& out);
