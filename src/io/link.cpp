@@ -285,6 +285,7 @@ void link::on_read(const error_code& ec, std::size_t n)
     }
     decoder_.commit(n);
     fsm_.on_received(clock::now());
+    overdue_rechecked_ = false;
     decode_buffered();
     end_read_loop();
     if (fsm_.state() == sansio::link_state::closed)
@@ -358,6 +359,10 @@ bool link::handle_payload(std::string_view payload)
             counters.late_responses.fetch_add(1, std::memory_order_relaxed);
         }
         perform(action);
+        // The next ping is due one interval from now, which may be earlier than the pong
+        // deadline the timer waits for (ping_timeout > ping_interval).
+        if (matched)
+            rearm_timer();
         break;
     }
     case 3: { // response
@@ -486,6 +491,8 @@ void link::on_timer(std::uint64_t generation, const error_code& ec)
     });
     if (fsm_.state() == sansio::link_state::closed)
         return;
+    if (fsm_.ping_overdue(now) && !proof_of_life(now))
+        return; // looked again once the reads already queued have run
     const auto before = fsm_.state();
     const auto action = fsm_.on_timer(now);
     if (action == sansio::link_action::close && connect_detail_.empty() &&
@@ -498,6 +505,26 @@ void link::on_timer(std::uint64_t generation, const error_code& ec)
     perform(action);
     if (fsm_.state() != sansio::link_state::closed)
         rearm_timer();
+}
+
+// A ping is overdue. Before declaring the peer dead, make sure it is not this client that is
+// late (io threads busy with thousands of links): bytes waiting in the socket are proof of
+// life, and so may be a read completion queued behind this timer, so the verdict is given
+// once more after everything queued now. False: asked again later, the timer stays unarmed.
+bool link::proof_of_life(clock::time_point now)
+{
+    error_code ec;
+    if (socket_.available(ec) > 0 && !ec) {
+        fsm_.on_received(now);
+        return true;
+    }
+    if (overdue_rechecked_)
+        return true; // already looked again: the verdict stands
+    overdue_rechecked_ = true;
+    asio::post(strand_, [self = shared_from_this(), gen = timer_generation_] {
+        self->on_timer(gen, {});
+    });
+    return false;
 }
 
 // ---- lifecycle ----------------------------------------------------------------------------------

@@ -102,6 +102,7 @@ private:
     void perform(sansio::link_action action);
     void send_ping();
     void rearm_timer();
+    bool proof_of_life(clock::time_point now);
     void on_timer(std::uint64_t generation, const boost::system::error_code& ec);
     void finish_request(request_op&& op, boost::system::error_code ec, nlohmann::json value);
     void after_request_done();
@@ -131,6 +132,7 @@ private:
     bool writing_ = false;
     bool in_read_loop_ = false;   // decoding a read's frames (strand only)
     bool return_pending_ = false; // the last hold dropped during that loop
+    bool overdue_rechecked_ = false; // a ping deadline passed; looked again after queued reads
     struct finished_request {
         request_op op;
         boost::system::error_code ec;

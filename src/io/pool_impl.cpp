@@ -369,7 +369,9 @@ void pool_impl::on_link_ready(const std::shared_ptr<link>& l)
             hand_out_locked(it->second, clock::now(), out);
             fill_locked(); // a connect slot is free again (max_concurrent_connects)
             // Make before break: a link past max_lifetime goes once its replacement is proven.
-            for (auto& [ptr, entry] : links_) {
+            // (Counted, so opening thousands of links does not scan them all each time.)
+            for (auto it2 = links_.begin(); replacing_ > 0 && it2 != links_.end(); ++it2) {
+                link_entry& entry = it2->second;
                 if (entry.replacing && !entry.leased && !entry.draining) {
                     retire_locked(entry, retired);
                     break;
@@ -392,6 +394,8 @@ void pool_impl::on_link_draining(const std::shared_ptr<link>& l)
         return;
     if (it->second.ready)
         --ready_;
+    if (it->second.replacing)
+        --replacing_;
     it->second.draining = true;
     ++draining_;
     std::erase(idle_, l);
@@ -433,7 +437,8 @@ void pool_impl::on_link_returned(link& l)
         } else {
             if (now >= entry.retire_at && !entry.replacing &&
                 links_.size() - draining_ < config_.max_connections)
-                entry.replacing = start_connect_locked(); // make before break
+                if (start_connect_locked()) // make before break
+                    mark_replacing_locked(entry);
             hand_out_locked(entry, now, out);
         }
         if (close_it)
@@ -493,6 +498,8 @@ void pool_impl::on_link_closed(const std::shared_ptr<link>& l, error_code reason
         }
         if (entry.leased)
             --leased_;
+        if (entry.replacing && !entry.draining)
+            --replacing_;
         std::erase(idle_, l);
         l->pool_entry = nullptr;
         links_.erase(it);
@@ -550,8 +557,17 @@ void pool_impl::arm_maintenance_timer()
     });
 }
 
+void pool_impl::mark_replacing_locked(link_entry& entry)
+{
+    if (!entry.replacing && !entry.draining)
+        ++replacing_;
+    entry.replacing = true;
+}
+
 void pool_impl::retire_locked(link_entry& entry, std::vector<std::shared_ptr<link>>& retired)
 {
+    if (entry.replacing && !entry.draining)
+        --replacing_;
     std::erase(idle_, entry.ptr);
     if (entry.ready)
         --ready_;
@@ -612,8 +628,8 @@ void pool_impl::on_maintenance_timer()
                 }
                 // At min_connections: open the replacement first; on_link_ready retires this
                 // one once the replacement is proven. Retried if that connect failed.
-                if (!entry.replacing || connecting_ == 0)
-                    entry.replacing = start_connect_locked() || entry.replacing;
+                if ((!entry.replacing || connecting_ == 0) && start_connect_locked())
+                    mark_replacing_locked(entry);
             }
             ++i;
         }

@@ -147,6 +147,7 @@ private:
     void on_maintenance_timer();
     /// Takes an idle link out of service (it closes at once: nothing is outstanding).
     void retire_locked(link_entry& entry, std::vector<std::shared_ptr<link>>& retired);
+    void mark_replacing_locked(link_entry& entry);
     void on_waiter_timer();
     void on_retry_timer();
     void cancel_waiter(std::uint64_t id);
@@ -181,6 +182,7 @@ private:
     std::size_t ready_ = 0;     // proven, not draining
     std::size_t leased_ = 0;
     std::size_t draining_ = 0;
+    std::size_t replacing_ = 0; // past max_lifetime, waiting for a proven replacement
     std::uint64_t next_link_id_ = 1;
     std::uint64_t next_waiter_id_ = 1;
     // lease hold times, under mutex_

@@ -72,6 +72,12 @@ link_action link_fsm::on_pong(std::uint64_t id, time_point now, bool& matched) n
     return link_action::none;
 }
 
+bool link_fsm::ping_overdue(time_point now) const noexcept
+{
+    return (state_ == link_state::ready || state_ == link_state::draining) && ping_sent_at_ &&
+           now >= std::max(*ping_sent_at_, last_rx_) + timing_.ping_timeout;
+}
+
 link_action link_fsm::on_timer(time_point now) noexcept
 {
     switch (state_) {
@@ -84,7 +90,7 @@ link_action link_fsm::on_timer(time_point now) noexcept
     case link_state::draining:
         if (ping_sent_at_) {
             // Dead when nothing at all arrived for ping_timeout after the probe.
-            if (now >= std::max(*ping_sent_at_, last_rx_) + timing_.ping_timeout) {
+            if (ping_overdue(now)) {
                 died_silently_ = true;
                 return close(make_error_code(errc::connection_lost));
             }

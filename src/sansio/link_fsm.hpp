@@ -65,6 +65,9 @@ public:
     /// A socket error, protocol error, or a forced close: closed with `reason` (first wins).
     link_action on_failure(boost::system::error_code reason) noexcept;
 
+    /// True when on_timer(now) would declare the link dead (a ping unanswered and nothing
+    /// received for ping_timeout): the driver may look for proof of life first.
+    bool ping_overdue(time_point now) const noexcept;
     /// When on_timer must run next; time_point::max() when nothing is scheduled.
     time_point deadline() const noexcept;
 

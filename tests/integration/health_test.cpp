@@ -97,6 +97,27 @@ TEST(Health, IdleLinksAreProbedAndKeptWhenTheyAnswer)
     EXPECT_EQ(server->connections_accepted(), 2u) << "healthy links are kept, not replaced";
 }
 
+// A ping timeout longer than the interval must not stretch the ping period to the timeout.
+TEST(Health, PingPeriodFollowsTheIntervalWhenTheTimeoutIsLonger)
+{
+    auto server = tether::testing::start_echo_server();
+    auto pool = tether::pool_builder{}
+                    .endpoint("127.0.0.1", server->port())
+                    .io_threads(1)
+                    .min_connections(1)
+                    .ping_interval(scaled(50ms))
+                    .ping_timeout(scaled(400ms))
+                    .build();
+    ASSERT_TRUE(pool.wait_ready(scaled(2s)));
+    const auto pings_before = server->pings_received();
+    std::this_thread::sleep_for(scaled(800ms));
+    const auto pings = server->pings_received() - pings_before;
+    // 800 ms / 50 ms = 16 intervals (jitter only shortens them); stretched to the timeout it
+    // would be 2. Allow for a slow machine.
+    EXPECT_GE(pings, 10u);
+    EXPECT_EQ(pool.stats().dead_links_detected, 0u);
+}
+
 TEST(Health, ServerPingsAreAnsweredWhileALeaseIsBusy)
 {
     tether::testing::echo_server_options o;

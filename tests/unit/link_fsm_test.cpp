@@ -330,6 +330,22 @@ TEST(LinkFsmHealth, NoBytesAfterPingMeansDead)
     EXPECT_EQ(f.deadline(), time_point::max());
 }
 
+TEST(LinkFsmHealth, PingOverdueSaysWhenTheTimerWouldDeclareDeath)
+{
+    auto f = make_ready(timing(), 4);
+    EXPECT_FALSE(f.ping_overdue(time_point::max() - 1h)) << "no ping outstanding";
+    const auto ping_at = advance_to_ping(f);
+    EXPECT_FALSE(f.ping_overdue(ping_at + 5s - 1ns));
+    EXPECT_TRUE(f.ping_overdue(ping_at + 5s));
+    f.on_received(ping_at + 5s); // the driver found bytes waiting: proof of life
+    EXPECT_FALSE(f.ping_overdue(ping_at + 5s));
+    EXPECT_EQ(f.on_timer(ping_at + 5s), link_action::none);
+    EXPECT_EQ(f.state(), link_state::ready);
+    EXPECT_TRUE(f.ping_overdue(ping_at + 10s));
+    EXPECT_EQ(f.on_timer(ping_at + 10s), link_action::close);
+    EXPECT_FALSE(f.ping_overdue(ping_at + 10s)) << "closed links are not overdue";
+}
+
 TEST(LinkFsmHealth, BytesAfterPingAreProofOfLife)
 {
     // A large frame arriving slowly: a few bytes every 4 s for a minute, no pong yet.
