@@ -1,4 +1,5 @@
-// Micro-benchmarks of the pool against the in-process reference server on loopback.
+// Micro-benchmarks of the pool against the reference server (a child process, so that the
+// allocation counts "allocs/op" are the client's alone) on loopback.
 //
 //   BM_AcquireRelease      acquire + release of an idle link (the pool's fast path), 1 and 2 threads
 //   BM_ClosedLoopRequest   one lease, one blocking 64-byte request per iteration (round trip)
@@ -8,7 +9,8 @@
 // server, so its own CPU time would overstate the rates. Run time per benchmark follows
 // --benchmark_min_time (0.5 s by default), e.g. `tether_bench --benchmark_min_time=0.2`.
 
-#include "echo_server.hpp"
+#include "alloc_counter.hpp"
+#include "server_process.hpp"
 
 #include <tether/tether.hpp>
 
@@ -30,17 +32,14 @@ namespace {
 // The server and the pool, built once and shared by every benchmark and thread; torn down
 // explicitly by main() before static destruction.
 struct environment {
-    std::unique_ptr<tether::testing::echo_server> server;
+    tether_bench::server_process server{{TETHER_ECHO_SERVER_PATH, {"--threads", "2"}, -1}};
     tether::pool pool;
 
     environment()
     {
-        tether::testing::echo_server_options o;
-        o.threads = 2;
-        server = std::make_unique<tether::testing::echo_server>(o);
-        server->start();
+        server.start();
         pool = tether::pool_builder{}
-                   .endpoint("127.0.0.1", server->port())
+                   .endpoint("127.0.0.1", server.port())
                    .min_connections(2)
                    .max_connections(4)
                    .io_threads(2)
@@ -55,7 +54,7 @@ struct environment {
     {
         pool.shutdown(2s);
         pool = tether::pool{};
-        server->drain_and_stop();
+        server.terminate(std::chrono::seconds(2));
     }
 };
 
@@ -95,6 +94,7 @@ void BM_AcquireRelease(benchmark::State& state)
     if (e == nullptr) return;
     tether::pool& pool = e->pool;
     std::error_code ec;
+    const tether_bench::alloc_scope allocs;
     for (auto _ : state) {
         tether::lease lease = pool.acquire(ec);
         if (ec) {
@@ -103,6 +103,7 @@ void BM_AcquireRelease(benchmark::State& state)
         }
         lease.release();
     }
+    state.counters["allocs/op"] = allocs.per_op(static_cast<std::uint64_t>(state.iterations()));
     state.counters["acquires/s"] =
         benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
@@ -120,6 +121,7 @@ void BM_ClosedLoopRequest(benchmark::State& state)
         state.SkipWithError(("acquire: " + ec.message()).c_str());
         return;
     }
+    const tether_bench::alloc_scope allocs;
     for (auto _ : state) {
         json reply = lease.request(body, ec);
         if (ec) {
@@ -128,6 +130,7 @@ void BM_ClosedLoopRequest(benchmark::State& state)
         }
         benchmark::DoNotOptimize(reply);
     }
+    state.counters["allocs/op"] = allocs.per_op(static_cast<std::uint64_t>(state.iterations()));
     lease.release();
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * 64);
     state.counters["requests/s"] =
@@ -164,6 +167,7 @@ void BM_PipelinedRequests(benchmark::State& state)
         return;
     }
     batch_sync sync;
+    const tether_bench::alloc_scope allocs;
     for (auto _ : state) {
         {
             std::lock_guard lock(sync.m);
@@ -180,6 +184,7 @@ void BM_PipelinedRequests(benchmark::State& state)
     if (const auto errors = sync.errors.load(); errors != 0)
         state.SkipWithError((std::to_string(errors) + " requests failed").c_str());
     const auto items = static_cast<std::int64_t>(in_flight) * state.iterations();
+    state.counters["allocs/op"] = allocs.per_op(static_cast<std::uint64_t>(items));
     state.SetItemsProcessed(items);
     state.SetBytesProcessed(items * 64);
     state.counters["requests/s"] =

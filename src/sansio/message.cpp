@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <limits>
+#include <memory>
 
 namespace tether::wire {
 namespace {
@@ -78,6 +79,14 @@ json take_member(json& object, const char* name)
     return it == object.end() ? json{} : std::move(*it);
 }
 
+// nlohmann's output adapter that appends to whichever string it is pointed at.
+class appending_adapter final : public nlohmann::detail::output_adapter_protocol<char> {
+public:
+    std::string* target = nullptr;
+    void write_character(char c) override { target->push_back(c); }
+    void write_characters(const char* s, std::size_t length) override { target->append(s, length); }
+};
+
 // Frame assembly straight into the caller's buffer: a header placeholder, the payload, then
 // the real length. On failure the buffer is cut back to where it was.
 class frame_writer {
@@ -103,9 +112,13 @@ public:
     }
     void value(const json& j)
     {
-        nlohmann::detail::serializer<json> s(nlohmann::detail::output_adapter<char>(out_), ' ',
-                                             nlohmann::detail::error_handler_t::strict);
-        s.dump(j, false, false, 0);
+        // One serializer per thread, pointed at this frame's buffer: constructing nlohmann's
+        // serializer costs two allocations, which would be paid on every request.
+        thread_local const auto adapter = std::make_shared<appending_adapter>();
+        thread_local nlohmann::detail::serializer<json> serializer(
+            adapter, ' ', nlohmann::detail::error_handler_t::strict);
+        adapter->target = &out_;
+        serializer.dump(j, false, false, 0);
     }
     boost::system::error_code finish()
     {

@@ -6,7 +6,8 @@
 // the earliest deadline is always at the front (stale entries are skipped lazily).
 //
 // Stored values are only ever move-constructed, never assigned (Boost 1.81's
-// any_completion_handler must not be move-assigned).
+// any_completion_handler must not be move-assigned). Map nodes of completed requests are kept
+// for the next ones, so a link in steady state inserts and takes without allocating.
 
 #include <chrono>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace tether::sansio {
 
@@ -23,9 +25,17 @@ public:
     /// False when `id` is already outstanding (the caller allocates ids; this is a guard).
     bool insert(std::uint64_t id, Pending&& pending, TimePoint deadline)
     {
-        auto [it, inserted] = entries_.try_emplace(id, std::move(pending));
-        if (!inserted)
+        if (entries_.contains(id))
             return false;
+        if (spare_.empty()) {
+            entries_.try_emplace(id).first->second.emplace(std::move(pending));
+        } else {
+            node_type node = std::move(spare_.back());
+            spare_.pop_back();
+            node.key() = id;
+            node.mapped().emplace(std::move(pending));
+            entries_.insert(std::move(node));
+        }
         deadlines_.emplace_back(deadline, id);
         return true;
     }
@@ -37,9 +47,7 @@ public:
         auto it = entries_.find(id);
         if (it == entries_.end())
             return std::nullopt;
-        auto node = entries_.extract(it);
-        std::optional<Pending> out;
-        out.emplace(std::move(node.mapped()));
+        std::optional<Pending> out = take_node(it);
         prune();
         return out;
     }
@@ -52,10 +60,8 @@ public:
             const std::uint64_t id = deadlines_.front().second;
             deadlines_.pop_front();
             auto it = entries_.find(id);
-            if (it != entries_.end()) {
-                auto node = entries_.extract(it);
-                f(id, std::move(node.mapped()));
-            }
+            if (it != entries_.end())
+                f(id, std::move(*take_node(it)));
         }
     }
 
@@ -64,8 +70,8 @@ public:
     void take_all(F&& f)
     {
         while (!entries_.empty()) {
-            auto node = entries_.extract(entries_.begin());
-            f(node.key(), std::move(node.mapped()));
+            const std::uint64_t id = entries_.begin()->first;
+            f(id, std::move(*take_node(entries_.begin())));
         }
         deadlines_.clear();
     }
@@ -84,6 +90,21 @@ public:
     bool empty() const noexcept { return entries_.empty(); }
 
 private:
+    using map_type = std::unordered_map<std::uint64_t, std::optional<Pending>>;
+    using node_type = typename map_type::node_type;
+    static constexpr std::size_t max_spare = 64;
+
+    std::optional<Pending> take_node(typename map_type::iterator it)
+    {
+        node_type node = entries_.extract(it);
+        std::optional<Pending> out;
+        out.emplace(std::move(*node.mapped()));
+        node.mapped().reset();
+        if (spare_.size() < max_spare)
+            spare_.push_back(std::move(node));
+        return out;
+    }
+
     // Keeps the deadline FIFO proportional to what is outstanding: responses usually complete
     // in order, so popping the stale front is enough; a long-running request at the front is
     // handled by an occasional compaction (amortised O(1) per request).
@@ -97,7 +118,8 @@ private:
         }
     }
 
-    std::unordered_map<std::uint64_t, Pending> entries_;
+    map_type entries_;
+    std::vector<node_type> spare_; // emptied nodes, reused by insert
     std::deque<std::pair<TimePoint, std::uint64_t>> deadlines_;
 };
 

@@ -1,0 +1,44 @@
+#pragma once
+
+// Results of tether_e2e: medians over rounds, tether/raw ratios, as a table, JSON and TSV.
+
+#include "harness.hpp"
+#include "machine.hpp"
+#include "workloads.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace tether_bench {
+
+/// Every run of one workload, per implementation.
+struct row {
+    workload w;
+    std::vector<run_result> tether;
+    std::vector<run_result> raw;
+};
+
+/// Median of each figure over the runs (errors: summed).
+run_result median_of(const std::vector<run_result>& runs);
+
+struct report_context {
+    machine_info machine;
+    unsigned rounds = 0;
+    run_timing timing;
+    unsigned io_threads = 0;
+    int server_core = -1;
+    std::string bench_cpus;
+    std::string server;
+};
+
+void print_table(std::ostream& out, const std::vector<row>& rows);
+nlohmann::json to_json(const std::vector<row>& rows, const report_context& context);
+/// A '#' line describing the machine and settings, a header, then per workload: name,
+/// tether req/s, raw req/s, tether p99 µs, raw p99 µs (tab-separated, for gnuplot).
+std::string to_tsv(const std::vector<row>& rows, const report_context& context);
+
+} // namespace tether_bench

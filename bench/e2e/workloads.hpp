@@ -1,0 +1,43 @@
+#pragma once
+
+// What tether_e2e measures, and how to run one workload on each implementation.
+
+#include "harness.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tether_bench {
+
+struct workload {
+    std::string name;          ///< e.g. "closed 64x8 4KiB", "pipelined d16 64B"
+    bool pipelined = false;
+    std::size_t callers = 1;   ///< closed loop: caller threads
+    std::size_t links = 1;     ///< connections (pipelined: 1)
+    std::size_t depth = 0;     ///< pipelined: requests in flight
+    std::size_t body_bytes = 64;
+};
+
+/// Closed loop 1x1, 8x8, 64x8 and pipelined depth 1, 16, 128, each with 64 B and 4 KiB bodies.
+std::vector<workload> standard_workloads();
+
+/// {"p":"xxx..."} whose JSON text is exactly `bytes` long (or the shortest such object).
+nlohmann::json body_of_size(std::size_t bytes);
+
+struct run_settings {
+    std::uint16_t port = 0;
+    unsigned io_threads = 2;
+    run_timing timing;
+};
+
+/// One timed run through a fresh tether pool (min = max = links). Throws on set-up failure.
+run_result run_tether(const workload& w, const run_settings& s);
+
+/// The same on a fresh raw_client (the hand-written Asio baseline).
+run_result run_raw(const workload& w, const run_settings& s);
+
+} // namespace tether_bench

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Builds tether in release mode, runs its benchmarks and plots the results.
+#   scripts/bench.sh                    every benchmark
+#   scripts/bench.sh e2e                only the named ones
+#   scripts/bench.sh [NAMES] ARGS...    ARGS (everything after the names) go to the benchmark
+#                                       programs, e.g. scripts/bench.sh --quick
+#                                       or scripts/bench.sh e2e --filter "closed 8x8" --rounds 5
+# Benchmarks:
+#   e2e   tether against a hand-written Boost.Asio client, the server pinned to one core
+#         (bench/e2e): docs/bench/results.json, docs/bench/e2e.tsv and docs/bench/e2e.png
+# Figures depend on the machine and its load: run it on an otherwise idle machine.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$repo_root"
+
+all_benches=(e2e)
+
+wanted=()
+while [ $# -gt 0 ] && [[ " ${all_benches[*]} " == *" $1 "* ]]; do
+    wanted+=("$1")
+    shift
+done
+[ ${#wanted[@]} -gt 0 ] || wanted=("${all_benches[@]}")
+bench_args=("$@")
+
+# build_release TARGET...: configures the release preset and builds only those targets.
+build_release() {
+    step "release: configure" cmake --preset release --log-level=WARNING
+    step "release: build $*" cmake --build build/release -j"$jobs" --target "$@"
+}
+
+# plot_e2e TSV PNG: throughput and p99 per workload, tether bars beside raw bars.
+plot_e2e() {
+    local tsv=$1 png=$2 terminal=png subtitle
+    if gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1; then terminal=pngcairo; fi
+    subtitle=$(sed -n '1s/^# //p' "$tsv")
+    gnuplot <<GNUPLOT
+set encoding utf8
+set terminal $terminal size 1400,1000
+set output '$png'
+set datafile separator "\t"
+set datafile columnheaders
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9 relative
+set xtics rotate by 25 right scale 0 nomirror
+set ytics nomirror
+set grid ytics
+set format y "%g"
+set bmargin 7
+set key top right
+set logscale y
+set multiplot layout 2,1 title "tether vs hand-written Boost.Asio client — $subtitle"
+set title "Throughput (requests/s, log scale; higher is better)"
+set ylabel "req/s"
+plot '$tsv' using 2:xtic(1) title 'tether' lc rgb '#1f77b4', '' using 3 title 'raw Asio' lc rgb '#ff7f0e'
+set title "Latency p99 (µs, log scale; lower is better)"
+set ylabel "µs"
+plot '$tsv' using 4:xtic(1) title 'tether' lc rgb '#1f77b4', '' using 5 title 'raw Asio' lc rgb '#ff7f0e'
+unset multiplot
+GNUPLOT
+    echo "bench: wrote $png"
+}
+
+bench_e2e() {
+    build_release tether_e2e echo_server
+    mkdir -p docs/bench
+    step "e2e: run" build/release/bench/e2e/tether_e2e \
+        --json docs/bench/results.json --tsv docs/bench/e2e.tsv "${bench_args[@]}"
+    step "e2e: plot" plot_e2e docs/bench/e2e.tsv docs/bench/e2e.png
+}
+
+total_start=$SECONDS
+step deps scripts/install-deps.sh
+for b in "${wanted[@]}"; do
+    "bench_$b"
+done
+echo "=== benchmarks done in $((SECONDS - total_start)) s"
