@@ -2,18 +2,22 @@
 # Builds tether in release mode, runs its benchmarks and plots the results.
 #   scripts/bench.sh                    every benchmark
 #   scripts/bench.sh e2e                only the named ones
-#   scripts/bench.sh [NAMES] ARGS...    ARGS (everything after the names) go to the benchmark
-#                                       programs, e.g. scripts/bench.sh --quick
-#                                       or scripts/bench.sh e2e --filter "closed 8x8" --rounds 5
+#   scripts/bench.sh [NAMES] ARGS...    ARGS (everything after the names) go to the e2e
+#                                       program, e.g. scripts/bench.sh e2e --filter "closed 8x8"
+#                                       --quick also shortens micro and scale (smoke test)
 # Benchmarks:
-#   e2e   tether against a hand-written Boost.Asio client, the server pinned to one core
-#         (bench/e2e): docs/bench/results.json, docs/bench/e2e.tsv and docs/bench/e2e.png
+#   e2e    tether against a hand-written Boost.Asio client, the server pinned to one core
+#          (bench/e2e): docs/bench/results.json, docs/bench/e2e.tsv and docs/bench/e2e.png
+#   micro  Google Benchmark: acquire+release, closed-loop and pipelined requests, wire layer,
+#          each with allocations per operation (bench/tether_bench): docs/bench/micro.json
+#   scale  10,000 links pinged every second for 60 s, then 1,000 links under load
+#          (bench/scale): docs/bench/scale.json
 # Figures depend on the machine and its load: run it on an otherwise idle machine.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$repo_root"
 
-all_benches=(e2e)
+all_benches=(e2e micro scale)
 
 wanted=()
 while [ $# -gt 0 ] && [[ " ${all_benches[*]} " == *" $1 "* ]]; do
@@ -22,6 +26,8 @@ while [ $# -gt 0 ] && [[ " ${all_benches[*]} " == *" $1 "* ]]; do
 done
 [ ${#wanted[@]} -gt 0 ] || wanted=("${all_benches[@]}")
 bench_args=("$@")
+quick=0
+for a in "${bench_args[@]}"; do [ "$a" = --quick ] && quick=1; done
 
 # build_release TARGET...: configures the release preset and builds only those targets.
 build_release() {
@@ -69,6 +75,24 @@ bench_e2e() {
     step "e2e: run" build/release/bench/e2e/tether_e2e \
         --json docs/bench/results.json --tsv docs/bench/e2e.tsv "${bench_args[@]}"
     step "e2e: plot" plot_e2e docs/bench/e2e.tsv docs/bench/e2e.png
+}
+
+bench_micro() {
+    build_release tether_bench echo_server
+    mkdir -p docs/bench
+    local timing=(--benchmark_repetitions=3 --benchmark_report_aggregates_only=true)
+    [ "$quick" = 1 ] && timing=(--benchmark_min_time=0.05)
+    step "micro: run" build/release/bench/tether_bench "${timing[@]}" \
+        --benchmark_out=docs/bench/micro.json --benchmark_out_format=json
+}
+
+bench_scale() {
+    build_release tether_scale echo_server
+    mkdir -p docs/bench
+    local size=()
+    [ "$quick" = 1 ] && size=(--quick)
+    step "scale: run" build/release/bench/scale/tether_scale "${size[@]}" \
+        --json docs/bench/scale.json
 }
 
 total_start=$SECONDS

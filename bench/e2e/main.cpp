@@ -18,6 +18,7 @@
 // scripts/bench.sh builds it in release mode, runs it and plots the results.
 // Exit status: 0 ok, 1 a run failed or some requests failed, 2 bad arguments.
 
+#include "cli_number.hpp" // bench/common
 #include "harness.hpp"
 #include "machine.hpp"
 #include "report.hpp"
@@ -25,7 +26,6 @@
 #include "workloads.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -81,29 +81,23 @@ constexpr std::string_view usage_text = R"(usage: tether_e2e [options]
 template <class T>
 T number(std::string_view name, std::string_view text)
 {
-    T value{};
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size())
+    const std::optional<T> value = parse_number<T>(text);
+    if (!value)
         usage_error("bad value '" + std::string(text) + "' for " + std::string(name));
-    return value;
+    return *value;
 }
 
 options parse(int argc, char** argv)
 {
     options o;
     for (int i = 1; i < argc; ++i) {
-        std::string_view name = argv[i];
-        std::optional<std::string_view> inline_value;
-        if (const auto eq = name.find('='); name.starts_with("--") && eq != std::string_view::npos) {
-            inline_value = name.substr(eq + 1);
-            name = name.substr(0, eq);
-        }
+        const cli_option option = split_option(argv[i]);
+        const std::string_view name = option.name;
         const auto value = [&]() -> std::string_view {
-            if (inline_value)
-                return *inline_value;
-            if (i + 1 >= argc)
+            const auto v = option_value(option, argc, argv, i);
+            if (!v)
                 usage_error("option " + std::string(name) + " needs a value");
-            return argv[++i];
+            return *v;
         };
         if (name == "--help" || name == "-h") {
             std::cout << usage_text;

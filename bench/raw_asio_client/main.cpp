@@ -11,11 +11,11 @@
 //                   [--bytes B] [--seconds S] [--io-threads T]
 // --depth selects the pipelined mode (--callers and --links are then ignored).
 
+#include "cli_number.hpp" // bench/common
 #include "raw_client.hpp"
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -24,6 +24,7 @@
 #include <functional>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -57,11 +58,10 @@ constexpr const char* usage_line = "usage: raw_asio_client --port P [--host H] [
 template <class T>
 T number(std::string_view name, std::string_view text)
 {
-    T value{};
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size())
+    const std::optional<T> value = tether_bench::parse_number<T>(text);
+    if (!value)
         usage("bad value '" + std::string(text) + "' for " + std::string(name));
-    return value;
+    return *value;
 }
 
 options parse(int argc, char** argv)

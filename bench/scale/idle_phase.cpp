@@ -48,15 +48,12 @@ idle_figures run_idle_phase(const options& o, tether_bench::server_process& serv
     f.during_open = make_health_window(s_start, s_open, observer->take(),
                                        probe.between(open_start, clock::now()));
     if (!opened) {
-        f.failures.push_back("not all links opened in time; " + pool.diagnostics());
         f.total_end = s_open.total;
         f.ready_end = s_open.idle + s_open.leased;
         f.connect_failures = s_open.connect_failures;
         f.connections_lost = s_open.connections_lost;
         f.dead_links = s_open.dead_links_detected;
-        if (!server.running())
-            f.failures.push_back("the server " + server.exit_status());
-        pool.shutdown(std::chrono::seconds(1));
+        give_up_opening(pool, server, f.failures);
         return f;
     }
     f.opened = true;

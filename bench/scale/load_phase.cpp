@@ -85,10 +85,7 @@ load_figures run_load_phase(const options& o, tether_bench::server_process& serv
     tether::pool pool = build_pool(o, server.port(), o.load_links, observer);
     const auto opened = wait_all_open(pool, o.load_links, "load");
     if (!opened) {
-        f.failures.push_back("not all links opened in time; " + pool.diagnostics());
-        if (!server.running())
-            f.failures.push_back("the server " + server.exit_status());
-        pool.shutdown(std::chrono::seconds(1));
+        give_up_opening(pool, server, f.failures);
         return f;
     }
     f.opened = true;

@@ -1,6 +1,7 @@
 #include "options.hpp"
 
-#include <charconv>
+#include "cli_number.hpp" // bench/common
+
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -49,14 +50,12 @@ options:
 template <class T>
 T number(std::string_view option, std::string_view text, T min, T max)
 {
-    T value{};
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size() || value < min ||
-        value > max)
+    const std::optional<T> value = tether_bench::parse_number<T>(text, min, max);
+    if (!value)
         usage_error("invalid value '" + std::string(text) + "' for " + std::string(option) +
                     " (expected an integer in " + std::to_string(min) + ".." +
                     std::to_string(max) + ")");
-    return value;
+    return *value;
 }
 
 } // namespace
@@ -69,25 +68,19 @@ options parse_options(int argc, char** argv)
     std::optional<std::size_t> links, load_links;
     std::optional<long> hold, load_time;
 
-    const auto count = static_cast<std::size_t>(argc);
-    for (std::size_t i = 1; i < count; ++i) {
+    for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "--help" || arg == "-h") {
             std::cout << usage_text;
             std::exit(0);
         }
-        std::string_view name = arg;
-        std::optional<std::string_view> inline_value;
-        if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-            name = arg.substr(0, eq);
-            inline_value = arg.substr(eq + 1);
-        }
+        const tether_bench::cli_option option = tether_bench::split_option(arg);
+        const std::string_view name = option.name;
         const auto value = [&]() -> std::string_view {
-            if (inline_value)
-                return *inline_value;
-            if (i + 1 >= count)
+            const auto v = tether_bench::option_value(option, argc, argv, i);
+            if (!v)
                 usage_error("option " + std::string(name) + " needs a value");
-            return argv[++i];
+            return *v;
         };
         if (name == "--quick") {
             quick = true;

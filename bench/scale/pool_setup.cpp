@@ -42,4 +42,13 @@ std::optional<std::chrono::duration<double>> wait_all_open(tether::pool& pool, s
     return std::nullopt;
 }
 
+void give_up_opening(tether::pool& pool, tether_bench::server_process& server,
+                     std::vector<std::string>& failures)
+{
+    failures.push_back("not all links opened in time; " + pool.diagnostics());
+    if (!server.running())
+        failures.push_back("the server " + server.exit_status());
+    pool.shutdown(std::chrono::seconds(1));
+}
+
 } // namespace tether_scale

@@ -1,9 +1,10 @@
 #pragma once
 
-// The pool both phases use (links = min = max connections, ping every second) and waiting,
-// with progress on stderr, until all its links are open.
+// The pool both phases use (links = min = max connections, ping every second), waiting, with
+// progress on stderr, until all its links are open, and giving up when they do not.
 
 #include "options.hpp"
+#include "server_process.hpp" // bench/common
 
 #include <tether/tether.hpp>
 
@@ -12,6 +13,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace tether_scale {
 
@@ -22,5 +25,11 @@ tether::pool build_pool(const options& o, std::uint16_t port, std::size_t links,
 /// more). Returns the time it took, nothing on time-out.
 std::optional<std::chrono::duration<double>> wait_all_open(tether::pool& pool, std::size_t links,
                                                            const char* phase);
+
+/// Ends a phase whose links did not all open in time (wait_all_open gave nothing): records in
+/// `failures` why (the pool's diagnostics, and how the server ended if it is gone), then shuts
+/// the pool down.
+void give_up_opening(tether::pool& pool, tether_bench::server_process& server,
+                     std::vector<std::string>& failures);
 
 } // namespace tether_scale

@@ -1,6 +1,7 @@
 #include "options.hpp"
 
-#include <charconv>
+#include "cli_number.hpp" // bench/common
+
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
@@ -43,12 +44,10 @@ exit status: 0 pass, 1 a check failed, 2 bad command line, 3 the environment fai
 template <class T>
 T parse_integer(std::string_view option, std::string_view text, T min, T max)
 {
-    T value{};
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size() || value < min ||
-        value > max)
+    const std::optional<T> value = tether_bench::parse_number<T>(text, min, max);
+    if (!value)
         usage_error("invalid value '" + std::string(text) + "' for " + std::string(option));
-    return value;
+    return *value;
 }
 
 double parse_minutes(std::string_view text)
@@ -70,13 +69,13 @@ options parse_options(int argc, char** argv)
     o.server = TETHER_SOAK_ECHO_SERVER;
     std::optional<std::uint64_t> seed;
     std::optional<double> minutes;
-    const auto args_end = static_cast<std::size_t>(argc);
-    for (std::size_t i = 1; i < args_end; ++i) {
+    for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
-        const auto value = [&]() -> std::string_view {
-            if (i + 1 >= args_end)
+        const auto value = [&]() -> std::string_view { // no "--name=value" here
+            const auto v = tether_bench::option_value({arg, std::nullopt}, argc, argv, i);
+            if (!v)
                 usage_error("option " + std::string(arg) + " needs a value");
-            return argv[++i];
+            return *v;
         };
         if (arg == "--help" || arg == "-h") {
             std::cout << usage_text;
