@@ -49,7 +49,8 @@ nlohmann::json lease::request(const nlohmann::json& body, std::error_code& ec)
         return nullptr;
     }
     detail::sync_wait<nlohmann::json> wait;
-    detail::async_request_erased(anchor_, link_, body, wait.handler());
+    detail::start_request(anchor_, link_, body, wait.handler(),
+                          detail::completion_mode::inline_for_blocking_caller);
     return wait.get(ec);
 }
 

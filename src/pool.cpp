@@ -25,15 +25,15 @@ using boost::system::error_code;
 
 namespace detail {
 
-void async_acquire_erased(const std::shared_ptr<pool_anchor>& anchor, acquire_handler handler,
-                          const std::source_location& site)
+void start_acquire(const std::shared_ptr<pool_anchor>& anchor, acquire_handler handler,
+                   const std::source_location& site, completion_mode mode)
 {
     if (!anchor) {
         complete_without_pool(std::move(handler), make_error_code(errc::pool_closed), lease{});
         return;
     }
     pool_impl& impl = *anchor->impl;
-    pool_impl::acquire_op op(std::move(handler), impl.io_context().get_executor());
+    pool_impl::acquire_op op(std::move(handler), impl.io_context().get_executor(), mode);
     if (impl.closed()) {
         std::move(op).complete_detached(make_error_code(errc::pool_closed), lease{});
         return;
@@ -41,9 +41,14 @@ void async_acquire_erased(const std::shared_ptr<pool_anchor>& anchor, acquire_ha
     impl.async_acquire(anchor, std::move(op), site);
 }
 
-void async_request_erased(const std::shared_ptr<pool_anchor>& anchor,
-                          const std::shared_ptr<link>& l, const nlohmann::json& body,
-                          request_handler handler)
+void async_acquire_erased(const std::shared_ptr<pool_anchor>& anchor, acquire_handler handler,
+                          const std::source_location& site)
+{
+    start_acquire(anchor, std::move(handler), site, completion_mode::posted);
+}
+
+void start_request(const std::shared_ptr<pool_anchor>& anchor, const std::shared_ptr<link>& l,
+                   const nlohmann::json& body, request_handler handler, completion_mode mode)
 {
     if (!anchor || !l) {
         complete_without_pool(std::move(handler), make_error_code(errc::invalid_lease),
@@ -51,7 +56,7 @@ void async_request_erased(const std::shared_ptr<pool_anchor>& anchor,
         return;
     }
     pool_impl& impl = *anchor->impl;
-    link::request_op op(std::move(handler), impl.io_context().get_executor());
+    link::request_op op(std::move(handler), impl.io_context().get_executor(), mode);
     if (impl.closed()) {
         std::move(op).complete_detached(make_error_code(errc::pool_closed), nullptr);
         return;
@@ -67,6 +72,13 @@ void async_request_erased(const std::shared_ptr<pool_anchor>& anchor,
     l->hold_add();
     l->watch_cancellation(id, op);
     l->submit_request(id, std::move(frame), std::move(op));
+}
+
+void async_request_erased(const std::shared_ptr<pool_anchor>& anchor,
+                          const std::shared_ptr<link>& l, const nlohmann::json& body,
+                          request_handler handler)
+{
+    start_request(anchor, l, body, std::move(handler), completion_mode::posted);
 }
 
 namespace {
@@ -172,9 +184,9 @@ struct pool_request_op : std::enable_shared_from_this<pool_request_op> {
 
 } // namespace
 
-void async_pool_request_erased(const std::shared_ptr<pool_anchor>& anchor,
-                               const nlohmann::json& body, request_handler handler,
-                               const std::source_location& site)
+void start_pool_request(const std::shared_ptr<pool_anchor>& anchor, const nlohmann::json& body,
+                        request_handler handler, const std::source_location& site,
+                        completion_mode mode)
 {
     if (!anchor) {
         complete_without_pool(std::move(handler), make_error_code(errc::pool_closed),
@@ -182,7 +194,7 @@ void async_pool_request_erased(const std::shared_ptr<pool_anchor>& anchor,
         return;
     }
     pool_impl& impl = *anchor->impl;
-    link::request_op op(std::move(handler), impl.io_context().get_executor());
+    link::request_op op(std::move(handler), impl.io_context().get_executor(), mode);
     if (impl.closed()) {
         std::move(op).complete_detached(make_error_code(errc::pool_closed), nullptr);
         return;
@@ -191,6 +203,13 @@ void async_pool_request_erased(const std::shared_ptr<pool_anchor>& anchor,
                                                      impl.io_context().get_executor());
     request->watch_cancellation();
     request->start();
+}
+
+void async_pool_request_erased(const std::shared_ptr<pool_anchor>& anchor,
+                               const nlohmann::json& body, request_handler handler,
+                               const std::source_location& site)
+{
+    start_pool_request(anchor, body, std::move(handler), site, completion_mode::posted);
 }
 
 } // namespace detail
@@ -219,7 +238,8 @@ lease pool::acquire(std::error_code& ec, std::source_location site)
     if (auto l = p.try_acquire_idle(site))
         return detail::lease_access::make(anchor_, std::move(l));
     detail::sync_wait<lease> wait;
-    detail::async_acquire_erased(anchor_, wait.handler(), site);
+    detail::start_acquire(anchor_, wait.handler(), site,
+                          detail::completion_mode::inline_for_blocking_caller);
     return wait.get(ec);
 }
 
@@ -249,7 +269,8 @@ nlohmann::json pool::request(const nlohmann::json& body, std::error_code& ec,
         return nullptr;
     }
     detail::sync_wait<nlohmann::json> wait;
-    detail::async_pool_request_erased(anchor_, body, wait.handler(), site);
+    detail::start_pool_request(anchor_, body, wait.handler(), site,
+                               detail::completion_mode::inline_for_blocking_caller);
     return wait.get(ec);
 }
 

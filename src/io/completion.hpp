@@ -44,14 +44,23 @@ void complete_without_pool(Handler&& handler, boost::system::error_code ec, T va
         }));
 }
 
+/// How an operation's result reaches its handler.
+enum class completion_mode {
+    posted, ///< through the pool's executor, never inline: any user handler
+    /// called on the thread that produced the result: only for the blocking API's own handler
+    /// (it stores the result and wakes the waiting caller), saving a hop onto another io thread
+    inline_for_blocking_caller,
+};
+
 template <class T>
 class pending_op {
 public:
     using handler_type = boost::asio::any_completion_handler<void(boost::system::error_code, T)>;
 
     /// `fallback` runs handlers that have no associated executor of their own.
-    pending_op(handler_type handler, boost::asio::io_context::executor_type fallback)
-        : slot_(handler.get_cancellation_slot()),
+    pending_op(handler_type handler, boost::asio::io_context::executor_type fallback,
+               completion_mode mode = completion_mode::posted)
+        : mode_(mode), slot_(handler.get_cancellation_slot()),
           work_(boost::asio::prefer(boost::asio::get_associated_executor(handler, fallback),
                                     boost::asio::execution::outstanding_work.tracked)),
           io_work_(fallback), fallback_(std::move(fallback)), handler_(std::move(handler))
@@ -68,6 +77,10 @@ public:
     /// Posts the handler with its result. Call exactly once.
     void complete(boost::system::error_code ec, T value) &&
     {
+        if (mode_ == completion_mode::inline_for_blocking_caller) {
+            std::move(handler_)(ec, std::move(value));
+            return;
+        }
         if (fallback_.context().stopped()) {
             // Created after the pool's io threads were gone: nobody would run the post.
             std::move(*this).complete_detached(ec, std::move(value));
@@ -89,6 +102,7 @@ public:
     }
 
 private:
+    completion_mode mode_;
     boost::asio::cancellation_slot slot_;
     boost::asio::any_completion_executor work_;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> io_work_;

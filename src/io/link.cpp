@@ -359,9 +359,11 @@ bool link::handle_payload(std::string_view payload)
             counters.late_responses.fetch_add(1, std::memory_order_relaxed);
         }
         perform(action);
-        // The next ping is due one interval from now, which may be earlier than the pong
-        // deadline the timer waits for (ping_timeout > ping_interval).
-        if (matched)
+        // The next ping is due one interval from now, which may be well before the pong
+        // deadline the timer waits for (ping_timeout > ping_interval): then move the timer.
+        // Not for less than a quarter interval: a timer cancel on every pong would double
+        // the wake-ups of a pool of thousands of idle links.
+        if (matched && fsm_.deadline() + config_.ping_interval / 4 < timer_armed_at_)
             rearm_timer();
         break;
     }

@@ -1,9 +1,13 @@
 #pragma once
 
 // Blocks the calling (non-io) thread until an asynchronous operation completes: the bridge of
-// the blocking API onto the asynchronous one.
+// the blocking API onto the asynchronous one. Its handler only stores the result and wakes the
+// caller, so operations may call it inline (completion_mode::inline_for_blocking_caller).
+
+#include "io/completion.hpp"
 
 #include <tether/error.hpp>
+#include <tether/detail/erased.hpp>
 
 #include <boost/system/error_code.hpp>
 #include <nlohmann/json.hpp>
@@ -46,6 +50,15 @@ private:
     boost::system::error_code ec_;
     std::optional<T> value_;
 };
+
+// The erased entry points with a completion mode (the public ones post).
+void start_acquire(const std::shared_ptr<pool_anchor>& anchor, acquire_handler handler,
+                   const std::source_location& site, completion_mode mode);
+void start_request(const std::shared_ptr<pool_anchor>& anchor, const std::shared_ptr<link>& l,
+                   const nlohmann::json& body, request_handler handler, completion_mode mode);
+void start_pool_request(const std::shared_ptr<pool_anchor>& anchor, const nlohmann::json& body,
+                        request_handler handler, const std::source_location& site,
+                        completion_mode mode);
 
 /// The throwing form of a blocking request: a server's error reply (its `error` object as the
 /// value) becomes tether::server_error, any other error tether::error with `context` appended.

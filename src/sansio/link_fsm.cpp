@@ -72,6 +72,13 @@ link_action link_fsm::on_pong(std::uint64_t id, time_point now, bool& matched) n
     return link_action::none;
 }
 
+duration link_fsm::early_ping_slack() const noexcept
+{
+    return std::chrono::duration_cast<duration>(
+        std::chrono::duration<double, duration::period>(
+            static_cast<double>(timing_.ping_interval.count()) * timing_.ping_jitter));
+}
+
 bool link_fsm::ping_overdue(time_point now) const noexcept
 {
     return (state_ == link_state::ready || state_ == link_state::draining) && ping_sent_at_ &&
@@ -96,7 +103,10 @@ link_action link_fsm::on_timer(time_point now) noexcept
             }
             return link_action::none;
         }
-        if (now >= next_ping_at_)
+        // Within the jitter band of its due time the ping goes now: the timer usually fires at
+        // the previous ping's pong deadline, just before the next ping is due, and a second
+        // wake-up a moment later would double the timer work of every idle link.
+        if (now + early_ping_slack() >= next_ping_at_)
             return send_ping(now);
         return link_action::none;
     case link_state::closed: return link_action::none;

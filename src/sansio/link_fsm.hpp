@@ -87,6 +87,7 @@ private:
     link_action send_ping(time_point now) noexcept;
     link_action close(boost::system::error_code reason) noexcept;
     void schedule_next_ping(time_point from) noexcept;
+    duration early_ping_slack() const noexcept;
 
     link_timing timing_;
     jitter_rng rng_;

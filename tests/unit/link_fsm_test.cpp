@@ -274,9 +274,9 @@ TEST(LinkFsmHealth, ReceivedBytesPostponeThePingWithinBand)
         ASSERT_GE(d, earliest_ping(tm, rx)) << "seed " << seed;
         ASSERT_LE(d, rx + tm.ping_interval) << "seed " << seed;
         seen.insert(d);
-        // Nothing happens before it.
+        // Nothing happens before it, less the early band (interval * jitter).
         EXPECT_EQ(f.on_timer(earliest_ping(tm, t0 + 150ms)), link_action::none);
-        EXPECT_EQ(f.on_timer(d - 1ns), link_action::none);
+        EXPECT_EQ(f.on_timer(d - 1s - 1ns), link_action::none);
         EXPECT_EQ(f.state(), link_state::ready);
     }
     EXPECT_GT(seen.size(), 250u);
@@ -291,9 +291,20 @@ TEST(LinkFsmHealth, OutOfOrderReceiveTimeDoesNotMoveLastReceivedBack)
     EXPECT_EQ(f.deadline(), t0 + 18s);
 }
 
+TEST(LinkFsmHealth, TimerWithinTheJitterBandSendsThePingAtOnce)
+{
+    // The timer often fires at the last pong's deadline, just before the next ping is due:
+    // within interval * jitter of it the ping goes now instead of after a second wake-up.
+    auto f = make_ready(timing(0.1), 3);
+    const auto due = f.deadline();
+    EXPECT_EQ(f.on_timer(due - 1s - 1ns), link_action::none);
+    EXPECT_EQ(f.on_timer(due - 1s), link_action::send_ping);
+    EXPECT_EQ(f.deadline(), due - 1s + 5s) << "the timeout runs from when it was sent";
+}
+
 TEST(LinkFsmHealth, PingSentAtDeadlineThenTimeoutDeadline)
 {
-    auto f = make_ready(timing(), 3);
+    auto f = make_ready(timing(0.0), 3);
     const auto first_id = f.ping_id();
     const auto ping_at = f.deadline();
     EXPECT_EQ(f.on_timer(ping_at - 1ns), link_action::none);
