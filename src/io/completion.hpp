@@ -20,6 +20,7 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/defer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/system_executor.hpp>
@@ -86,8 +87,10 @@ public:
             std::move(*this).complete_detached(ec, std::move(value));
             return;
         }
-        // Posted through the pool's executor, then dispatched to the handler's own one.
-        boost::asio::post(fallback_, boost::asio::bind_executor(
+        // Through the pool's executor, then dispatched to the handler's own one. Deferred: on
+        // an io thread it runs on this same thread once the current handler returns (a
+        // continuation), instead of waking another io thread for it.
+        boost::asio::defer(fallback_, boost::asio::bind_executor(
                                          std::move(work_), [h = std::move(handler_), ec,
                                                             v = std::move(value)]() mutable {
                                              std::move(h)(ec, std::move(v));
