@@ -8,6 +8,7 @@
 // idle link is: lock, pop, unlock — no strand round-trip. Timers (waiter deadlines, backoff
 // retries) belong to the pool strand.
 
+#include "io/adaptive_mutex.hpp"
 #include "io/completion.hpp"
 #include "sansio/backoff.hpp"
 
@@ -171,8 +172,8 @@ private:
     std::atomic<std::size_t> queued_notifies_{0};
     std::atomic<bool> closed_{false};
 
-    mutable std::mutex mutex_;
-    std::condition_variable state_changed_; // ready count, links gone
+    mutable adaptive_mutex mutex_;
+    std::condition_variable_any state_changed_; // ready count, links gone
     std::unordered_map<link*, link_entry> links_;
     std::vector<std::shared_ptr<link>> idle_; // most recently used at the back
     std::list<waiter> waiters_;

@@ -66,6 +66,9 @@ TEST(Stress, EveryOperationCompletesExactlyOnceUnderChaosAndShutdown)
     const std::uint64_t seed = stress_seed();
     SCOPED_TRACE("TETHER_STRESS_SEED=" + std::to_string(seed));
     const int fds_before = tether::test::open_fd_count();
+    // A first thread lets sanitizer runtimes start their own helper thread (TSan starts its
+    // background thread with the process's first pthread_create) before the baseline.
+    std::thread([] {}).join();
     const int threads_before = tether::test::thread_count();
 
     tether::testing::echo_server_options so;
