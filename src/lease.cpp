@@ -22,8 +22,8 @@ lease::~lease() { release(); }
 void lease::release() noexcept
 {
     if (link_) {
-        link_->hold_release();
-        link_.reset();
+        detail::link* l = link_.get();
+        l->hold_release(std::move(link_));
     }
     anchor_.reset(); // may be the last reference: then the pool shuts down
 }

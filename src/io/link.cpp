@@ -250,7 +250,7 @@ void link::lease_to(const std::source_location& site, clock::time_point now) noe
     holds_.store(1, std::memory_order_release);
 }
 
-void link::hold_release() noexcept
+void link::hold_release(std::shared_ptr<link> donor) noexcept
 {
     if (holds_.fetch_sub(1, std::memory_order_acq_rel) != 1)
         return;
@@ -261,7 +261,7 @@ void link::hold_release() noexcept
         return_pending_ = true;
         return;
     }
-    pool_->on_link_returned(*this);
+    pool_->on_link_returned(*this, std::move(donor));
 }
 
 // ---- reading ----------------------------------------------------------------------------------

@@ -332,18 +332,20 @@ void pool_impl::on_retry_timer()
 // ---- link events ----------------------------------------------------------------------------------
 
 void pool_impl::hand_out_locked(link_entry& entry, clock::time_point now,
-                                deferred_completions& out)
+                                deferred_completions& out, std::shared_ptr<link> donor)
 {
+    if (!donor)
+        donor = entry.ptr;
     if (!waiters_.empty()) {
         // Direct hand-off to the oldest waiter: no barging by later callers.
         waiter w = std::move(waiters_.front());
         waiters_.pop_front();
         mark_leased_locked(entry, w.site, now);
-        out.add(std::move(w.op), lease_access::make(std::move(w.anchor), entry.ptr));
+        out.add(std::move(w.op), lease_access::make(std::move(w.anchor), std::move(donor)));
         return;
     }
     entry.idle_since = now;
-    idle_.push_back(entry.ptr);
+    idle_.push_back(std::move(donor));
 }
 
 void pool_impl::on_link_ready(const std::shared_ptr<link>& l)
@@ -406,7 +408,7 @@ void pool_impl::on_link_draining(const std::shared_ptr<link>& l)
     fill_locked();
 }
 
-void pool_impl::on_link_returned(link& l)
+void pool_impl::on_link_returned(link& l, std::shared_ptr<link> donor)
 {
     deferred_completions out;
     bool close_it = false;
@@ -439,7 +441,7 @@ void pool_impl::on_link_returned(link& l)
                 links_.size() - draining_ < config_.max_connections)
                 if (start_connect_locked()) // make before break
                     mark_replacing_locked(entry);
-            hand_out_locked(entry, now, out);
+            hand_out_locked(entry, now, out, std::move(donor));
         }
         if (close_it)
             closing = entry.ptr;

@@ -100,7 +100,7 @@ public:
     void on_link_closed(const std::shared_ptr<link>& l, boost::system::error_code reason,
                         const std::string& detail, bool was_ready);
     /// The last hold of a leased link was dropped.
-    void on_link_returned(link& l);
+    void on_link_returned(link& l, std::shared_ptr<link> donor = nullptr);
     void deliver_notify(nlohmann::json body);
     pool_observer* observer() const noexcept { return config_.observer.get(); }
     const endpoint& endpoint_at(std::size_t index) const { return config_.endpoints[index]; }
@@ -136,7 +136,7 @@ private:
     void mark_leased_locked(link_entry& entry, const std::source_location& site,
                             std::chrono::steady_clock::time_point now);
     void hand_out_locked(link_entry& entry, std::chrono::steady_clock::time_point now,
-                         deferred_completions& out);
+                         deferred_completions& out, std::shared_ptr<link> donor = nullptr);
     void fill_locked();
     bool start_connect_locked();
     void fail_waiters_locked(boost::system::error_code ec, deferred_completions& out);
