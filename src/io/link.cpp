@@ -363,7 +363,8 @@ bool link::handle_payload(std::string_view payload)
         // deadline the timer waits for (ping_timeout > ping_interval): then move the timer.
         // Not for less than a quarter interval: a timer cancel on every pong would double
         // the wake-ups of a pool of thousands of idle links.
-        if (matched && fsm_.deadline() + config_.ping_interval / 4 < timer_armed_at_)
+        if (const auto next = fsm_.deadline(); matched && next != clock::time_point::max() &&
+                                               next < timer_armed_at_ - config_.ping_interval / 4)
             rearm_timer();
         break;
     }

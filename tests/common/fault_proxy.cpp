@@ -1,8 +1,9 @@
 #include "fault_proxy.hpp"
 
+#include "loopback_acceptor.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -15,9 +16,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <optional>
 #include <system_error>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -29,15 +28,14 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 using steady = std::chrono::steady_clock;
-using strand_t = asio::strand<asio::io_context::executor_type>;
-using socket_t = asio::basic_stream_socket<tcp, strand_t>;
+using strand_t = loopback_acceptor::strand_t;
+using socket_t = loopback_acceptor::socket_t;
 using timer_t = asio::basic_waitable_timer<steady, asio::wait_traits<steady>, strand_t>;
 using mode = fault_proxy::mode;
 
 constexpr std::size_t read_size = 64 * 1024;        // one read, forwarded as one chunk
 constexpr std::size_t max_queued = std::size_t{1} << 20; // per direction; reading pauses above
 constexpr std::size_t max_drain_reads = 1024;        // bound of the drain before a FIN close
-constexpr auto accept_retry_delay = std::chrono::milliseconds(10);
 constexpr auto cut_wait_limit = std::chrono::seconds(10);
 
 class session;
@@ -272,84 +270,50 @@ private:
 } // namespace
 
 struct fault_proxy::impl {
-    control ctl;
-    std::optional<asio::io_context> ioc;
-    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-    std::optional<tcp::acceptor> acceptor;
-    std::optional<asio::steady_timer> accept_retry;
-    std::uint16_t port = 0;
-    std::vector<std::thread> threads;
+    control ctl; // outlives the acceptor: handlers the io_context destroys hold sessions
+    loopback_acceptor acceptor{"fault_proxy"};
 
     impl(const std::string& host, std::uint16_t target_port, unsigned thread_count)
     {
-        ioc.emplace();
         try {
-            tcp::resolver resolver(*ioc);
+            tcp::resolver resolver(acceptor.io_context());
             ctl.targets = resolver.resolve(host, std::to_string(target_port));
-            acceptor.emplace(*ioc, tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0));
         } catch (const boost::system::system_error& e) {
             throw std::system_error(e.code(), "fault_proxy");
         }
-        port = acceptor->local_endpoint().port();
-        accept_retry.emplace(*ioc);
-        work.emplace(ioc->get_executor());
-        accept();
-        const unsigned n = thread_count == 0 ? 1 : (thread_count > 2 ? 2 : thread_count);
-        for (unsigned i = 0; i < n; ++i)
-            threads.emplace_back([this] { ioc->run(); });
+        acceptor.start(thread_count, [this](socket_t client) { on_accept(std::move(client)); });
     }
 
     ~impl()
     {
-        work.reset();
-        ioc->stop();
-        for (auto& t : threads)
-            t.join();
+        acceptor.stop();
         // Nothing runs now. Drop the registry's references first (a paused pair has no pending
-        // operation holding it), then the io_context destroys the handlers holding the rest;
-        // each socket closes as its pair goes.
+        // operation holding it), then the io_context (destroyed with the acceptor) destroys the
+        // handlers holding the rest; each socket closes as its pair goes.
         std::unordered_map<std::uint64_t, std::shared_ptr<session>> sessions;
         {
             std::lock_guard lock(ctl.mutex);
             sessions.swap(ctl.sessions);
         }
         sessions.clear();
-        accept_retry.reset();
-        acceptor.reset();
-        ioc.reset();
     }
 
     impl(const impl&) = delete;
     impl& operator=(const impl&) = delete;
 
-    // The accept chain runs on the io_context, never concurrently with itself.
-    void accept()
+    // On the accept chain: never concurrently with itself.
+    void on_accept(socket_t client)
     {
-        acceptor->async_accept(asio::make_strand(*ioc), [this](error_code ec, socket_t client) {
-            if (ec == asio::error::operation_aborted)
-                return;
-            if (ec) { // e.g. out of descriptors: retry a little later
-                accept_retry->expires_after(accept_retry_delay);
-                accept_retry->async_wait([this](error_code wait_ec) {
-                    if (!wait_ec)
-                        accept();
-                });
-                return;
-            }
-            error_code ignored;
-            client.set_option(tcp::no_delay(true), ignored);
-            ctl.accepted.fetch_add(1);
-            ctl.open.fetch_add(1);
-            std::shared_ptr<session> s;
-            {
-                std::lock_guard lock(ctl.mutex);
-                const auto id = ctl.next_id++;
-                s = std::make_shared<session>(ctl, id, std::move(client));
-                ctl.sessions.emplace(id, s);
-            }
-            asio::dispatch(s->executor(), [s] { s->start(); });
-            accept();
-        });
+        ctl.accepted.fetch_add(1);
+        ctl.open.fetch_add(1);
+        std::shared_ptr<session> s;
+        {
+            std::lock_guard lock(ctl.mutex);
+            const auto id = ctl.next_id++;
+            s = std::make_shared<session>(ctl, id, std::move(client));
+            ctl.sessions.emplace(id, s);
+        }
+        asio::dispatch(s->executor(), [s] { s->start(); });
     }
 
     void kick_all()
@@ -366,7 +330,7 @@ fault_proxy::fault_proxy(const std::string& target_host, std::uint16_t target_po
 
 fault_proxy::~fault_proxy() = default;
 
-std::uint16_t fault_proxy::port() const { return impl_->port; }
+std::uint16_t fault_proxy::port() const { return impl_->acceptor.port(); }
 
 void fault_proxy::set_mode(mode m)
 {

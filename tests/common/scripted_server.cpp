@@ -1,9 +1,10 @@
 #include "scripted_server.hpp"
 
+#include "loopback_acceptor.hpp"
+
 #include "sansio/frame_decoder.hpp"
 
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -22,7 +23,6 @@
 #include <optional>
 #include <stdexcept>
 #include <system_error>
-#include <thread>
 #include <utility>
 
 namespace tether::test {
@@ -32,13 +32,12 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 using steady = std::chrono::steady_clock;
-using strand_t = asio::strand<asio::io_context::executor_type>;
-using socket_t = asio::basic_stream_socket<tcp, strand_t>;
+using strand_t = loopback_acceptor::strand_t;
+using socket_t = loopback_acceptor::socket_t;
 using timer_t = asio::basic_waitable_timer<steady, asio::wait_traits<steady>, strand_t>;
 
 constexpr std::size_t max_drain_reads = 1024;  // bound of the drain before a FIN close
 constexpr std::size_t client_json_depth = 256; // what the server accepts from the client
-constexpr auto accept_retry_delay = std::chrono::milliseconds(10);
 constexpr auto close_wait_limit = std::chrono::seconds(10);
 
 class conn_impl;
@@ -341,82 +340,45 @@ class conn_impl final : public scripted_server::connection {
 } // namespace
 
 struct scripted_server::impl {
-    shared_state state;
-    std::optional<asio::io_context> ioc;
-    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-    std::optional<tcp::acceptor> acceptor;
-    std::optional<asio::steady_timer> accept_retry;
-    std::uint16_t port = 0;
+    shared_state state; // outlives the acceptor: handlers the io_context destroys hold connections
+    loopback_acceptor acceptor{"scripted_server"};
     std::uint64_t next_id = 0; // accept chain only
-    std::vector<std::thread> threads;
 
     explicit impl(options opts)
     {
         state.opts = std::move(opts);
-        ioc.emplace();
-        try {
-            acceptor.emplace(*ioc, tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0));
-        } catch (const boost::system::system_error& e) {
-            throw std::system_error(e.code(), "scripted_server");
-        }
-        port = acceptor->local_endpoint().port();
-        accept_retry.emplace(*ioc);
-        work.emplace(ioc->get_executor());
-        accept();
-        const unsigned wanted = state.opts.threads;
-        const unsigned n = wanted == 0 ? 1 : (wanted > 2 ? 2 : wanted);
-        for (unsigned i = 0; i < n; ++i)
-            threads.emplace_back([this] { ioc->run(); });
+        acceptor.start(state.opts.threads,
+                       [this](socket_t client) { on_accept(std::move(client)); });
     }
 
     ~impl()
     {
-        work.reset();
-        ioc->stop();
-        for (auto& t : threads)
-            t.join();
-        // Nothing runs now. Drop the registry's references first, then the io_context destroys
-        // the handlers holding the rest; each socket closes as its connection goes.
+        acceptor.stop();
+        // Nothing runs now. Drop the registry's references first, then the io_context (destroyed
+        // with the acceptor) destroys the handlers holding the rest; each socket closes as its
+        // connection goes.
         std::map<std::uint64_t, std::shared_ptr<conn_impl>> conns;
         {
             std::lock_guard lock(state.mutex);
             conns.swap(state.conns);
         }
         conns.clear();
-        accept_retry.reset();
-        acceptor.reset();
-        ioc.reset();
     }
 
     impl(const impl&) = delete;
     impl& operator=(const impl&) = delete;
 
-    // The accept chain runs on the io_context, never concurrently with itself.
-    void accept()
+    // On the accept chain: never concurrently with itself.
+    void on_accept(socket_t client)
     {
-        acceptor->async_accept(asio::make_strand(*ioc), [this](error_code ec, socket_t client) {
-            if (ec == asio::error::operation_aborted)
-                return;
-            if (ec) { // e.g. out of descriptors: retry a little later
-                accept_retry->expires_after(accept_retry_delay);
-                accept_retry->async_wait([this](error_code wait_ec) {
-                    if (!wait_ec)
-                        accept();
-                });
-                return;
-            }
-            error_code ignored;
-            client.set_option(tcp::no_delay(true), ignored);
-            state.accepted.fetch_add(1);
-            state.open.fetch_add(1);
-            auto c = std::make_shared<conn_impl>(state, next_id++, std::move(client));
-            {
-                std::lock_guard lock(state.mutex);
-                state.conns.emplace(c->id(), c);
-            }
-            asio::dispatch(c->executor(), [c] { c->start(); });
-            accept();
-        });
+        state.accepted.fetch_add(1);
+        state.open.fetch_add(1);
+        auto c = std::make_shared<conn_impl>(state, next_id++, std::move(client));
+        {
+            std::lock_guard lock(state.mutex);
+            state.conns.emplace(c->id(), c);
+        }
+        asio::dispatch(c->executor(), [c] { c->start(); });
     }
 };
 
@@ -435,7 +397,7 @@ scripted_server::~scripted_server() = default;
 
 std::uint16_t scripted_server::port() const
 {
-    return impl_->port;
+    return impl_->acceptor.port();
 }
 
 std::size_t scripted_server::connections_accepted() const
