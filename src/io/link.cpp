@@ -2,6 +2,7 @@
 
 #include "io/pool_impl.hpp"
 #include "io/socket_options.hpp"
+#include "sansio/control_fast_path.hpp"
 #include "sansio/message.hpp"
 
 #include <tether/error.hpp>
@@ -126,6 +127,8 @@ void link::on_connected(const error_code& ec)
     }
     error_code opt_ec;
     apply_socket_options(socket_, config_, opt_ec);
+    if (!opt_ec) // for send_control's direct sends; Asio's asynchronous operations do not mind
+        socket_.non_blocking(true, opt_ec);
     if (opt_ec) {
         connect_detail_ = "socket options " + to_string(ep) + ": " + opt_ec.message();
         perform(fsm_.on_failure(make_error_code(errc::connect_failed)));
@@ -330,7 +333,11 @@ void link::end_read_loop()
 // Returns false when the link closed while handling it.
 bool link::handle_payload(std::string_view payload)
 {
-    auto parsed = wire::parse(payload, {wire::sender::server, config_.max_json_depth});
+    wire::parse_result parsed;
+    if (auto control = wire::parse_canonical_control(payload))
+        parsed.msg = std::move(*control);
+    else
+        parsed = wire::parse(payload, {wire::sender::server, config_.max_json_depth});
     auto& counters = pool_->counters();
     if (parsed.ec) {
         counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
@@ -340,13 +347,9 @@ bool link::handle_payload(std::string_view payload)
     const auto now = clock::now();
     const endpoint& ep = pool_->endpoint_at(endpoint_index_);
     switch (parsed.msg.index()) {
-    case 0: { // ping: answer at once, whatever else is going on
-        std::string frame;
-        if (!wire::serialize(wire::pong{std::get<wire::ping>(parsed.msg).id}, frame,
-                             config_.max_frame_size))
-            queue_frame(std::move(frame));
+    case 0: // ping: answer at once, whatever else is going on
+        send_control(wire::pong{std::get<wire::ping>(parsed.msg).id});
         break;
-    }
     case 1: { // pong
         bool matched = false;
         const auto action = fsm_.on_pong(std::get<wire::pong>(parsed.msg).id, now, matched);
@@ -359,13 +362,7 @@ bool link::handle_payload(std::string_view payload)
             counters.late_responses.fetch_add(1, std::memory_order_relaxed);
         }
         perform(action);
-        // The next ping is due one interval from now, which may be well before the pong
-        // deadline the timer waits for (ping_timeout > ping_interval): then move the timer.
-        // Not for less than a quarter interval: a timer cancel on every pong would double
-        // the wake-ups of a pool of thousands of idle links.
-        if (const auto next = fsm_.deadline(); matched && next != clock::time_point::max() &&
-                                               next < timer_armed_at_ - config_.ping_interval / 4)
-            rearm_timer();
+        publish_health(); // the next ping is due one interval from now
         break;
     }
     case 3: { // response
@@ -461,14 +458,43 @@ void link::start_write()
 void link::send_ping()
 {
     pool_->counters().pings_sent.fetch_add(1, std::memory_order_relaxed);
-    std::string frame;
-    if (!wire::serialize(wire::ping{fsm_.ping_id()}, frame, config_.max_frame_size))
-        queue_frame(std::move(frame));
+    send_control(wire::ping{fsm_.ping_id()});
+}
+
+// A ping or pong goes out with one non-blocking send when nothing else is queued or being
+// written (an idle link, the common case): no write operation, no completion to schedule, no
+// buffer to allocate. Otherwise, or for what the socket did not take, it joins the queue.
+void link::send_control(const wire::message& msg)
+{
+    thread_local std::string frame;
+    frame.clear();
+    if (wire::serialize(msg, frame, config_.max_frame_size))
+        return;
+    std::string_view rest = frame;
+    const auto state = fsm_.state();
+    if (!writing_ && write_pending_.empty() && state != sansio::link_state::connecting &&
+        state != sansio::link_state::closed) {
+        error_code ec;
+        const std::size_t sent = socket_.write_some(asio::buffer(rest), ec);
+        if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+            perform(fsm_.on_failure(make_error_code(errc::connection_lost)));
+            return;
+        }
+        rest.remove_prefix(sent);
+        if (rest.empty())
+            return;
+    }
+    queue_frame(rest);
 }
 
 void link::rearm_timer()
 {
-    auto due = fsm_.deadline();
+    // The timer serves the connect deadline and request deadlines; a proven link's pings are
+    // the health tick's.
+    const auto state = fsm_.state();
+    auto due = state == sansio::link_state::connecting || state == sansio::link_state::proving
+                   ? fsm_.deadline()
+                   : clock::time_point::max();
     if (auto d = requests_.next_deadline(); d && *d < due)
         due = *d;
     if (due == clock::time_point::max() || due >= timer_armed_at_)
@@ -492,14 +518,14 @@ void link::on_timer(std::uint64_t generation, const error_code& ec)
         // The link stays: a late response will be dropped and counted.
         finish_request(std::move(op), make_error_code(errc::request_timeout), nullptr);
     });
-    if (fsm_.state() == sansio::link_state::closed)
-        return;
-    if (fsm_.ping_overdue(now) && !proof_of_life(now))
-        return; // looked again once the reads already queued have run
     const auto before = fsm_.state();
+    if (before != sansio::link_state::connecting && before != sansio::link_state::proving) {
+        if (before != sansio::link_state::closed)
+            rearm_timer();
+        return;
+    }
     const auto action = fsm_.on_timer(now);
-    if (action == sansio::link_action::close && connect_detail_.empty() &&
-        (before == sansio::link_state::connecting || before == sansio::link_state::proving)) {
+    if (action == sansio::link_action::close && connect_detail_.empty()) {
         connect_detail_ = std::string(before == sansio::link_state::proving
                                           ? "no pong to the proving ping from "
                                           : "no TCP connection to ") +
@@ -510,10 +536,34 @@ void link::on_timer(std::uint64_t generation, const error_code& ec)
         rearm_timer();
 }
 
+void link::post_health_check(std::shared_ptr<link> l)
+{
+    auto& strand = l->strand_;
+    asio::post(strand, [self = std::move(l)] { self->check_health(); });
+}
+
+void link::check_health()
+{
+    if (health_slot_ == nullptr)
+        return; // closed meanwhile
+    const auto now = clock::now();
+    if (fsm_.ping_overdue(now) && !proof_of_life(now))
+        return; // looked at again once the reads already queued have run
+    perform(fsm_.on_timer(now));
+    publish_health();
+}
+
+void link::publish_health()
+{
+    if (health_slot_ != nullptr)
+        health_slot_->publish(fsm_.deadline());
+}
+
 // A ping is overdue. Before declaring the peer dead, make sure it is not this client that is
 // late (io threads busy with thousands of links): bytes waiting in the socket are proof of
 // life, and so may be a read completion queued behind this timer, so the verdict is given
-// once more after everything queued now. False: asked again later, the timer stays unarmed.
+// once more after everything queued now. False: asked again later (the link is not collected
+// by the health tick meanwhile: it has not published since).
 bool link::proof_of_life(clock::time_point now)
 {
     error_code ec;
@@ -524,9 +574,7 @@ bool link::proof_of_life(clock::time_point now)
     if (overdue_rechecked_)
         return true; // already looked again: the verdict stands
     overdue_rechecked_ = true;
-    asio::post(strand_, [self = shared_from_this(), gen = timer_generation_] {
-        self->on_timer(gen, {});
-    });
+    asio::post(strand_, [self = shared_from_this()] { self->check_health(); });
     return false;
 }
 
@@ -538,15 +586,16 @@ void link::perform(sansio::link_action action)
     case sansio::link_action::none: break;
     case sansio::link_action::send_ping:
         send_ping();
-        rearm_timer();
+        publish_health(); // the pong deadline (proving: the connect deadline's timer runs)
         break;
     case sansio::link_action::ready:
         update_accepting();
         pool_->counters().connects.fetch_add(1, std::memory_order_relaxed);
         if (auto* obs = pool_->observer())
             obs->on_connected(pool_->endpoint_at(endpoint_index_), id_);
+        health_slot_ = pool_->health().enroll(shared_from_this());
+        publish_health();
         pool_->on_link_ready(shared_from_this());
-        rearm_timer();
         break;
     case sansio::link_action::close: close_now(); break;
     }
@@ -576,6 +625,10 @@ void link::close_now()
     const error_code reason = fsm_.reason();
     ++timer_generation_;
     timer_.cancel();
+    if (health_slot_ != nullptr) {
+        pool_->health().withdraw(health_slot_);
+        health_slot_ = nullptr;
+    }
     resolver_.cancel();
     error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

@@ -2,12 +2,15 @@
 
 // One pooled connection, driven on its own strand: connect, prove, read loop feeding the frame
 // decoder, a write queue that coalesces frames into one write, the outstanding-request table,
-// and one timer serving both health probes and request deadlines. The decisions are the
-// sans-io link_fsm's; this class only performs them.
+// and one timer for the connect deadline and request deadlines. Once proven, health probes are
+// driven by the pool's health tick (see health_registry.hpp). The decisions are the sans-io
+// link_fsm's; this class only performs them.
 
 #include "io/completion.hpp"
+#include "io/health_registry.hpp"
 #include "sansio/frame_decoder.hpp"
 #include "sansio/link_fsm.hpp"
+#include "sansio/message.hpp"
 #include "sansio/request_table.hpp"
 
 #include <tether/config.hpp>
@@ -81,6 +84,10 @@ public:
     /// Immediate: fail everything outstanding with `reason` and close.
     void force_close(boost::system::error_code reason);
 
+    /// From the pool's health tick: `l` is due for a ping or a pong-deadline check on its
+    /// strand.
+    static void post_health_check(std::shared_ptr<link> l);
+
     std::uint64_t id() const noexcept { return id_; }
     std::size_t endpoint_index() const noexcept { return endpoint_index_; }
     std::chrono::steady_clock::time_point created_at() const noexcept { return created_at_; }
@@ -103,7 +110,10 @@ private:
     void start_write();
     void perform(sansio::link_action action);
     void send_ping();
+    void send_control(const wire::message& msg);
     void rearm_timer();
+    void check_health();
+    void publish_health();
     bool proof_of_life(clock::time_point now);
     void on_timer(std::uint64_t generation, const boost::system::error_code& ec);
     void finish_request(request_op&& op, boost::system::error_code ec, nlohmann::json value);
@@ -125,6 +135,7 @@ private:
     boost::asio::steady_timer timer_;
     std::uint64_t timer_generation_ = 0;
     clock::time_point timer_armed_at_ = clock::time_point::max();
+    health_registry<link>::slot* health_slot_ = nullptr; // while proven and not closed
 
     sansio::link_fsm fsm_;
     wire::frame_decoder decoder_;

@@ -62,7 +62,7 @@ pool_impl::pool_impl(pool_config config)
     : config_(std::move(config)), ioc_(static_cast<int>(config_.io_threads)),
       work_(asio::make_work_guard(ioc_)), strand_(asio::make_strand(ioc_)),
       notify_strand_(asio::make_strand(ioc_)), waiter_timer_(strand_), retry_timer_(strand_),
-      drain_timer_(strand_), maintenance_timer_(strand_),
+      drain_timer_(strand_), maintenance_timer_(strand_), health_timer_(strand_),
       rng_(std::random_device{}())
 {
     std::random_device seed;
@@ -103,7 +103,10 @@ void pool_impl::start()
         std::lock_guard lock(mutex_);
         fill_locked();
     }
-    asio::post(strand_, [self = shared_from_this()] { self->arm_maintenance_timer(); });
+    asio::post(strand_, [self = shared_from_this()] {
+        self->arm_maintenance_timer();
+        self->arm_health_timer();
+    });
 }
 
 bool pool_impl::running_in_io_thread() const noexcept
@@ -593,7 +596,9 @@ void pool_impl::on_maintenance_timer()
             return;
         const auto now = clock::now();
         // Leases held past lease_warn_threshold: reported once each, with the acquire site.
-        for (auto& [ptr, entry] : links_) {
+        // (No scan of thousands of idle links when nothing is leased.)
+        for (auto it = leased_ > 0 ? links_.begin() : links_.end(); it != links_.end(); ++it) {
+            auto& [ptr, entry] = *it;
             if (!entry.leased || entry.warned)
                 continue;
             const auto held = now - ptr->leased_at();
@@ -642,6 +647,40 @@ void pool_impl::on_maintenance_timer()
         for (const auto& leak : leaks)
             obs->on_lease_held_too_long(leak.link_id, leak.held, leak.site);
     arm_maintenance_timer();
+}
+
+// ---- health tick -----------------------------------------------------------------------------------
+
+// Period of the health tick: pings go out and dead links are found within one period of their
+// due time. A sixteenth of the shorter of ping_interval and ping_timeout keeps that well inside
+// the ping jitter band (a tenth of the interval), capped so an idle pool wakes rarely.
+static std::chrono::steady_clock::duration health_tick_period(const pool_config& c)
+{
+    return std::clamp<std::chrono::steady_clock::duration>(
+        std::min(c.ping_interval, c.ping_timeout) / 16, std::chrono::milliseconds(1),
+        std::chrono::milliseconds(250));
+}
+
+void pool_impl::arm_health_timer()
+{
+    if (finished_)
+        return;
+    health_timer_.expires_after(health_tick_period(config_));
+    health_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+        if (!ec)
+            self->on_health_tick();
+    });
+}
+
+void pool_impl::on_health_tick()
+{
+    // Links due within half a period are looked at now: a ping goes a little early (well
+    // within its jitter) rather than up to a whole period late.
+    health_.collect_due(clock::now() + health_tick_period(config_) / 2, health_due_);
+    for (auto& l : health_due_)
+        link::post_health_check(std::move(l));
+    health_due_.clear();
+    arm_health_timer();
 }
 
 // ---- facade ----------------------------------------------------------------------------------------
@@ -831,6 +870,8 @@ void pool_impl::finish()
     retry_timer_.cancel();
     drain_timer_.cancel();
     maintenance_timer_.cancel();
+    health_timer_.cancel();
+    health_.clear(); // empty by now: every link withdrew when it closed
     work_.reset();
 }
 

@@ -10,6 +10,7 @@
 
 #include "io/adaptive_mutex.hpp"
 #include "io/completion.hpp"
+#include "io/health_registry.hpp"
 #include "sansio/backoff.hpp"
 
 #include <tether/config.hpp>
@@ -80,9 +81,6 @@ public:
     const pool_config& config() const noexcept { return config_; }
     pool_counters& counters() noexcept { return counters_; }
     boost::asio::io_context& io_context() noexcept { return ioc_; }
-    /// Where handlers without an executor of their own complete: the io threads, or after they
-    /// are gone (shutdown finished) a system thread so late callers still get their answer.
-    boost::asio::any_io_executor completion_executor() const;
     bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
     bool running_in_io_thread() const noexcept;
 
@@ -103,6 +101,8 @@ public:
     void on_link_returned(link& l, std::shared_ptr<link> donor = nullptr);
     void deliver_notify(nlohmann::json body);
     pool_observer* observer() const noexcept { return config_.observer.get(); }
+    /// Proven links enrolled for the pool's health tick (pings and pong deadlines).
+    health_registry<link>& health() noexcept { return health_; }
     const endpoint& endpoint_at(std::size_t index) const { return config_.endpoints[index]; }
 
     // ---- facade --------------------------------------------------------------------------
@@ -146,6 +146,8 @@ private:
     void arm_waiter_timer();
     void arm_maintenance_timer();
     void on_maintenance_timer();
+    void arm_health_timer();
+    void on_health_tick();
     /// Takes an idle link out of service (it closes at once: nothing is outstanding).
     void retire_locked(link_entry& entry, std::vector<std::shared_ptr<link>>& retired);
     void mark_replacing_locked(link_entry& entry);
@@ -168,6 +170,9 @@ private:
     boost::asio::steady_timer retry_timer_;
     boost::asio::steady_timer drain_timer_;
     boost::asio::steady_timer maintenance_timer_;
+    boost::asio::steady_timer health_timer_;
+    health_registry<link> health_;
+    std::vector<std::shared_ptr<link>> health_due_; // pool strand only: scratch of a tick
     std::chrono::steady_clock::time_point retry_armed_at_ = std::chrono::steady_clock::time_point::max();
     std::atomic<std::size_t> queued_notifies_{0};
     std::atomic<bool> closed_{false};

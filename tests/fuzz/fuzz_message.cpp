@@ -10,8 +10,9 @@
 //   - a success under the small depth limit is also a success, with the same message, under
 //     the default limit.
 // json_depth(text, limit) never returns more than limit + 1, and agrees with itself across
-// limits.
+// limits. Whatever the ping/pong fast path accepts, the full parser reads the same way.
 
+#include "sansio/control_fast_path.hpp"
 #include "sansio/frame_decoder.hpp"
 #include "sansio/message.hpp"
 
@@ -149,6 +150,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             FUZZ_CHECK(!r_default.detail.empty());
         } else {
             round_trip(r_default.msg, deflt);
+        }
+        // The ping/pong fast path accepts only what the full parser reads the same way.
+        if (const auto fast = wire::parse_canonical_control(text)) {
+            FUZZ_CHECK(!r_default.ec);
+            FUZZ_CHECK(same(*fast, r_default.msg));
         }
     }
     return 0;
