@@ -48,8 +48,11 @@ void async_acquire_erased(const std::shared_ptr<pool_anchor>& anchor, acquire_ha
 }
 
 void start_request(const std::shared_ptr<pool_anchor>& anchor, const std::shared_ptr<link>& l,
-                   const nlohmann::json& body, request_handler handler, completion_mode mode)
+                   const nlohmann::json& body, request_handler handler, completion_mode mode,
+                   bool holds_lease)
 {
+    if (holds_lease && !anchor && l)
+        l->hold_release();
     if (!anchor || !l) {
         complete_without_pool(std::move(handler), make_error_code(errc::invalid_lease),
                               nlohmann::json());
@@ -58,6 +61,8 @@ void start_request(const std::shared_ptr<pool_anchor>& anchor, const std::shared
     pool_impl& impl = *anchor->impl;
     link::request_op op(std::move(handler), impl.io_context().get_executor(), mode);
     if (impl.closed()) {
+        if (holds_lease)
+            l->hold_release();
         std::move(op).complete_detached(make_error_code(errc::pool_closed), nullptr);
         return;
     }
@@ -66,10 +71,13 @@ void start_request(const std::shared_ptr<pool_anchor>& anchor, const std::shared
     const std::uint64_t id = l->allocate_id();
     std::string frame;
     if (const auto ec = wire::serialize_request(id, body, frame, impl.config().max_frame_size)) {
+        if (holds_lease)
+            l->hold_release();
         std::move(op).complete(ec, nullptr); // nothing was sent: the link is kept
         return;
     }
-    l->hold_add();
+    if (!holds_lease)
+        l->hold_add();
     l->watch_cancellation(id, op);
     l->submit_request(id, std::move(frame), std::move(op));
 }
@@ -154,12 +162,17 @@ struct pool_request_op : std::enable_shared_from_this<pool_request_op> {
             post_finish(asio::error::operation_aborted);
             return;
         }
-        l.async_request(body, asio::bind_cancellation_slot(
-                                  stage_signal.slot(),
-                                  [self = shared_from_this()](error_code rec, nlohmann::json reply) {
-                                      self->on_reply(rec, std::move(reply));
-                                  }));
-        // `l` goes out of scope: released; the link returns to the pool after the reply.
+        // The lease's hold passes to the request, so the link is back in the pool before the
+        // reply completes this operation. (Releasing the lease after sending would race the
+        // reply: the caller could see the link still leased after its answer.)
+        auto held = lease_access::take_link_and_hold(l);
+        start_request(anchor, held, body,
+                      asio::bind_cancellation_slot(
+                          stage_signal.slot(),
+                          [self = shared_from_this()](error_code rec, nlohmann::json reply) {
+                              self->on_reply(rec, std::move(reply));
+                          }),
+                      completion_mode::posted, /*holds_lease=*/true);
     }
 
     void on_reply(error_code ec, nlohmann::json reply)

@@ -10,6 +10,12 @@ struct lease_access {
     {
         return tether::lease(std::move(anchor), std::move(l));
     }
+    /// Empties `lease` without dropping its hold on the link: the caller takes the hold over.
+    static std::shared_ptr<link> take_link_and_hold(tether::lease& lease) noexcept
+    {
+        lease.anchor_.reset();
+        return std::move(lease.link_);
+    }
 };
 
 } // namespace tether::detail

@@ -54,8 +54,11 @@ private:
 // The erased entry points with a completion mode (the public ones post).
 void start_acquire(const std::shared_ptr<pool_anchor>& anchor, acquire_handler handler,
                    const std::source_location& site, completion_mode mode);
+/// `holds_lease`: the caller gave up its lease on `l` without dropping the lease's hold
+/// (lease_access::take_link_and_hold); the request takes that hold over.
 void start_request(const std::shared_ptr<pool_anchor>& anchor, const std::shared_ptr<link>& l,
-                   const nlohmann::json& body, request_handler handler, completion_mode mode);
+                   const nlohmann::json& body, request_handler handler, completion_mode mode,
+                   bool holds_lease = false);
 void start_pool_request(const std::shared_ptr<pool_anchor>& anchor, const nlohmann::json& body,
                         request_handler handler, const std::source_location& site,
                         completion_mode mode);
