@@ -580,7 +580,9 @@ TEST_F(PoolTest, DroppingTheLastHandleShutsDownWithoutHanging)
         EXPECT_EQ(l.request(json{{"z", 1}}), (json{{"z", 1}}));
     }
     EXPECT_TRUE(poll_until([&] { return tether::test::open_fd_count() == fds_before; }, scaled(2s)));
-    EXPECT_TRUE(poll_until([&] { return tether::test::thread_count() == threads_before; }, scaled(2s)));
+    // At most as many as before: a short-lived thread of an earlier test (a detached completion
+    // runner) may have been counted in the baseline and exited since.
+    EXPECT_TRUE(poll_until([&] { return tether::test::thread_count() <= threads_before; }, scaled(2s)));
 }
 
 TEST_F(PoolTest, ShutdownFromInsideAHandlerDoesNotDeadlock)

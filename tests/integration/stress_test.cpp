@@ -217,7 +217,7 @@ TEST(Stress, EveryOperationCompletesExactlyOnceUnderChaosAndShutdown)
     EXPECT_TRUE(poll_until([&] { return tether::test::open_fd_count() == fds_before; }, scaled(3s)))
         << "descriptors leaked: " << tether::test::open_fd_count() << " vs " << fds_before;
     // Completions after shutdown run on a short-lived tether thread that exits when idle.
-    EXPECT_TRUE(poll_until([&] { return tether::test::thread_count() == threads_before; },
+    EXPECT_TRUE(poll_until([&] { return tether::test::thread_count() <= threads_before; },
                            scaled(3s)))
         << "threads left behind: " << tether::test::thread_count() << " vs " << threads_before;
 }
