@@ -164,6 +164,15 @@ void link::schedule_drain()
 // cancellation, a drain, a close), since the scheduled drain may not have run yet.
 void link::drain_inbox()
 {
+    // Re-entered when a completion below returns the link and the pool drains it at once (a
+    // dispatch onto this strand runs inline): the outer call goes on with the rest.
+    if (draining_inbox_)
+        return;
+    draining_inbox_ = true;
+    struct reset {
+        bool& flag;
+        ~reset() { flag = false; }
+    } const guard{draining_inbox_};
     inbox_.take(inbox_frames_, inbox_entries_);
     std::size_t offset = 0;
     for (auto& e : inbox_entries_) {

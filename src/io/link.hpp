@@ -136,6 +136,7 @@ private:
     request_inbox<request_op> inbox_;                         // submissions from any thread
     std::string inbox_frames_;                                // strand: a drained batch's frames
     std::vector<request_inbox<request_op>::entry> inbox_entries_; // strand: and its entries
+    bool draining_inbox_ = false;                             // strand: inside drain_inbox
     std::string write_pending_;   // frames queued while a write is in flight
     std::string write_inflight_;  // the buffer of the write in flight
     bool writing_ = false;
