@@ -1,5 +1,6 @@
 #include <tether/lease.hpp>
 
+#include "io/frame_scratch.hpp"
 #include "io/link.hpp"
 #include "io/pool_impl.hpp"
 #include "io/sync_wait.hpp"
@@ -78,12 +79,13 @@ void lease::notify(const nlohmann::json& body, std::error_code& ec)
         ec = link_->refusal();
         return;
     }
-    std::string frame;
-    if (const auto sec = wire::serialize(wire::notify{body}, frame, impl.config().max_frame_size)) {
+    detail::frame_scratch frame;
+    if (const auto sec =
+            wire::serialize(wire::notify{body}, frame.buffer(), impl.config().max_frame_size)) {
         ec = sec;
         return;
     }
-    link_->submit_notify(std::move(frame));
+    link_->submit_notify(frame.buffer());
 }
 
 void lease::notify(const nlohmann::json& body)

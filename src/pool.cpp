@@ -4,6 +4,7 @@
 #include <tether/pool.hpp>
 #include <tether/pool_builder.hpp>
 
+#include "io/frame_scratch.hpp"
 #include "io/lease_access.hpp"
 #include "io/link.hpp"
 #include "io/pool_impl.hpp"
@@ -66,11 +67,12 @@ void start_request(const std::shared_ptr<pool_anchor>& anchor, const std::shared
         std::move(op).complete_detached(make_error_code(errc::pool_closed), nullptr);
         return;
     }
-    // Serialized here, on the caller's thread: the body need not outlive the call and the
-    // link's strand only copies bytes.
+    // Serialized here, on the caller's thread, into its reused buffer: the body need not
+    // outlive the call, and the link only copies bytes.
     const std::uint64_t id = l->allocate_id();
-    std::string frame;
-    if (const auto ec = wire::serialize_request(id, body, frame, impl.config().max_frame_size)) {
+    frame_scratch frame;
+    if (const auto ec =
+            wire::serialize_request(id, body, frame.buffer(), impl.config().max_frame_size)) {
         if (holds_lease)
             l->hold_release();
         std::move(op).complete(ec, nullptr); // nothing was sent: the link is kept
@@ -79,7 +81,7 @@ void start_request(const std::shared_ptr<pool_anchor>& anchor, const std::shared
     if (!holds_lease)
         l->hold_add();
     l->watch_cancellation(id, op);
-    l->submit_request(id, std::move(frame), std::move(op));
+    l->submit_request(id, frame.buffer(), std::move(op));
 }
 
 void async_request_erased(const std::shared_ptr<pool_anchor>& anchor,
@@ -128,11 +130,11 @@ struct pool_request_op : std::enable_shared_from_this<pool_request_op> {
             return;
         }
         async_acquire_erased(anchor,
-                             asio::bind_cancellation_slot(
+                             with_handler_memory(asio::bind_cancellation_slot(
                                  stage_signal.slot(),
                                  [self = shared_from_this()](error_code ec, lease l) mutable {
                                      self->on_lease(ec, std::move(l));
-                                 }),
+                                 })),
                              site);
     }
 
@@ -167,11 +169,11 @@ struct pool_request_op : std::enable_shared_from_this<pool_request_op> {
         // reply: the caller could see the link still leased after its answer.)
         auto held = lease_access::take_link_and_hold(l);
         start_request(anchor, held, body,
-                      asio::bind_cancellation_slot(
+                      with_handler_memory(asio::bind_cancellation_slot(
                           stage_signal.slot(),
                           [self = shared_from_this()](error_code rec, nlohmann::json reply) {
                               self->on_reply(rec, std::move(reply));
-                          }),
+                          })),
                       completion_mode::posted, /*holds_lease=*/true);
     }
 

@@ -55,6 +55,17 @@ void* operator new[](std::size_t size, const std::nothrow_t&) noexcept
         return nullptr;
     }
 }
+// Asio allocates handler memory with std::aligned_alloc, not operator new: counted too, or
+// the per-request handler and hand-off allocations would not show. Interposed here (glibc lets
+// a program replace its allocation functions) and forwarded to posix_memalign.
+extern "C" void* aligned_alloc(std::size_t align, std::size_t size) noexcept
+{
+    allocation_count.fetch_add(1, std::memory_order_relaxed);
+    void* p = nullptr;
+    const std::size_t a = align < sizeof(void*) ? sizeof(void*) : align;
+    return posix_memalign(&p, a, size == 0 ? 1 : size) == 0 ? p : nullptr;
+}
+
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }

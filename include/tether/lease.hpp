@@ -1,6 +1,7 @@
 #pragma once
 
 #include <tether/detail/erased.hpp>
+#include <tether/detail/handler_memory.hpp>
 #include <tether/error.hpp>
 
 #include <boost/asio/async_result.hpp>
@@ -57,7 +58,8 @@ public:
                                            void(boost::system::error_code, nlohmann::json)>(
             [](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
                std::shared_ptr<detail::link> link, const nlohmann::json& b) {
-                detail::async_request_erased(anchor, link, b, std::move(handler));
+                detail::async_request_erased(anchor, link, b,
+                                             detail::with_handler_memory(std::move(handler)));
             },
             token, anchor_, link_, body);
     }

@@ -2,6 +2,7 @@
 
 #include <tether/config.hpp>
 #include <tether/detail/erased.hpp>
+#include <tether/detail/handler_memory.hpp>
 #include <tether/error.hpp>
 #include <tether/lease.hpp>
 #include <tether/stats.hpp>
@@ -53,7 +54,8 @@ public:
                                            void(boost::system::error_code, lease)>(
             [](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
                std::source_location where) {
-                detail::async_acquire_erased(anchor, std::move(handler), where);
+                detail::async_acquire_erased(anchor, detail::with_handler_memory(std::move(handler)),
+                                             where);
             },
             token, anchor_, site);
     }
@@ -76,7 +78,8 @@ public:
                                            void(boost::system::error_code, nlohmann::json)>(
             [](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
                const nlohmann::json& b, std::source_location where) {
-                detail::async_pool_request_erased(anchor, b, std::move(handler), where);
+                detail::async_pool_request_erased(
+                    anchor, b, detail::with_handler_memory(std::move(handler)), where);
             },
             token, anchor_, body, site);
     }

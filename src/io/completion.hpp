@@ -17,6 +17,7 @@
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -89,12 +90,17 @@ public:
         }
         // Through the pool's executor, then dispatched to the handler's own one. Deferred: on
         // an io thread it runs on this same thread once the current handler returns (a
-        // continuation), instead of waking another io thread for it.
-        boost::asio::defer(fallback_, boost::asio::bind_executor(
-                                         std::move(work_), [h = std::move(handler_), ec,
-                                                            v = std::move(value)]() mutable {
-                                             std::move(h)(ec, std::move(v));
-                                         }));
+        // continuation), instead of waking another io thread for it. The queued operation's
+        // memory comes from the handler's associated allocator (taken before the handler
+        // moves; it stays valid while the handler lives).
+        auto alloc = handler_.get_allocator();
+        boost::asio::defer(fallback_,
+                           boost::asio::bind_executor(
+                               std::move(work_),
+                               boost::asio::bind_allocator(
+                                   alloc, [h = std::move(handler_), ec, v = std::move(value)]() mutable {
+                                       std::move(h)(ec, std::move(v));
+                                   })));
     }
 
     /// For completions after the pool's io threads are gone: dispatched to the handler's own

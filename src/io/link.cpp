@@ -5,6 +5,7 @@
 #include "sansio/control_fast_path.hpp"
 #include "sansio/message.hpp"
 
+#include <tether/detail/handler_memory.hpp>
 #include <tether/error.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -140,31 +141,84 @@ void link::on_connected(const error_code& ec)
 
 // ---- requests from leases -----------------------------------------------------------------
 
-void link::submit_request(std::uint64_t id, std::string frame, request_op op)
+void link::submit_request(std::uint64_t id, std::string_view frame, request_op op)
 {
-    asio::dispatch(strand_, [self = shared_from_this(), id, frame = std::move(frame),
-                             op = std::move(op)]() mutable {
-        error_code refused;
-        if (!self->fsm_.accepts_requests())
-            refused = self->refusal();
-        else if (self->requests_.size() >= self->config_.max_outstanding_per_link)
-            refused = make_error_code(errc::too_many_requests);
-        if (refused) {
-            self->finish_request(std::move(op), refused, nullptr);
-            return;
+    if (inbox_.push(frame, id, std::optional<request_op>(std::in_place, std::move(op))))
+        schedule_drain();
+}
+
+// From an io thread straight onto the strand (Asio recycles the memory there). From any other
+// thread through the io_context first: posting to an idle strand from a foreign thread makes
+// Asio allocate the strand's invoker with memory it cannot recycle; one hop later, on an io
+// thread, an idle strand runs the drain at once.
+void link::schedule_drain()
+{
+    if (pool_->running_in_io_thread()) {
+        asio::dispatch(strand_, with_handler_memory([self = shared_from_this()] { self->drain_inbox(); }));
+        return;
+    }
+    asio::post(pool_->io_context(), with_handler_memory([self = shared_from_this()] {
+                   asio::dispatch(self->strand_,
+                                  with_handler_memory([self] { self->drain_inbox(); }));
+               }));
+}
+
+// Strand only. Also called before anything that must see every request submitted so far (a
+// cancellation, a drain, a close), since the scheduled drain may not have run yet.
+void link::drain_inbox()
+{
+    // Re-entered when a completion below returns the link and the pool drains it at once (a
+    // dispatch onto this strand runs inline): the outer call goes on with the rest.
+    if (draining_inbox_)
+        return;
+    draining_inbox_ = true;
+    struct reset {
+        bool& flag;
+        ~reset() { flag = false; }
+    } const guard{draining_inbox_};
+    inbox_.take(inbox_frames_, inbox_entries_);
+    std::size_t offset = 0;
+    for (auto& e : inbox_entries_) {
+        const std::string_view frame(inbox_frames_.data() + offset, e.frame_size);
+        offset += e.frame_size;
+        if (e.op) {
+            accept_request(e.id, frame, std::move(*e.op));
+            e.op.reset();
+        } else if (fsm_.accepts_requests()) { // a notify
+            write_pending_.append(frame);
         }
-        const auto deadline = clock::now() + self->config_.request_timeout;
-        if (!self->requests_.insert(id, std::move(op), deadline)) {
-            // Ids come from a 53-bit counter, so this cannot happen; if it ever did, the
-            // caller still gets exactly one completion (try_emplace left `op` untouched).
-            self->finish_request(std::move(op), make_error_code(errc::invalid_argument), nullptr);
-            return;
-        }
-        self->pool_->counters().requests.fetch_add(1, std::memory_order_relaxed);
-        self->queue_frame(std::move(frame));
-        if (deadline < self->timer_armed_at_)
-            self->rearm_timer();
-    });
+    }
+    inbox_entries_.clear();
+    if (inbox_frames_.capacity() > keep_buffer_capacity)
+        std::string().swap(inbox_frames_);
+    else
+        inbox_frames_.clear();
+    if (!write_pending_.empty() && !writing_)
+        start_write();
+}
+
+void link::accept_request(std::uint64_t id, std::string_view frame, request_op&& op)
+{
+    error_code refused;
+    if (!fsm_.accepts_requests())
+        refused = refusal();
+    else if (requests_.size() >= config_.max_outstanding_per_link)
+        refused = make_error_code(errc::too_many_requests);
+    if (refused) {
+        finish_request(std::move(op), refused, nullptr);
+        return;
+    }
+    const auto deadline = clock::now() + config_.request_timeout;
+    if (!requests_.insert(id, std::move(op), deadline)) {
+        // Ids come from a 53-bit counter, so this cannot happen; if it ever did, the caller
+        // still gets exactly one completion (try_emplace left `op` untouched).
+        finish_request(std::move(op), make_error_code(errc::invalid_argument), nullptr);
+        return;
+    }
+    pool_->counters().requests.fetch_add(1, std::memory_order_relaxed);
+    write_pending_.append(frame);
+    if (deadline < timer_armed_at_)
+        rearm_timer();
 }
 
 void link::watch_cancellation(std::uint64_t id, request_op& op)
@@ -188,12 +242,11 @@ void link::watch_cancellation(std::uint64_t id, request_op& op)
     });
 }
 
-void link::submit_notify(std::string frame)
+void link::submit_notify(std::string_view frame)
 {
-    asio::dispatch(strand_, [self = shared_from_this(), frame = std::move(frame)]() mutable {
-        if (self->fsm_.accepts_requests())
-            self->queue_frame(std::move(frame));
-    });
+    // Through the inbox too: a notify stays behind the requests sent before it.
+    if (inbox_.push(frame, 0, std::nullopt))
+        schedule_drain();
 }
 
 error_code link::refusal() const
@@ -221,6 +274,7 @@ void link::update_accepting()
 
 void link::cancel_request(std::uint64_t id)
 {
+    drain_inbox(); // the request may still be in the inbox
     if (auto op = requests_.take(id))
         finish_request(std::move(*op), asio::error::operation_aborted, nullptr);
 }
@@ -273,9 +327,10 @@ void link::start_read()
 {
     const auto space = decoder_.prepare();
     socket_.async_read_some(asio::buffer(space.data(), space.size()),
-                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                            with_handler_memory([self = shared_from_this()](const error_code& ec,
+                                                                            std::size_t n) {
                                 self->on_read(ec, n);
-                            });
+                            }));
 }
 
 void link::on_read(const error_code& ec, std::size_t n)
@@ -436,7 +491,7 @@ void link::start_write()
     writing_ = true;
     write_inflight_.swap(write_pending_);
     asio::async_write(socket_, asio::buffer(write_inflight_),
-                      [self = shared_from_this()](const error_code& ec, std::size_t) {
+                      with_handler_memory([self = shared_from_this()](const error_code& ec, std::size_t) {
                           self->writing_ = false;
                           if (self->fsm_.state() == sansio::link_state::closed)
                               return;
@@ -450,7 +505,7 @@ void link::start_write()
                               self->write_inflight_.clear();
                           if (!self->write_pending_.empty())
                               self->start_write();
-                      });
+                      }));
 }
 
 // ---- health and deadlines ---------------------------------------------------------------------
@@ -604,6 +659,7 @@ void link::perform(sansio::link_action action)
 void link::drain(error_code reason)
 {
     asio::dispatch(strand_, [self = shared_from_this(), reason] {
+        self->drain_inbox(); // requests submitted before the drain are still served
         self->shutting_down_ = self->shutting_down_ || reason == errc::pool_closed;
         const auto action = self->fsm_.on_drain(self->requests_.size(), reason);
         self->update_accepting();
@@ -614,6 +670,7 @@ void link::drain(error_code reason)
 void link::force_close(error_code reason)
 {
     asio::dispatch(strand_, [self = shared_from_this(), reason] {
+        self->drain_inbox(); // requests submitted before the close fail with its reason
         self->shutting_down_ = self->shutting_down_ || reason == errc::pool_closed;
         self->perform(self->fsm_.on_failure(reason));
     });

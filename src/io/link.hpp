@@ -8,6 +8,7 @@
 
 #include "io/completion.hpp"
 #include "io/health_registry.hpp"
+#include "io/request_inbox.hpp"
 #include "sansio/frame_decoder.hpp"
 #include "sansio/link_fsm.hpp"
 #include "sansio/message.hpp"
@@ -49,14 +50,14 @@ public:
     // ---- from leases, any thread ---------------------------------------------------------
     /// Next request id on this link (unique among its outstanding requests).
     std::uint64_t allocate_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed) & 0x1f'ffff'ffff'ffffULL; }
-    /// Queues a serialized request frame; `op` completes exactly once. The caller has already
-    /// added a hold for it (see hold_add).
-    void submit_request(std::uint64_t id, std::string frame, request_op op);
+    /// Queues a serialized request frame (copied); `op` completes exactly once. The caller has
+    /// already added a hold for it (see hold_add).
+    void submit_request(std::uint64_t id, std::string_view frame, request_op op);
     /// Installs the caller's per-operation cancellation for request `id`; call on the
     /// initiating thread, before submit_request.
     void watch_cancellation(std::uint64_t id, request_op& op);
-    /// Queues a serialized notify frame (dropped if the link stops accepting meanwhile).
-    void submit_notify(std::string frame);
+    /// Queues a serialized notify frame, copied (dropped if the link stops accepting meanwhile).
+    void submit_notify(std::string_view frame);
     /// Accepting requests right now (a hint for fail-fast paths; the strand decides).
     bool accepting() const noexcept { return accepting_.load(std::memory_order_acquire); }
     /// Why the link refuses requests when it does.
@@ -105,6 +106,9 @@ private:
     bool handle_payload(std::string_view payload);
     void handle_response(std::uint64_t id, nlohmann::json body,
                          const boost::system::error_code& ec);
+    void schedule_drain();
+    void drain_inbox();
+    void accept_request(std::uint64_t id, std::string_view frame, request_op&& op);
     void queue_frame(std::string_view frame);
     void queue_frame(std::string&& frame);
     void start_write();
@@ -140,6 +144,10 @@ private:
     sansio::link_fsm fsm_;
     wire::frame_decoder decoder_;
     sansio::request_table<request_op> requests_;
+    request_inbox<request_op> inbox_;                         // submissions from any thread
+    std::string inbox_frames_;                                // strand: a drained batch's frames
+    std::vector<request_inbox<request_op>::entry> inbox_entries_; // strand: and its entries
+    bool draining_inbox_ = false;                             // strand: inside drain_inbox
     std::string write_pending_;   // frames queued while a write is in flight
     std::string write_inflight_;  // the buffer of the write in flight
     bool writing_ = false;

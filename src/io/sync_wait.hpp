@@ -8,6 +8,7 @@
 
 #include <tether/error.hpp>
 #include <tether/detail/erased.hpp>
+#include <tether/detail/handler_memory.hpp>
 
 #include <boost/system/error_code.hpp>
 #include <nlohmann/json.hpp>
@@ -23,15 +24,16 @@ namespace tether::detail {
 template <class T>
 class sync_wait {
 public:
-    /// A handler to pass to the operation; must be invoked exactly once.
+    /// A handler to pass to the operation; must be invoked exactly once. Its erased form is
+    /// allocated here and freed on the io thread that completes it: shared handler memory.
     auto handler()
     {
-        return [this](boost::system::error_code ec, T value) {
+        return with_handler_memory([this](boost::system::error_code ec, T value) {
             std::lock_guard lock(mutex_);
             ec_ = ec;
             value_.emplace(std::move(value));
             cv_.notify_one();
-        };
+        });
     }
 
     /// Blocks until the handler ran; its error goes to `ec` (std::error_code, the blocking

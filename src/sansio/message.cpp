@@ -1,5 +1,6 @@
 #include "sansio/message.hpp"
 
+#include "sansio/envelope_reader.hpp"
 #include "sansio/frame_decoder.hpp"
 
 #include <tether/error.hpp>
@@ -26,20 +27,19 @@ parse_result invalid(std::string detail)
 // An id per protocol.md: a JSON integer (no fraction, no exponent) in 0 .. 2^53-1. nlohmann
 // parses every non-negative integer literal as number_unsigned, negative ones as
 // number_integer and anything with '.', 'e' or beyond 64 bits as number_float.
-bool read_id(const json& object, std::uint64_t& id, std::string& why)
+bool read_id(const std::optional<json>& value, std::uint64_t& id, std::string& why)
 {
-    const auto it = object.find("id");
-    if (it == object.end()) {
+    if (!value) {
         why = "missing id";
         return false;
     }
-    if (!it->is_number_unsigned()) {
-        why = it->is_number_integer() ? "id is negative"
-              : it->is_number()       ? "id is not an integer"
-                                      : "id is not a number";
+    if (!value->is_number_unsigned()) {
+        why = value->is_number_integer() ? "id is negative"
+              : value->is_number()       ? "id is not an integer"
+                                         : "id is not a number";
         return false;
     }
-    id = it->get<std::uint64_t>();
+    id = value->get<std::uint64_t>();
     if (id > max_id) {
         why = "id above 2^53-1";
         return false;
@@ -71,12 +71,6 @@ bool read_error_object(const json& e, error_object& out, std::string& why)
     out.code = code->get<std::int64_t>();
     out.message = text->get<std::string>();
     return true;
-}
-
-json take_member(json& object, const char* name)
-{
-    auto it = object.find(name);
-    return it == object.end() ? json{} : std::move(*it);
 }
 
 // nlohmann's output adapter that appends to whichever string it is pointed at.
@@ -265,56 +259,55 @@ parse_result parse(std::string_view payload, const parse_options& options)
         return invalid("payload contains a NUL byte");
     if (json_depth(payload, options.max_depth) > options.max_depth)
         return invalid("JSON nested deeper than " + std::to_string(options.max_depth) + " levels");
-    json j = json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded())
+    // Events, not a tree: only the members used below are built (see envelope_reader).
+    envelope_reader j;
+    if (!json::sax_parse(payload.begin(), payload.end(), &j))
         return invalid("payload is not valid UTF-8 JSON");
-    if (!j.is_object())
+    if (!j.is_object)
         return invalid("payload is not a JSON object");
-    const auto type_it = j.find("type");
-    if (type_it == j.end() || !type_it->is_string())
+    if (!j.type_is_string)
         return invalid("missing or non-string \"type\"");
-    const std::string& type = type_it->get_ref<const std::string&>();
+    const std::string& type = j.type;
     const bool from_server = options.from == sender::server;
     std::string why;
 
     if (type == "ping" || type == "pong") {
         std::uint64_t id = 0;
-        if (!read_id(j, id, why))
+        if (!read_id(j.id, id, why))
             return invalid(type + ": " + why);
         return valid(type == "ping" ? message{ping{id}} : message{pong{id}});
     } else if (type == "request" && !from_server) {
         request m;
-        if (!read_id(j, m.id, why))
+        if (!read_id(j.id, m.id, why))
             return invalid("request: " + why);
-        if (!j.contains("body"))
+        if (!j.body)
             return invalid("request: missing body");
-        m.body = take_member(j, "body");
+        m.body = std::move(*j.body);
         return valid(std::move(m));
     } else if (type == "response" && from_server) {
         response m;
-        if (!read_id(j, m.id, why))
+        if (!read_id(j.id, m.id, why))
             return invalid("response: " + why);
-        const bool has_body = j.contains("body"), has_error = j.contains("error");
+        const bool has_body = j.body.has_value(), has_error = j.error.has_value();
         if (has_body == has_error)
             return invalid("response: needs exactly one of body and error");
         if (has_error) {
             error_object e;
-            if (!read_error_object(j["error"], e, why))
+            if (!read_error_object(*j.error, e, why))
                 return invalid("response: " + why);
             m.error = std::move(e);
         } else {
-            m.body = take_member(j, "body");
+            m.body = std::move(*j.body);
         }
         return valid(std::move(m));
     } else if (type == "notify") {
-        if (!j.contains("body"))
+        if (!j.body)
             return invalid("notify: missing body");
-        return valid(notify{take_member(j, "body")});
+        return valid(notify{std::move(*j.body)});
     } else if (type == "goaway" && from_server) {
         goaway m;
-        const auto reason = j.find("reason");
-        if (reason != j.end())
-            m.reason = reason->is_string() ? reason->get<std::string>() : reason->dump();
+        if (j.reason)
+            m.reason = j.reason->is_string() ? j.reason->get<std::string>() : j.reason->dump();
         return valid(std::move(m));
     }
     // Unknown, or known but in the wrong direction: ignored by the receiver.

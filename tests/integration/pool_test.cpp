@@ -6,6 +6,7 @@
 
 #include <tether/tether.hpp>
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -402,6 +403,55 @@ TEST_F(PoolTest, CallbacksTakingStdErrorCodeWork)
     tether::lease empty;
     empty.async_request(json{{"x", 1}}, [&](std::error_code ec, json) { failed.set_value(ec); });
     EXPECT_EQ(failed.get_future().get(), tether::errc::invalid_lease);
+}
+
+// Allocations through a handler's own associated allocator are counted here.
+template <class T>
+struct counting_allocator {
+    using value_type = T;
+    std::atomic<int>* allocated;
+    std::atomic<int>* freed;
+    counting_allocator(std::atomic<int>* a, std::atomic<int>* f) noexcept : allocated(a), freed(f) {}
+    template <class U>
+    counting_allocator(const counting_allocator<U>& o) noexcept : allocated(o.allocated), freed(o.freed)
+    {
+    }
+    T* allocate(std::size_t n)
+    {
+        allocated->fetch_add(1);
+        return std::allocator<T>().allocate(n);
+    }
+    void deallocate(T* p, std::size_t n) noexcept
+    {
+        freed->fetch_add(1);
+        std::allocator<T>().deallocate(p, n);
+    }
+    template <class U>
+    bool operator==(const counting_allocator<U>& o) const noexcept
+    {
+        return allocated == o.allocated;
+    }
+};
+
+TEST_F(PoolTest, AHandlersOwnAllocatorServesItsOperation)
+{
+    auto pool = builder().build();
+    auto l = pool.acquire();
+    std::atomic<int> allocated{0}, freed{0};
+    std::promise<std::pair<int, int>> p;
+    l.async_request(json{{"alloc", 1}},
+                    boost::asio::bind_allocator(counting_allocator<void>(&allocated, &freed),
+                                                [&](boost::system::error_code ec, json reply) {
+                                                    EXPECT_FALSE(ec);
+                                                    EXPECT_EQ(reply, (json{{"alloc", 1}}));
+                                                    p.set_value({allocated.load(), freed.load()});
+                                                }));
+    auto f = p.get_future();
+    ASSERT_EQ(f.wait_for(scaled(2s)), std::future_status::ready);
+    const auto [a, d] = f.get();
+    // The erased handler and its queued completion at least; all freed before the call.
+    EXPECT_GE(a, 2);
+    EXPECT_EQ(a, d);
 }
 
 TEST_F(PoolTest, CancelledRequestCompletesWithOperationAborted)
