@@ -143,7 +143,7 @@ void pool_impl::mark_leased_locked(link_entry& entry, const std::source_location
     entry.warned = false;
     ++leased_;
     entry.ptr->lease_to(site, now);
-    counters_.acquires.fetch_add(1, std::memory_order_relaxed);
+    ++acquires_; // under the lock already: no atomic read-modify-write on the fast path
 }
 
 void pool_impl::async_acquire(std::shared_ptr<pool_anchor> anchor, acquire_op op,
@@ -703,11 +703,12 @@ pool_stats pool_impl::stats() const
                 hold_total_ / static_cast<clock::rep>(leases_returned_));
         s.lease_hold_max = duration_cast<std::chrono::microseconds>(hold_max_);
         s.leases_held_too_long = leases_held_too_long_;
-        for (const auto& [ptr, entry] : links_)
-            if (entry.leased)
+        s.acquires = acquires_;
+        for (auto it = leased_ > 0 ? links_.begin() : links_.end(); it != links_.end(); ++it)
+            if (it->second.leased)
                 s.longest_current_hold = std::max(
                     s.longest_current_hold,
-                    duration_cast<std::chrono::milliseconds>(now - ptr->leased_at()));
+                    duration_cast<std::chrono::milliseconds>(now - it->first->leased_at()));
         for (std::size_t i = 0; i < endpoints_.size(); ++i) {
             const auto& e = endpoints_[i];
             endpoint_stats es;
@@ -723,7 +724,6 @@ pool_stats pool_impl::stats() const
     }
     const auto& c = counters_;
     auto get = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-    s.acquires = get(c.acquires);
     s.acquire_timeouts = get(c.acquire_timeouts);
     s.connects = get(c.connects);
     s.connect_failures = get(c.connect_failures);

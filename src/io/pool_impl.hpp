@@ -41,7 +41,7 @@ class link;
 
 /// Counters updated from any thread without the pool lock.
 struct pool_counters {
-    std::atomic<std::uint64_t> acquires{0}, acquire_timeouts{0}, connects{0}, connect_failures{0},
+    std::atomic<std::uint64_t> acquire_timeouts{0}, connects{0}, connect_failures{0},
         pings_sent{0}, pongs_received{0}, dead_links_detected{0}, requests{0},
         request_timeouts{0}, protocol_errors{0}, late_responses{0}, unknown_messages{0},
         notifies_received{0}, notifies_dropped{0}, goaways{0}, server_errors{0},
@@ -196,6 +196,7 @@ private:
     std::chrono::steady_clock::duration hold_total_{};
     std::chrono::steady_clock::duration hold_max_{};
     std::uint64_t leases_held_too_long_ = 0;
+    std::uint64_t acquires_ = 0;
     bool finish_posted_ = false;
     bool finished_ = false; // pool strand only: timers must not be re-armed
     sansio::jitter_rng rng_;
