@@ -27,7 +27,7 @@ build_dir=build/fuzz
 crash_dir=$build_dir/crashes
 findings_dir=$build_dir/findings
 # target:corpus directory under tests/fuzz/corpus
-targets=(fuzz_frame_decoder:frame_decoder fuzz_message:message)
+targets=(fuzz_frame_decoder:frame_decoder fuzz_message:message fuzz_json_sax:json_sax)
 replay_runs=${TETHER_FUZZ_RUNS:-20000}
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}

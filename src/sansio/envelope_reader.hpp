@@ -1,9 +1,10 @@
 #pragma once
 
-// Reads a protocol message's top-level object straight from nlohmann's SAX events: only the
-// members the protocol looks at become JSON values (id, body, error, reason; "type" as a plain
-// string), so the envelope object itself, its map nodes, its other members and its
-// destruction cost nothing. Duplicate members behave as in a parsed object: the last one wins.
+// Reads a protocol message's top-level object straight from SAX events (nlohmann's interface,
+// driven by json_sax_reader): only the members the protocol looks at become JSON values (id,
+// body, error, reason; "type" as a plain string), so the envelope object itself, its map
+// nodes, its other members and its destruction cost nothing. Duplicate members behave as in a
+// parsed object: the last one wins.
 
 #include <nlohmann/json.hpp>
 
@@ -17,7 +18,7 @@ class envelope_reader {
 public:
     using json = nlohmann::json;
 
-    // The result, once json::sax_parse returned true.
+    // The result, once the SAX driver (json_sax_reader, or json::sax_parse) returned true.
     bool is_object = false;        ///< the payload is a JSON object
     bool type_is_string = false;   ///< it has a "type" member and it is a string
     std::string type;              ///< that string

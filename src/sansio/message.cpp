@@ -2,6 +2,7 @@
 
 #include "sansio/envelope_reader.hpp"
 #include "sansio/frame_decoder.hpp"
+#include "sansio/json_sax_reader.hpp"
 
 #include <tether/error.hpp>
 
@@ -253,15 +254,17 @@ std::size_t json_depth(std::string_view text, std::size_t limit)
 
 parse_result parse(std::string_view payload, const parse_options& options)
 {
-    // nlohmann's lexer takes a NUL byte for the end of input and would ignore what follows;
-    // valid JSON text never holds a raw NUL, so refuse it outright.
+    // The reader (as nlohmann's lexer) takes a NUL byte for the end of input and would ignore
+    // what follows; valid JSON text never holds a raw NUL, so refuse it outright.
     if (payload.find('\0') != std::string_view::npos)
         return invalid("payload contains a NUL byte");
     if (json_depth(payload, options.max_depth) > options.max_depth)
         return invalid("JSON nested deeper than " + std::to_string(options.max_depth) + " levels");
-    // Events, not a tree: only the members used below are built (see envelope_reader).
+    // Events, not a tree: only the members used below are built (see envelope_reader). The
+    // reader is this thread's, so its scratch buffers outlive the parse (json_sax_reader.hpp).
+    thread_local json_sax_reader reader;
     envelope_reader j;
-    if (!json::sax_parse(payload.begin(), payload.end(), &j))
+    if (!reader.parse(payload, j))
         return invalid("payload is not valid UTF-8 JSON");
     if (!j.is_object)
         return invalid("payload is not a JSON object");
