@@ -1,5 +1,6 @@
 #include "io/link.hpp"
 
+#include "io/frame_scratch.hpp"
 #include "io/pool_impl.hpp"
 #include "io/socket_options.hpp"
 #include "sansio/control_fast_path.hpp"
@@ -474,16 +475,6 @@ void link::queue_frame(std::string_view frame)
         start_write();
 }
 
-void link::queue_frame(std::string&& frame)
-{
-    if (write_pending_.empty())
-        write_pending_.swap(frame); // common case: no copy
-    else
-        write_pending_.append(frame);
-    if (!writing_)
-        start_write();
-}
-
 void link::start_write()
 {
     if (fsm_.state() == sansio::link_state::closed || fsm_.state() == sansio::link_state::connecting)
@@ -521,11 +512,10 @@ void link::send_ping()
 // buffer to allocate. Otherwise, or for what the socket did not take, it joins the queue.
 void link::send_control(const wire::message& msg)
 {
-    thread_local std::string frame;
-    frame.clear();
-    if (wire::serialize(msg, frame, config_.max_frame_size))
+    frame_scratch frame;
+    if (wire::serialize(msg, frame.buffer(), config_.max_frame_size))
         return;
-    std::string_view rest = frame;
+    std::string_view rest = frame.buffer();
     const auto state = fsm_.state();
     if (!writing_ && write_pending_.empty() && state != sansio::link_state::connecting &&
         state != sansio::link_state::closed) {

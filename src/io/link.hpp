@@ -110,7 +110,6 @@ private:
     void drain_inbox();
     void accept_request(std::uint64_t id, std::string_view frame, request_op&& op);
     void queue_frame(std::string_view frame);
-    void queue_frame(std::string&& frame);
     void start_write();
     void perform(sansio::link_action action);
     void send_ping();
