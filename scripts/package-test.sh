@@ -5,7 +5,11 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$repo_root"
 
-work=$(mktemp -d /tmp/tether-package.XXXXXX)
+# Under the checkout (build/ is ignored by git) so ccache's CCACHE_BASEDIR rewrites its paths and
+# the step hits the cache from any clone.
+work="$repo_root/build/package"
+rm -rf "$work"
+mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 
 # Library only: a consumer must not need our tests, samples or benches.

@@ -17,7 +17,14 @@ class pool_observer {
 public:
     virtual ~pool_observer() = default;
 
-    /// A new link to `ep` connected and was proven (ping/pong) within connect_timeout.
+    /// A new link's TCP connection to `ep` is established (socket options applied); its
+    /// proving ping goes out next. It is not handed out before on_connected.
+    virtual void on_tcp_connected(const endpoint& ep, std::uint64_t link_id)
+    {
+        (void)ep, (void)link_id;
+    }
+    /// A new link to `ep` connected and was proven (ping/pong) within connect_timeout: from now
+    /// on it can be leased.
     virtual void on_connected(const endpoint& ep, std::uint64_t link_id)
     {
         (void)ep, (void)link_id;

@@ -44,6 +44,9 @@ constexpr std::int64_t internal_error_code = 500;
 constexpr std::uint64_t max_sleep_ms = 3'600'000;
 constexpr std::uint64_t max_notifies = 100'000;
 constexpr std::size_t shrink_read_buffer_above = std::size_t{1} << 20;
+// A client that sends without reading its replies is not read from while this much output is
+// waiting for it: the server's memory stays bounded and the client's sends block instead.
+constexpr std::size_t max_unsent_output = std::size_t{1} << 20;
 constexpr auto accept_retry_delay = std::chrono::milliseconds(50);
 
 /// What to do about one request, read from its "$test" controls.
@@ -230,9 +233,14 @@ private:
         flush();
     }
 
+    bool output_backlogged() const noexcept
+    {
+        return out_pending_.size() + out_inflight_.size() > max_unsent_output;
+    }
+
     void read()
     {
-        if (closed_ || reading_ || paused())
+        if (closed_ || reading_ || peer_finished_sending_ || paused() || output_backlogged())
             return;
         if (dec_.buffered() == 0 && dec_.capacity() > shrink_read_buffer_above)
             dec_.release_if_empty();
@@ -249,8 +257,18 @@ private:
         reading_ = false;
         if (closed_)
             return;
+        if (ec == asio::error::eof && !hung_) {
+            // The client shut down its sending side (or closed): what it is owed is still
+            // delivered — answered frames already read, sleeping replies — then the
+            // connection closes.
+            peer_finished_sending_ = true;
+            process();
+            flush();
+            close_if_done();
+            return;
+        }
         if (ec) {
-            // EOF, reset or any other failure: the client is gone.
+            // Reset or any other failure: the client is gone.
             close(false);
             return;
         }
@@ -259,6 +277,13 @@ private:
         process();
         read();
         flush();
+    }
+
+    /// After the client's EOF: close once nothing is owed any more.
+    void close_if_done()
+    {
+        if (peer_finished_sending_ && sleepers_.empty() && !writing_ && out_pending_.empty())
+            close(false);
     }
 
     void process()
@@ -332,6 +357,7 @@ private:
                 return;
             self->deliver(plan);
             self->flush();
+            self->close_if_done();
         });
     }
 
@@ -415,6 +441,8 @@ private:
             return;
         }
         flush();
+        read(); // resumes a read held back while output was backlogged
+        close_if_done();
     }
 
     void schedule_ping()
@@ -466,6 +494,7 @@ private:
     bool writing_ = false;
     bool closed_ = false;
     bool hung_ = false;
+    bool peer_finished_sending_ = false; // EOF read: owed replies go out, then close
 };
 
 void validate(const echo_server_options& o)

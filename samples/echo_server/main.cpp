@@ -44,7 +44,9 @@ options:
 
 Prints "LISTENING <port>" on stdout when ready. SIGINT/SIGTERM: send goaway to every
 connection, keep answering, exit 0 once all clients closed (or at the drain timeout);
-a second signal stops at once.
+a second signal stops at once. A client that shuts down its sending side still gets
+every reply it is owed before the server closes; a client that does not read its
+replies is not read from while 1 MiB of output waits for it.
 
 Test controls, under the member "$test" of an object request body (any other body is
 echoed as is). They combine, and act when the reply is due (after sleep_ms):

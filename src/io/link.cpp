@@ -39,7 +39,7 @@ link::link(std::shared_ptr<pool_impl> pool, std::uint64_t id, std::size_t endpoi
     : pool_(std::move(pool)), config_(pool_->config()), id_(id), endpoint_index_(endpoint_index),
       created_at_(clock::now()), strand_(asio::make_strand(pool_->io_context())),
       socket_(strand_), resolver_(strand_), timer_(strand_),
-      fsm_(timing_of(config_), created_at_, id * 0x9e3779b97f4a7c15ULL + 1),
+      fsm_(timing_of(config_), created_at_, (pool_->link_seed() ^ (id * 0x9e3779b97f4a7c15ULL)) | 1),
       decoder_(config_.max_frame_size)
 {
 }
@@ -136,6 +136,8 @@ void link::on_connected(const error_code& ec)
         perform(fsm_.on_failure(make_error_code(errc::connect_failed)));
         return;
     }
+    if (auto* obs = pool_->observer())
+        obs->on_tcp_connected(ep, id_);
     start_read();
     perform(fsm_.on_connected(clock::now()));
 }

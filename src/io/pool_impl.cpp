@@ -66,6 +66,7 @@ pool_impl::pool_impl(pool_config config)
       rng_(std::random_device{}())
 {
     std::random_device seed;
+    link_seed_ = (std::uint64_t{seed()} << 32) | seed();
     endpoints_.reserve(config_.endpoints.size());
     for (std::size_t i = 0; i < config_.endpoints.size(); ++i) {
         sansio::backoff_params p{config_.backoff.initial, config_.backoff.multiplier,
@@ -266,7 +267,7 @@ void pool_impl::fill_locked()
     if (waiters_.size() > connecting_)
         wanted = std::max(wanted, waiters_.size() - connecting_);
     wanted = std::min(wanted, config_.max_connections > live ? config_.max_connections - live : 0);
-    while (wanted > 0 && connecting_ < config_.max_concurrent_connects) {
+    while (wanted > 0) {
         if (!start_connect_locked())
             break;
         --wanted;
@@ -283,6 +284,10 @@ void pool_impl::fill_locked()
 
 bool pool_impl::start_connect_locked()
 {
+    // Every connect, whatever asks for it (refill, waiters, goaway, recycling), counts against
+    // max_concurrent_connects.
+    if (connecting_ >= config_.max_concurrent_connects)
+        return false;
     const auto now = clock::now();
     const std::size_t n = endpoints_.size();
     for (std::size_t k = 0; k < n; ++k) {
@@ -295,10 +300,12 @@ bool pool_impl::start_connect_locked()
         link_entry entry;
         entry.ptr = l;
         entry.epoch = e.failure_epoch;
-        // Each link's lifetime is shortened by up to 10 %, so links opened together are not
-        // all retired together.
+        // Each link's lifetime and idle limit are shortened by up to 10 %, so links opened (or
+        // left idle) together are not all retired together.
         entry.retire_at = now + std::chrono::duration_cast<clock::duration>(
                                     config_.max_lifetime * (1.0 - 0.1 * rng_.unit()));
+        entry.idle_limit = std::chrono::duration_cast<clock::duration>(
+            config_.idle_timeout * (1.0 - 0.1 * rng_.unit()));
         l->pool_entry = &links_.emplace(l.get(), std::move(entry)).first->second;
         ++connecting_;
         ++e.connecting;
@@ -406,7 +413,7 @@ void pool_impl::on_link_draining(const std::shared_ptr<link>& l)
     std::erase(idle_, l);
     // Make before break: a replacement starts now, while the old link finishes what it owes.
     const std::size_t live = links_.size() - draining_;
-    if (!closed() && live < config_.max_connections && connecting_ < config_.max_concurrent_connects)
+    if (!closed() && live < config_.max_connections)
         start_connect_locked();
     fill_locked();
 }
@@ -433,15 +440,16 @@ void pool_impl::on_link_returned(link& l, std::shared_ptr<link> donor)
         }
         if (closed() || !entry.ready || entry.draining || !l.usable()) {
             close_it = true;
-        } else if (now >= entry.retire_at && ready_ > config_.min_connections) {
-            // Past max_lifetime on its way back: retire it rather than reuse it.
+        } else if (const bool room = links_.size() - draining_ < config_.max_connections;
+                   now >= entry.retire_at && !room && ready_ > config_.min_connections) {
+            // Past max_lifetime on its way back, surplus, and no room to make a replacement
+            // first: retire it rather than reuse it.
             std::vector<std::shared_ptr<link>> retired;
             retire_locked(entry, retired);
             close_it = true;
             fill_locked();
         } else {
-            if (now >= entry.retire_at && !entry.replacing &&
-                links_.size() - draining_ < config_.max_connections)
+            if (now >= entry.retire_at && !entry.replacing && room)
                 if (start_connect_locked()) // make before break
                     mark_replacing_locked(entry);
             hand_out_locked(entry, now, out, std::move(donor));
@@ -551,9 +559,10 @@ void pool_impl::arm_maintenance_timer()
 {
     if (finished_)
         return;
-    // Often enough to honour idle_timeout / max_lifetime within a tenth of the shorter one.
+    // Often enough to honour idle_timeout / max_lifetime within a fortieth of the shorter one:
+    // a quarter of their 10 % jitter band, so the jitter is not rounded away by the tick.
     const auto period = std::clamp<clock::duration>(
-        std::min({config_.idle_timeout, config_.max_lifetime, config_.lease_warn_threshold}) / 10,
+        std::min({config_.idle_timeout, config_.max_lifetime, config_.lease_warn_threshold}) / 40,
         std::chrono::milliseconds(10), std::chrono::seconds(1));
     maintenance_timer_.expires_after(period);
     maintenance_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
@@ -620,23 +629,27 @@ void pool_impl::on_maintenance_timer()
                 continue;
             }
             link_entry& entry = it->second;
-            const bool expired = now >= entry.retire_at;
             const bool surplus = ready_ > config_.min_connections;
-            if ((expired || now - entry.idle_since >= config_.idle_timeout) && surplus) {
+            if (surplus && now - entry.idle_since >= entry.idle_limit) {
                 retire_locked(entry, retired); // erases idle_[i]
                 continue;
             }
-            if (expired) {
+            if (now >= entry.retire_at) {
                 const std::size_t live = links_.size() - draining_;
-                if (live >= config_.max_connections) {
-                    retire_locked(entry, retired); // no room to make before break
+                if (live < config_.max_connections) {
+                    // Make before break: open the replacement first; on_link_ready retires
+                    // this one once the replacement is proven. Retried on a later tick if
+                    // that connect failed or the connect cap held it back.
+                    if ((!entry.replacing || connecting_ == 0) && start_connect_locked())
+                        mark_replacing_locked(entry);
+                } else if (surplus || connecting_ == 0) {
+                    // No room for one more link (max_connections reached): retire, then
+                    // refill. A surplus link leaves at least min_connections proven; at
+                    // min == max there is no other way, the dip lasts one connect.
+                    retire_locked(entry, retired); // erases idle_[i]
                     fill_locked();
                     continue;
                 }
-                // At min_connections: open the replacement first; on_link_ready retires this
-                // one once the replacement is proven. Retried if that connect failed.
-                if ((!entry.replacing || connecting_ == 0) && start_connect_locked())
-                    mark_replacing_locked(entry);
             }
             ++i;
         }

@@ -59,6 +59,7 @@ struct link_entry {
     std::uint64_t epoch = 0; // endpoint failure_epoch when the connect started
     std::chrono::steady_clock::time_point retire_at{}; // created + jittered max_lifetime
     std::chrono::steady_clock::time_point idle_since{};
+    std::chrono::steady_clock::duration idle_limit{}; // jittered idle_timeout
     bool ready = false;
     bool draining = false;
     bool leased = false;
@@ -79,6 +80,9 @@ public:
     void start();
 
     const pool_config& config() const noexcept { return config_; }
+    /// Random per pool: mixed into each link's ping-jitter seed, so link N of one pool (or
+    /// process) does not ping in step with link N of another.
+    std::uint64_t link_seed() const noexcept { return link_seed_; }
     pool_counters& counters() noexcept { return counters_; }
     boost::asio::io_context& io_context() noexcept { return ioc_; }
     bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
@@ -200,6 +204,7 @@ private:
     bool finish_posted_ = false;
     bool finished_ = false; // pool strand only: timers must not be re-armed
     sansio::jitter_rng rng_;
+    std::uint64_t link_seed_ = 0;
 
     std::mutex shutdown_mutex_;
     bool shutdown_started_ = false;

@@ -25,7 +25,7 @@ parse_result invalid(std::string detail)
     return {make_error_code(errc::protocol_error), std::move(detail), unknown{}};
 }
 
-// An id per protocol.md: a JSON integer (no fraction, no exponent) in 0 .. 2^53-1. nlohmann
+// An id per protocol.md: a JSON integer (no fraction, no exponent) in 0 .. 2^53-1 ("-0" is 0). nlohmann
 // parses every non-negative integer literal as number_unsigned, negative ones as
 // number_integer and anything with '.', 'e' or beyond 64 bits as number_float.
 bool read_id(const std::optional<json>& value, std::uint64_t& id, std::string& why)
@@ -35,6 +35,11 @@ bool read_id(const std::optional<json>& value, std::uint64_t& id, std::string& w
         return false;
     }
     if (!value->is_number_unsigned()) {
+        // "-0" is a JSON integer whose value is 0 (nlohmann reads it as a signed 0).
+        if (value->is_number_integer() && value->get<std::int64_t>() == 0) {
+            id = 0;
+            return true;
+        }
         why = value->is_number_integer() ? "id is negative"
               : value->is_number()       ? "id is not an integer"
                                          : "id is not a number";

@@ -18,6 +18,9 @@
 #include <gtest/gtest.h>
 
 #include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -161,6 +164,19 @@ public:
         }
     }
 
+    /// Half-close: the server sees EOF, the socket still reads.
+    void shutdown_send() { sock_.shutdown(tcp::socket::shutdown_send); }
+
+    /// Sends as much of `bytes` as the socket takes without blocking.
+    std::size_t send_some_now(std::string_view bytes)
+    {
+        sock_.non_blocking(true);
+        boost::system::error_code ec;
+        const std::size_t n = sock_.write_some(asio::buffer(bytes.data(), bytes.size()), ec);
+        sock_.non_blocking(false);
+        return ec ? 0 : n;
+    }
+
     void close(bool reset = false)
     {
         boost::system::error_code ignored;
@@ -197,6 +213,20 @@ json with_test(json body, json controls)
 {
     body["$test"] = std::move(controls);
     return body;
+}
+
+/// Reads `n` responses, each a success, and returns their ids.
+std::set<std::uint64_t> successful_reply_ids(raw_client& c, int n)
+{
+    std::set<std::uint64_t> ids;
+    for (int i = 0; i < n; ++i) {
+        const auto r = next_as<wire::response>(c);
+        if (!r)
+            break;
+        EXPECT_FALSE(r->error) << "reply " << r->id;
+        ids.insert(r->id);
+    }
+    return ids;
 }
 
 /// Starts server->wait() on another thread; returns whether it finished within `timeout`.
@@ -839,6 +869,139 @@ TEST_F(EchoServer, StartFailuresThrow)
     EXPECT_THROW(not_ours.start(), std::system_error);
     EXPECT_THROW(echo_server({.threads = 0}), std::invalid_argument);
     EXPECT_THROW(echo_server({.max_frame_size = 0}), std::invalid_argument);
+}
+
+TEST_F(EchoServer, HalfClosedClientStillGetsEveryOwedReply)
+{
+    start();
+    raw_client c(port());
+    c.request(1, with_test(json{{"n", 1}}, {{"sleep_ms", 100}}));
+    c.request(2, json{{"n", 2}});
+    c.shutdown_send(); // the server reads EOF with a reply still sleeping
+    EXPECT_EQ(successful_reply_ids(c, 2), (std::set<std::uint64_t>{1, 2}));
+    // Nothing more is owed: the server closes.
+    const auto end = c.read(must_happen());
+    EXPECT_EQ(end.status, rx::closed);
+    EXPECT_EQ(end.ec, asio::error::eof);
+}
+
+TEST_F(EchoServer, ClientThatDoesNotReadStopsBeingReadFrom)
+{
+    start();
+    raw_client c(port());
+    // 64 KiB requests, sent without reading a single reply: the server must stop taking them
+    // once its replies back up (kernel buffers plus its own 1 MiB), so our sends stall well
+    // before the 64 MiB offered. Without that, it would buffer replies without bound.
+    const std::string data(64 * 1024, 'x');
+    constexpr std::size_t offered = 1024;
+    std::string stream;
+    for (std::uint64_t id = 1; id <= offered; ++id)
+        stream += frame(wire::to_payload(wire::request{id, json{{"d", data}}}));
+    std::size_t sent = 0;
+    auto last_progress = clock_type::now();
+    while (sent < stream.size() && clock_type::now() - last_progress < scaled(1s)) {
+        const std::size_t n = c.send_some_now(std::string_view(stream).substr(sent));
+        if (n > 0) {
+            sent += n;
+            last_progress = clock_type::now();
+        } else {
+            std::this_thread::sleep_for(5ms);
+        }
+    }
+    EXPECT_LT(sent, stream.size() / 2) << "the server kept reading from a client that never reads";
+    // Reading resumes the flow: everything offered is answered, in order, exactly once.
+    std::uint64_t expected = 1;
+    const auto deadline = clock_type::now() + scaled(60s);
+    while (expected <= offered && clock_type::now() < deadline) {
+        if (sent < stream.size())
+            sent += c.send_some_now(std::string_view(stream).substr(sent));
+        auto r = c.read(50ms);
+        if (r.status == rx::timeout)
+            continue;
+        ASSERT_EQ(r.status, rx::frame) << to_string(r.status);
+        auto* resp = std::get_if<wire::response>(&r.msg);
+        ASSERT_NE(resp, nullptr);
+        ASSERT_EQ(resp->id, expected);
+        ASSERT_EQ(resp->body["d"].get_ref<const std::string&>().size(), data.size());
+        ++expected;
+    }
+    EXPECT_EQ(expected, offered + 1);
+    EXPECT_EQ(server_->protocol_errors(), 0u);
+}
+
+// The command-line program: SIGTERM sends goaway, owed replies still go out, exit status 0.
+TEST(EchoServerCli, SigtermSendsGoawayAnswersOwedRepliesAndExitsZero)
+{
+#ifndef TETHER_ECHO_SERVER_CLI
+    GTEST_SKIP() << "the echo_server program is not built in this configuration (samples and "
+                    "benches off)";
+#else
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::dup2(out[1], STDOUT_FILENO);
+        ::close(out[0]);
+        ::close(out[1]);
+        ::execl(TETHER_ECHO_SERVER_CLI, TETHER_ECHO_SERVER_CLI, "--port", "0", "--threads", "2",
+                "--drain-timeout", "10000", static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ::close(out[1]);
+    // Reap the child whatever happens below.
+    struct reaper {
+        pid_t pid;
+        int fd;
+        bool reaped = false;
+        ~reaper()
+        {
+            ::close(fd);
+            if (!reaped) {
+                ::kill(pid, SIGKILL);
+                ::waitpid(pid, nullptr, 0);
+            }
+        }
+    } child{pid, out[0]};
+
+    std::string banner;
+    const auto banner_deadline = clock_type::now() + must_happen();
+    while (banner.find('\n') == std::string::npos && clock_type::now() < banner_deadline) {
+        pollfd p{out[0], POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0)
+            continue;
+        char buf[256];
+        const ssize_t n = ::read(out[0], buf, sizeof buf);
+        if (n <= 0)
+            break;
+        banner.append(buf, static_cast<std::size_t>(n));
+    }
+    unsigned port = 0;
+    ASSERT_EQ(std::sscanf(banner.c_str(), "LISTENING %u", &port), 1) << banner;
+
+    raw_client c(static_cast<std::uint16_t>(port));
+    c.request(1, with_test(json{{"owed", true}}, {{"sleep_ms", 200}}));
+    c.ping(5);
+    ASSERT_TRUE(next_as<wire::pong>(c)); // the request has surely arrived
+    ASSERT_EQ(::kill(pid, SIGTERM), 0);
+
+    const auto goaway = next_as<wire::goaway>(c);
+    ASSERT_TRUE(goaway);
+    EXPECT_EQ(goaway->reason, "shutdown");
+    c.request(2, json{{"crossed", "the goaway"}}); // still answered while draining
+    EXPECT_EQ(successful_reply_ids(c, 2), (std::set<std::uint64_t>{1, 2}));
+    c.close(); // the last client gone: the server exits without waiting for the drain timeout
+
+    int status = 0;
+    pid_t done = 0;
+    const auto exit_deadline = clock_type::now() + must_happen();
+    while ((done = ::waitpid(pid, &status, WNOHANG)) == 0 && clock_type::now() < exit_deadline)
+        std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(done, pid) << "echo_server did not exit after its last client closed";
+    child.reaped = true;
+    ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+#endif
 }
 
 } // namespace

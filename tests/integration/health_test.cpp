@@ -7,6 +7,8 @@
 #include <tether/tether.hpp>
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/use_future.hpp>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <pthread.h>
@@ -16,8 +18,11 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <future>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -126,8 +131,15 @@ TEST(Health, ServerPingsAreAnsweredWhileALeaseIsBusy)
     server.start();
     auto pool = tether::pool_builder{}.endpoint("127.0.0.1", server.port()).io_threads(1).build();
     auto l = pool.acquire();
-    (void)l.request(json{{"$test", {{"sleep_ms", 200}}}});
-    ASSERT_TRUE(poll_until([&] { return server.pongs_received() >= 3; }, scaled(2s)));
+    const auto pongs_before = server.pongs_received();
+    // The lease's only request sleeps on the server; its pings keep coming every 20 ms and must
+    // be answered meanwhile, not after the reply.
+    const auto sleep = std::max<std::chrono::milliseconds>(scaled(600ms), 600ms);
+    auto reply = l.async_request(json{{"$test", {{"sleep_ms", sleep.count()}}}}, boost::asio::use_future);
+    ASSERT_TRUE(poll_until([&] { return server.pongs_received() >= pongs_before + 5; }, sleep))
+        << "pongs while the request was in flight: " << server.pongs_received() - pongs_before;
+    EXPECT_NE(reply.wait_for(0s), std::future_status::ready) << "the pongs came only after the reply";
+    EXPECT_NO_THROW(reply.get());
 }
 
 int read_tcp_option(int fd, int level, int name)
@@ -136,6 +148,21 @@ int read_tcp_option(int fd, int level, int name)
     socklen_t len = sizeof value;
     EXPECT_EQ(::getsockopt(fd, level, name, &value, &len), 0);
     return value;
+}
+
+/// This process's TCP sockets connected to `port` on loopback.
+std::vector<int> client_sockets_to(std::uint16_t port)
+{
+    std::vector<int> fds;
+    for (int fd = 3; fd < 1024; ++fd) {
+        sockaddr_in peer{};
+        socklen_t len = sizeof peer;
+        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0 || peer.sin_family != AF_INET)
+            continue;
+        if (ntohs(peer.sin_port) == port)
+            fds.push_back(fd);
+    }
+    return fds;
 }
 
 TEST(Health, TcpOptionsAreAppliedToPooledSockets)
@@ -148,44 +175,72 @@ TEST(Health, TcpOptionsAreAppliedToPooledSockets)
                     .tcp_user_timeout(7500ms)
                     .build();
     ASSERT_TRUE(pool.wait_ready(scaled(2s)));
-    // Find our client socket among this process's descriptors: the one connected to the
-    // server's port from this side.
-    int checked = 0;
-    for (int fd = 3; fd < 1024; ++fd) {
-        sockaddr_in peer{};
-        socklen_t len = sizeof peer;
-        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0 || peer.sin_family != AF_INET)
-            continue;
-        if (ntohs(peer.sin_port) != server->port())
-            continue;
-        EXPECT_EQ(read_tcp_option(fd, IPPROTO_TCP, TCP_NODELAY), 1);
-        EXPECT_EQ(read_tcp_option(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
-        EXPECT_EQ(read_tcp_option(fd, IPPROTO_TCP, TCP_KEEPIDLE), 17);
-        EXPECT_EQ(read_tcp_option(fd, IPPROTO_TCP, TCP_KEEPINTVL), 4);
-        EXPECT_EQ(read_tcp_option(fd, IPPROTO_TCP, TCP_KEEPCNT), 5);
-        EXPECT_EQ(read_tcp_option(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 7500);
-        ++checked;
-    }
-    EXPECT_EQ(checked, 1);
+    // Our client socket among this process's descriptors: the one connected to the server.
+    const auto fds = client_sockets_to(server->port());
+    ASSERT_EQ(fds.size(), 1u);
+    const int fd = fds.front();
+    EXPECT_EQ(read_tcp_option(fd, IPPROTO_TCP, TCP_NODELAY), 1);
+    EXPECT_EQ(read_tcp_option(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+    EXPECT_EQ(read_tcp_option(fd, IPPROTO_TCP, TCP_KEEPIDLE), 17);
+    EXPECT_EQ(read_tcp_option(fd, IPPROTO_TCP, TCP_KEEPINTVL), 4);
+    EXPECT_EQ(read_tcp_option(fd, IPPROTO_TCP, TCP_KEEPCNT), 5);
+    EXPECT_EQ(read_tcp_option(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 7500);
 }
 
-class BackoffObserver : public tether::pool_observer {
+TEST(Health, DefaultTcpOptionsFollowThePingSettings)
+{
+    auto server = tether::testing::start_echo_server();
+    auto pool = tether::pool_builder{}
+                    .endpoint("127.0.0.1", server->port())
+                    .io_threads(1)
+                    .ping_interval(4s)
+                    .ping_timeout(2500ms)
+                    .build();
+    ASSERT_TRUE(pool.wait_ready(scaled(2s)));
+    const auto fds = client_sockets_to(server->port());
+    ASSERT_EQ(fds.size(), 1u);
+    // Defaults (README): keep-alive 30 s / 10 s / 3, TCP_USER_TIMEOUT = ping_interval + ping_timeout.
+    EXPECT_EQ(read_tcp_option(fds.front(), SOL_SOCKET, SO_KEEPALIVE), 1);
+    EXPECT_EQ(read_tcp_option(fds.front(), IPPROTO_TCP, TCP_KEEPIDLE), 30);
+    EXPECT_EQ(read_tcp_option(fds.front(), IPPROTO_TCP, TCP_KEEPINTVL), 10);
+    EXPECT_EQ(read_tcp_option(fds.front(), IPPROTO_TCP, TCP_KEEPCNT), 3);
+    EXPECT_EQ(read_tcp_option(fds.front(), IPPROTO_TCP, TCP_USER_TIMEOUT), 6500);
+}
+
+class MockConnectObserver : public tether::pool_observer {
 public:
-    void on_backoff(const tether::endpoint&, std::chrono::milliseconds delay, unsigned failures) override
-    {
-        std::lock_guard lock(mutex);
-        delays.emplace_back(failures, delay);
-    }
-    std::mutex mutex;
-    std::vector<std::pair<unsigned, std::chrono::milliseconds>> delays;
+    MOCK_METHOD(void, on_connect_failed, (const tether::endpoint&, std::error_code), (override));
+    MOCK_METHOD(void, on_backoff, (const tether::endpoint&, std::chrono::milliseconds, unsigned),
+                (override));
 };
 
 TEST(Health, RefusedConnectsBackOffWithinTheirBounds)
 {
+    using ::testing::_;
+    using clock_type = std::chrono::steady_clock;
     // Port 1: nothing listens there, and outside the ephemeral range no loopback self-connect
     // can ever answer.
     const std::uint16_t port = 1;
-    auto obs = std::make_shared<BackoffObserver>();
+    auto obs = std::make_shared<::testing::StrictMock<MockConnectObserver>>();
+    std::mutex mutex;
+    std::vector<clock_type::time_point> failed_at;
+    std::vector<std::pair<unsigned, std::chrono::milliseconds>> delays;
+    // A connect cut short by the shutdown at the end may report pool_closed.
+    EXPECT_CALL(*obs, on_connect_failed(_, std::error_code(tether::errc::pool_closed)))
+        .Times(::testing::AnyNumber());
+    EXPECT_CALL(*obs, on_connect_failed(::testing::Field(&tether::endpoint::port, port),
+                                        std::error_code(tether::errc::connect_failed)))
+        .Times(::testing::AtLeast(5))
+        .WillRepeatedly([&](const tether::endpoint&, std::error_code) {
+            std::lock_guard lock(mutex);
+            failed_at.push_back(clock_type::now());
+        });
+    EXPECT_CALL(*obs, on_backoff(::testing::Field(&tether::endpoint::port, port), _, _))
+        .Times(::testing::AtLeast(5))
+        .WillRepeatedly([&](const tether::endpoint&, std::chrono::milliseconds delay, unsigned failures) {
+            std::lock_guard lock(mutex);
+            delays.emplace_back(failures, delay);
+        });
     auto pool = tether::pool_builder{}
                     .endpoint("127.0.0.1", port)
                     .io_threads(1)
@@ -193,16 +248,25 @@ TEST(Health, RefusedConnectsBackOffWithinTheirBounds)
                     .observer(obs)
                     .build();
     ASSERT_TRUE(poll_until([&] {
-        std::lock_guard lock(obs->mutex);
-        return obs->delays.size() >= 5;
+        std::lock_guard lock(mutex);
+        return delays.size() >= 6 && failed_at.size() >= 6;
     }, scaled(5s)));
-    std::lock_guard lock(obs->mutex);
-    for (const auto& [failures, delay] : obs->delays) {
+    pool.shutdown();
+    std::lock_guard lock(mutex);
+    for (std::size_t k = 0; k < delays.size(); ++k) {
+        const auto [failures, delay] = delays[k];
+        EXPECT_EQ(failures, k + 1) << "failures count one by one";
         const double base = std::min(200.0, 40.0 * std::pow(2.0, failures - 1));
         EXPECT_GE(delay.count(), static_cast<long long>(base * 0.75) - 1) << "failure " << failures;
         EXPECT_LE(delay.count(), static_cast<long long>(base * 1.25) + 1) << "failure " << failures;
     }
-    EXPECT_EQ(obs->delays.front().first, 1u);
+    // The announced delays are kept: attempt k+1 fails (at once: refused) no sooner than delay
+    // k after attempt k, and not much later either.
+    for (std::size_t k = 0; k + 1 < failed_at.size() && k < delays.size(); ++k) {
+        const auto gap = failed_at[k + 1] - failed_at[k];
+        EXPECT_GE(gap, delays[k].second - 2ms) << "attempt " << k + 2 << " came early";
+        EXPECT_LE(gap, delays[k].second + scaled(150ms)) << "attempt " << k + 2 << " came late";
+    }
     EXPECT_GE(pool.stats().endpoints.at(0).consecutive_failures, 5u);
 }
 
@@ -400,6 +464,138 @@ TEST(Recycling, MaxLifetimeReplacesLinksWithoutADipInCapacity)
     EXPECT_GE(seen.size(), 3u) << "links were rotated";
     EXPECT_LE(pool.stats().total, 2u);
     EXPECT_EQ(pool.stats().connections_lost, 0u);
+}
+
+TEST(Recycling, MaxConcurrentConnectsHoldsWhileLinksAreRecycled)
+{
+    auto server = tether::testing::start_echo_server();
+    auto pool = tether::pool_builder{}
+                    .endpoint("127.0.0.1", server->port())
+                    .io_threads(2)
+                    .min_connections(16)
+                    .max_connections(32)
+                    .max_concurrent_connects(2)
+                    .max_lifetime(scaled(300ms))
+                    .build();
+    ASSERT_TRUE(pool.wait_ready(scaled(3s))) << pool.diagnostics();
+    ASSERT_TRUE(poll_until([&] { return pool.stats().idle == 16; }, scaled(3s)));
+    // Sixteen links opened together expire together: their replacements must still respect
+    // the connect cap, and each old link goes only once its replacement is proven.
+    std::size_t most_connecting = 0;
+    int dips = 0;
+    const auto until = std::chrono::steady_clock::now() + scaled(1500ms);
+    while (std::chrono::steady_clock::now() < until) {
+        const auto s = pool.stats();
+        most_connecting = std::max(most_connecting, s.connecting);
+        if (s.idle + s.leased < 16)
+            ++dips;
+        std::this_thread::sleep_for(200us);
+    }
+    EXPECT_LE(most_connecting, 2u);
+    EXPECT_GE(server->connections_accepted(), 32u) << "every link was replaced at least once";
+    EXPECT_EQ(dips, 0) << "capacity fell below min_connections while recycling";
+    EXPECT_EQ(pool.stats().connections_lost, 0u);
+}
+
+// Times at which the links of a pool closed, by link id.
+class MockRetireObserver : public tether::pool_observer {
+public:
+    MOCK_METHOD(void, on_disconnected, (const tether::endpoint&, std::uint64_t, std::error_code),
+                (override));
+};
+
+struct retire_log {
+    std::mutex mutex;
+    std::map<std::uint64_t, std::chrono::steady_clock::time_point> closed_at;
+
+    std::size_t count(std::uint64_t first_id, std::uint64_t last_id)
+    {
+        std::lock_guard lock(mutex);
+        return static_cast<std::size_t>(std::count_if(closed_at.begin(), closed_at.end(), [&](const auto& e) {
+            return e.first >= first_id && e.first <= last_id;
+        }));
+    }
+};
+
+std::shared_ptr<MockRetireObserver> retire_observer(retire_log& log)
+{
+    auto obs = std::make_shared<::testing::NiceMock<MockRetireObserver>>();
+    // Retirement drains the link: never a loss.
+    EXPECT_CALL(*obs, on_disconnected(::testing::_, ::testing::_,
+                                      std::error_code(tether::errc::connection_draining)))
+        .WillRepeatedly([&log](const tether::endpoint&, std::uint64_t id, std::error_code) {
+            std::lock_guard lock(log.mutex);
+            log.closed_at.emplace(id, std::chrono::steady_clock::now());
+        });
+    EXPECT_CALL(*obs, on_disconnected(::testing::_, ::testing::_,
+                                      std::error_code(tether::errc::pool_closed)))
+        .Times(::testing::AnyNumber());
+    return obs;
+}
+
+/// Checks retirement times against [0.9 limit, limit + slack] after `start` and that they
+/// spread over the jitter band instead of coinciding.
+void expect_spread_over_jitter_band(retire_log& log, std::uint64_t first_id, std::uint64_t last_id,
+                                    std::chrono::steady_clock::time_point start,
+                                    std::chrono::milliseconds limit)
+{
+    std::lock_guard lock(log.mutex);
+    auto earliest = std::chrono::steady_clock::time_point::max();
+    auto latest = std::chrono::steady_clock::time_point::min();
+    for (const auto& [id, at] : log.closed_at) {
+        if (id < first_id || id > last_id)
+            continue;
+        earliest = std::min(earliest, at);
+        latest = std::max(latest, at);
+        EXPECT_GE(at - start, limit * 9 / 10 - 5ms) << "link " << id << " retired too early";
+        EXPECT_LE(at - start, limit + scaled(400ms)) << "link " << id << " retired too late";
+    }
+    // 16 uniform draws over a 10 % band: the chance that all fall within 2 % is about 1e-10.
+    EXPECT_GE(latest - earliest, limit / 50) << "retirements were not spread by jitter";
+}
+
+TEST(Recycling, LinksOpenedTogetherReachMaxLifetimeSpreadOverTheJitterBand)
+{
+    auto server = tether::testing::start_echo_server();
+    retire_log log;
+    const auto lifetime = std::max<std::chrono::milliseconds>(scaled(1s), 1s);
+    const auto start = std::chrono::steady_clock::now();
+    auto pool = tether::pool_builder{}
+                    .endpoint("127.0.0.1", server->port())
+                    .io_threads(2)
+                    .min_connections(16)
+                    .max_connections(32)
+                    .max_lifetime(lifetime)
+                    .observer(retire_observer(log))
+                    .build();
+    ASSERT_TRUE(poll_until([&] { return log.count(1, 16) == 16; }, lifetime + scaled(3s)))
+        << pool.diagnostics();
+    expect_spread_over_jitter_band(log, 1, 16, start, lifetime);
+}
+
+TEST(Recycling, LinksLeftIdleTogetherReachIdleTimeoutSpreadOverTheJitterBand)
+{
+    auto server = tether::testing::start_echo_server();
+    retire_log log;
+    const auto idle_timeout = std::max<std::chrono::milliseconds>(scaled(1s), 1s);
+    auto pool = tether::pool_builder{}
+                    .endpoint("127.0.0.1", server->port())
+                    .io_threads(2)
+                    .min_connections(1)
+                    .max_connections(17)
+                    .idle_timeout(idle_timeout)
+                    .observer(retire_observer(log))
+                    .build();
+    std::vector<tether::lease> held;
+    for (int i = 0; i < 17; ++i)
+        held.push_back(pool.acquire());
+    const auto start = std::chrono::steady_clock::now();
+    held.clear(); // all 17 idle from now on; 16 of them are surplus
+    ASSERT_TRUE(poll_until([&] { return log.count(1, 17) == 16; }, idle_timeout + scaled(3s)))
+        << pool.diagnostics();
+    expect_spread_over_jitter_band(log, 1, 17, start, idle_timeout);
+    std::this_thread::sleep_for(scaled(200ms));
+    EXPECT_EQ(pool.stats().total, 1u) << "never below min_connections";
 }
 
 } // namespace

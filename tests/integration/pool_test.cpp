@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <future>
 #include <mutex>
 #include <set>
@@ -672,7 +673,9 @@ TEST_F(PoolTest, NoEndpointAvailableFailsFastWhenEverythingBacksOff)
 
 class MockObserver : public tether::pool_observer {
 public:
+    MOCK_METHOD(void, on_tcp_connected, (const tether::endpoint&, std::uint64_t), (override));
     MOCK_METHOD(void, on_connected, (const tether::endpoint&, std::uint64_t), (override));
+    MOCK_METHOD(void, on_goaway, (const tether::endpoint&, std::uint64_t, const std::string&), (override));
     MOCK_METHOD(void, on_disconnected, (const tether::endpoint&, std::uint64_t, std::error_code),
                 (override));
     MOCK_METHOD(void, on_ping_rtt, (const tether::endpoint&, std::uint64_t, std::chrono::microseconds),
@@ -710,6 +713,117 @@ TEST_F(PoolTest, ObserverSeesConnectsAndDisconnects)
         pool.shutdown();
         EXPECT_EQ(other.load(), 1);
     }
+}
+
+// One link's whole life, in order, as the observer sees it: TCP connected, proven, pinged
+// (with a plausible RTT), goaway, then closed once it owes nothing; its replacement connects
+// and is proven while the old link drains, and closes with the pool.
+TEST_F(PoolTest, ObserverSeesEveryLinkEventInOrder)
+{
+    using ::testing::_;
+    using ::testing::AllOf;
+    using ::testing::Field;
+    using ::testing::Gt;
+    using ::testing::Lt;
+    auto obs = std::make_shared<::testing::StrictMock<MockObserver>>();
+    const auto ep = Field(&tether::endpoint::port, server_->port());
+    std::atomic<int> rtts{0}, proven{0}, closed{0};
+    std::atomic<std::int64_t> goaway_at_us{0}, replacement_proven_at_us{0};
+    const auto now_us = [] {
+        return std::chrono::duration_cast<std::chrono::microseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch()).count();
+    };
+    // A ping already in flight may still report its RTT around the goaway or the close.
+    EXPECT_CALL(*obs, on_ping_rtt(ep, _, _)).Times(::testing::AnyNumber());
+    ::testing::Sequence first, second;
+    EXPECT_CALL(*obs, on_tcp_connected(ep, 1u)).InSequence(first);
+    EXPECT_CALL(*obs, on_connected(ep, 1u)).InSequence(first).WillOnce([&] { ++proven; });
+    EXPECT_CALL(*obs, on_ping_rtt(ep, 1u, AllOf(Gt(0us), Lt(std::chrono::microseconds(scaled(1s))))))
+        .Times(::testing::AtLeast(1))
+        .InSequence(first)
+        .WillRepeatedly([&] { ++rtts; });
+    EXPECT_CALL(*obs, on_goaway(ep, 1u, "test")).InSequence(first).WillOnce([&] { goaway_at_us = now_us(); });
+    EXPECT_CALL(*obs, on_disconnected(ep, 1u, std::error_code(tether::errc::connection_draining)))
+        .InSequence(first)
+        .WillOnce([&] { ++closed; });
+    EXPECT_CALL(*obs, on_tcp_connected(ep, 2u)).InSequence(second);
+    EXPECT_CALL(*obs, on_connected(ep, 2u)).InSequence(second).WillOnce([&] {
+        replacement_proven_at_us = now_us();
+        ++proven;
+    });
+    EXPECT_CALL(*obs, on_ping_rtt(ep, 2u, _)).Times(::testing::AnyNumber()).InSequence(second);
+    EXPECT_CALL(*obs, on_disconnected(ep, 2u, std::error_code(tether::errc::pool_closed)))
+        .InSequence(second)
+        .WillOnce([&] { ++closed; });
+
+    auto pool = builder().max_connections(2).ping_interval(scaled(50ms)).ping_timeout(scaled(1s)).observer(obs).build();
+    ASSERT_TRUE(pool.wait_ready(scaled(2s)));
+    ASSERT_TRUE(poll_until([&] { return rtts.load() >= 1; }, scaled(2s)));
+    {
+        auto l = pool.acquire();
+        EXPECT_EQ(l.link_id(), 1u);
+        (void)l.request(json{{"$test", {{"goaway", true}}}});
+    }
+    ASSERT_TRUE(poll_until([&] { return proven.load() == 2 && closed.load() == 1; }, scaled(3s)));
+    EXPECT_LT(replacement_proven_at_us.load() - goaway_at_us.load(),
+              std::chrono::duration_cast<std::chrono::microseconds>(scaled(200ms)).count())
+        << "the replacement is opened at once on goaway";
+    pool.shutdown();
+    EXPECT_EQ(closed.load(), 2);
+}
+
+// goaway with a reply still owed: the reply arrives, a replacement is proven at once, and the old
+// link closes only after the reply was delivered.
+TEST_F(PoolTest, GoawayStillDeliversOwedRepliesWhileTheReplacementIsProven)
+{
+    using clock_type = std::chrono::steady_clock;
+    auto obs = std::make_shared<::testing::NiceMock<MockObserver>>();
+    std::mutex mutex;
+    std::map<std::uint64_t, clock_type::time_point> proven_at, closed_at;
+    clock_type::time_point goaway_at{};
+    EXPECT_CALL(*obs, on_connected(::testing::_, ::testing::_))
+        .WillRepeatedly([&](const tether::endpoint&, std::uint64_t id) {
+            std::lock_guard lock(mutex);
+            proven_at[id] = clock_type::now();
+        });
+    EXPECT_CALL(*obs, on_goaway(::testing::_, 1u, "test")).WillOnce([&] {
+        std::lock_guard lock(mutex);
+        goaway_at = clock_type::now();
+    });
+    EXPECT_CALL(*obs, on_disconnected(::testing::_, ::testing::_, ::testing::_))
+        .WillRepeatedly([&](const tether::endpoint&, std::uint64_t id, std::error_code) {
+            std::lock_guard lock(mutex);
+            closed_at[id] = clock_type::now();
+        });
+    auto pool = builder().max_connections(2).observer(obs).build();
+    auto l = pool.acquire();
+    ASSERT_EQ(l.link_id(), 1u);
+    std::promise<clock_type::time_point> owed_done;
+    l.async_request(sleep_body(300, 7), [&](boost::system::error_code ec, json body) {
+        EXPECT_FALSE(ec) << ec.message();
+        EXPECT_EQ(body.value("tag", 0), 7);
+        owed_done.set_value(clock_type::now());
+    });
+    EXPECT_EQ(l.request(json{{"$test", {{"goaway", true}}}})["$test"]["goaway"], true);
+    auto owed = owed_done.get_future();
+    ASSERT_EQ(owed.wait_for(scaled(3s)), std::future_status::ready) << "the owed reply never came";
+    const auto delivered_at = owed.get();
+    std::error_code ec;
+    (void)l.request(json{{"after", "goaway"}}, ec);
+    EXPECT_EQ(ec, tether::errc::connection_draining);
+    l.release();
+    ASSERT_TRUE(poll_until([&] {
+        std::lock_guard lock(mutex);
+        return proven_at.count(2) == 1 && closed_at.count(1) == 1;
+    }, scaled(3s)));
+    std::lock_guard lock(mutex);
+    ASSERT_NE(goaway_at, clock_type::time_point{});
+    EXPECT_LT(proven_at[2] - goaway_at, scaled(200ms)) << "replacement not opened at once";
+    EXPECT_LT(proven_at[2], delivered_at) << "the replacement waited for the owed reply";
+    // The owed reply sleeps 300 ms on the server from before the goaway: the old link stayed
+    // open for it (its handler may run a moment after the link closed, never before the reply).
+    EXPECT_GE(closed_at[1] - goaway_at, 200ms) << "the old link closed before its owed reply";
+    EXPECT_EQ(pool.stats().connections_lost, 0u);
 }
 
 TEST(PoolBuilder, BuildRejectsInvalidSettings)

@@ -666,6 +666,7 @@ TEST(ParseId, InvalidIdsAreProtocolErrors)
 {
     const std::vector<std::string> bad_ids = {
         "-1",
+        "-0.0",
         "-9007199254740991",
         "1.5",
         "1.0",
@@ -708,6 +709,7 @@ TEST(ParseId, BoundaryIdsAreAccepted)
 {
     const std::vector<std::pair<std::string, std::uint64_t>> good_ids = {
         {"0", 0},
+        {"-0", 0}, // a JSON integer of value 0
         {"1", 1},
         {"7", 7},
         {"4294967296", 4294967296u},
