@@ -22,5 +22,14 @@ install(FILES
     ${PROJECT_BINARY_DIR}/tetherConfigVersion.cmake
     DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tether)
 
+# tether.pc finds its prefix relative to where it is installed (${pcfiledir}), so an install
+# with `cmake --install --prefix <elsewhere>` or a moved tree still points at itself.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
+    set(TETHER_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+    file(RELATIVE_PATH tether_pc_up "/root/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/root")
+    string(REGEX REPLACE "/$" "" tether_pc_up "${tether_pc_up}")
+    set(TETHER_PC_PREFIX "\${pcfiledir}/${tether_pc_up}")
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/tether.pc.in ${PROJECT_BINARY_DIR}/tether.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/tether.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

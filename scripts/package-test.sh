@@ -32,5 +32,12 @@ cmake -S tests/package -B "$work/subdir" -DTETHER_CONSUME=add_subdirectory \
 cmake --build "$work/subdir" -j"$jobs"
 "$work/subdir/tether_consumer"
 
-PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs tether
-echo "package consumer: find_package and add_subdirectory both OK"
+# pkg-config, from an install into another prefix than the configured one (tether.pc must be
+# relocatable): compile and run the same consumer with its flags alone.
+cmake --install "$work/lib" --prefix "$work/moved" >/dev/null
+export PKG_CONFIG_PATH="$work/moved/lib/pkgconfig"
+pkg-config --cflags --libs tether
+# shellcheck disable=SC2046 # the flags are meant to split into words
+c++ -o "$work/pc_consumer" tests/package/main.cpp $(pkg-config --cflags tether) $(pkg-config --libs tether)
+"$work/pc_consumer"
+echo "package consumer: find_package, add_subdirectory and pkg-config all OK"

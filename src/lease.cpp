@@ -93,7 +93,7 @@ void lease::notify(const nlohmann::json& body)
     std::error_code ec;
     notify(body, ec);
     if (ec)
-        throw error(ec, "tether: notify failed: " + ec.message());
+        throw error(ec, "tether: notify failed"); // what() appends ": " + ec.message()
 }
 
 } // namespace tether

@@ -263,7 +263,7 @@ lease pool::acquire(std::source_location site)
     std::error_code ec;
     lease l = acquire(ec, site);
     if (ec) {
-        std::string why = "tether: acquire failed: " + ec.message();
+        std::string why = "tether: acquire failed"; // what() appends ": " + ec.message()
         if (anchor_)
             why += " [" + anchor_->impl->diagnostics() + "]";
         throw error(ec, why);
@@ -332,8 +332,6 @@ void pool::shutdown()
 pool pool_builder::build() const
 {
     pool_config c = config_;
-    if (c.io_threads == 0)
-        c.io_threads = std::max(1u, std::thread::hardware_concurrency());
     validate(c);
     auto impl = std::make_shared<detail::pool_impl>(std::move(c));
     impl->start();

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 namespace tether {
@@ -57,13 +58,20 @@ using resolve_function = std::function<std::error_code(const endpoint& ep,
 /// call at a time, and must not block.
 using notify_handler = std::function<void(const nlohmann::json& body)>;
 
+/// The default number of io threads: the machine's hardware threads, at least 1.
+inline unsigned default_io_threads() noexcept
+{
+    const unsigned n = std::thread::hardware_concurrency();
+    return n > 0 ? n : 1;
+}
+
 /// Every setting of a pool; `pool_builder` fills it in and `build()` validates it. Durations are
 /// all > 0: nothing is switched off by zero. Defaults are those of the README's table.
 struct pool_config {
     std::vector<endpoint> endpoints;               ///< one or more; connects go round-robin
     std::size_t min_connections = 1;               ///< opened at build() and kept open
     std::size_t max_connections = 16;              ///< >= 1 and >= min_connections
-    unsigned io_threads = 0;                       ///< 0 here means "hardware threads" (resolved by build())
+    unsigned io_threads = default_io_threads();    ///< threads running the pool's io_context; >= 1
     std::chrono::milliseconds acquire_timeout{30'000};
     std::size_t max_waiters = 1024;                ///< callers allowed to wait in acquire at once
     std::chrono::milliseconds connect_timeout{5'000}; ///< resolve + TCP connect + proving ping/pong

@@ -39,7 +39,8 @@ inline boost::system::error_code make_error_code(errc e) noexcept
     return {static_cast<int>(e), error_category()};
 }
 
-/// Thrown by tether's throwing calls. `code()` compares equal to a tether::errc.
+/// Thrown by tether's throwing calls. `code()` compares equal to a tether::errc. `what()` reads
+/// "tether: <call> failed [<diagnostics, for acquires>]: <the error code's message>".
 class error : public std::system_error {
 public:
     error(std::error_code ec, const std::string& what) : std::system_error(ec, what) {}

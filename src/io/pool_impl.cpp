@@ -433,7 +433,9 @@ void pool_impl::on_link_returned(link& l, std::shared_ptr<link> donor)
         if (entry.leased) {
             entry.leased = false;
             --leased_;
-            const auto held = now - l.leased_at();
+            // The lease may have been stamped with the precise clock (a link handed over as it
+            // was proven) and the return with the coarse one, which lags by up to a tick.
+            const auto held = std::max(now - l.leased_at(), clock::duration::zero());
             ++leases_returned_;
             hold_total_ += held;
             hold_max_ = std::max(hold_max_, held);

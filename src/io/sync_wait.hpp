@@ -74,7 +74,7 @@ inline void throw_if_request_failed(const std::error_code& ec, const nlohmann::j
         throw server_error(reply.value("code", std::int64_t{0}),
                            reply.value("message", std::string()));
     if (ec)
-        throw error(ec, "tether: request failed: " + ec.message() + context);
+        throw error(ec, "tether: request failed" + context); // what() appends ": " + ec.message()
 }
 
 } // namespace tether::detail

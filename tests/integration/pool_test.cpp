@@ -122,6 +122,10 @@ TEST_F(PoolTest, AcquireTimeoutExplainsWhy)
         const std::string what = e.what();
         EXPECT_NE(what.find("leased 1"), std::string::npos) << what;
         EXPECT_NE(what.find("pool_test.cpp"), std::string::npos) << "acquire site missing: " << what;
+        const std::string message = e.code().message();
+        const auto first = what.find(message);
+        ASSERT_NE(first, std::string::npos) << what;
+        EXPECT_EQ(what.find(message, first + 1), std::string::npos) << "message repeated: " << what;
     }
 }
 
@@ -281,9 +285,21 @@ TEST_F(PoolTest, RequestTimeoutDropsTheLateResponseAndKeepsTheLink)
     (void)l.request(sleep_body(static_cast<int>(scaled(600ms).count()), 1), ec);
     EXPECT_EQ(ec, tether::errc::request_timeout);
     EXPECT_LT(std::chrono::steady_clock::now() - start, scaled(600ms));
-    // The link is not poisoned; the late response is dropped and counted, never delivered.
-    EXPECT_EQ(l.request(json{{"after", 1}}), (json{{"after", 1}}));
-    ASSERT_TRUE(poll_until([&] { return pool.stats().late_responses == 1; }, scaled(2s)));
+    // The link is not poisoned; the late response is dropped and counted, never delivered —
+    // in particular not to the requests in flight on the same link when it arrives: keep
+    // three pipelined ones going until it has come, each must get its own reply.
+    int tag = 100;
+    const auto deadline = std::chrono::steady_clock::now() + scaled(3s);
+    while (pool.stats().late_responses == 0 && std::chrono::steady_clock::now() < deadline) {
+        std::vector<std::future<json>> replies;
+        for (int k = 0; k < 3; ++k)
+            replies.push_back(l.async_request(sleep_body(30, tag + k), boost::asio::use_future));
+        for (int k = 0; k < 3; ++k)
+            EXPECT_EQ(replies[static_cast<std::size_t>(k)].get().value("tag", 0), tag + k) << "a reply went to the wrong request";
+        tag += 3;
+    }
+    EXPECT_EQ(pool.stats().late_responses, 1u);
+    EXPECT_GT(tag, 103) << "no request was in flight around the late response";
     EXPECT_EQ(l.request(json{{"after", 2}}), (json{{"after", 2}}));
     EXPECT_EQ(l.link_id(), link);
     EXPECT_EQ(pool.stats().request_timeouts, 1u);

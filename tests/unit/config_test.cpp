@@ -5,11 +5,13 @@
 #include <tether/config.hpp>
 #include <tether/error.hpp>
 #include <tether/observer.hpp>
+#include <tether/pool.hpp>
 #include <tether/pool_builder.hpp>
 #include <tether/stats.hpp>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -17,6 +19,8 @@
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -89,7 +93,7 @@ TEST(ConfigDefaults, MatchDesignTable)
     EXPECT_TRUE(c.endpoints.empty());
     EXPECT_EQ(c.min_connections, 1u);
     EXPECT_EQ(c.max_connections, 16u);
-    EXPECT_EQ(c.io_threads, 0u); // "hardware threads", resolved by build()
+    EXPECT_EQ(c.io_threads, std::max(1u, std::thread::hardware_concurrency()));
     EXPECT_EQ(c.acquire_timeout, 30s);
     EXPECT_EQ(c.max_waiters, 1024u);
     EXPECT_EQ(c.connect_timeout, 5s);
@@ -804,6 +808,72 @@ TEST(ConfigStats, EmptyStatsHaveEmptyEndpointArray)
     ASSERT_TRUE(j.at("endpoints").is_array());
     EXPECT_TRUE(j.at("endpoints").empty());
     EXPECT_EQ(j.at("total"), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every rule through build() itself, not only validate(): what a user calls.
+
+/// Succeeds when b.build() throws a config_error naming `setting`.
+testing::AssertionResult build_rejects(const tether::pool_builder& b, std::string_view setting)
+{
+    try {
+        (void)b.build();
+    } catch (const config_error& e) {
+        if (e.setting() != setting)
+            return testing::AssertionFailure() << "setting() is \"" << e.setting() << "\", expected \""
+                                               << setting << "\"; what(): " << e.what();
+        return testing::AssertionSuccess() << e.what();
+    } catch (const std::exception& e) {
+        return testing::AssertionFailure() << "threw something else than config_error: " << e.what();
+    }
+    return testing::AssertionFailure() << "build() accepted the configuration";
+}
+
+TEST(ConfigBuild, BuildRejectsEveryRuleNamingTheSetting)
+{
+    using B = tether::pool_builder;
+    const auto base = [] {
+        B b;
+        b.endpoint("127.0.0.1", 7000);
+        return b;
+    };
+    const std::vector<std::pair<std::string_view, std::function<void(B&)>>> cases = {
+        {"endpoint", [](B& b) { b = B{}; }},
+        {"endpoint", [](B& b) { b.endpoint("", 1); }},
+        {"endpoint", [](B& b) { b.endpoint("bad host", 1); }},
+        {"endpoint", [](B& b) { b.endpoint("h", 0); }},
+        {"max_connections", [](B& b) { b.max_connections(0); }},
+        {"min_connections", [](B& b) { b.min_connections(5).max_connections(2); }},
+        {"io_threads", [](B& b) { b.io_threads(0); }},
+        {"acquire_timeout", [](B& b) { b.acquire_timeout(0ms); }},
+        {"connect_timeout", [](B& b) { b.connect_timeout(-1ms); }},
+        {"request_timeout", [](B& b) { b.request_timeout(0ms); }},
+        {"ping_interval", [](B& b) { b.ping_interval(0ms); }},
+        {"ping_timeout", [](B& b) { b.ping_timeout(0ms); }},
+        {"backoff.initial", [](B& b) { b.backoff(0ms, 2.0, 1s, 0.2); }},
+        {"backoff.max", [](B& b) { b.backoff(10ms, 2.0, 0ms, 0.2); }},
+        {"backoff.initial", [](B& b) { b.backoff(2s, 2.0, 1s, 0.2); }},
+        {"backoff.multiplier", [](B& b) { b.backoff(10ms, 0.5, 1s, 0.2); }},
+        {"backoff.jitter", [](B& b) { b.backoff(10ms, 2.0, 1s, 1.0); }},
+        {"tcp_keepalive.idle", [](B& b) { b.tcp_keepalive(0s, 10s, 3); }},
+        {"tcp_keepalive.interval", [](B& b) { b.tcp_keepalive(30s, 40000s, 3); }},
+        {"tcp_keepalive.count", [](B& b) { b.tcp_keepalive(30s, 10s, 0); }},
+        {"tcp_user_timeout", [](B& b) { b.tcp_user_timeout(0ms); }},
+        {"max_frame_size", [](B& b) { b.max_frame_size(63); }},
+        {"max_json_depth", [](B& b) { b.max_json_depth(1); }},
+        {"drain_timeout", [](B& b) { b.drain_timeout(0ms); }},
+        {"max_concurrent_connects", [](B& b) { b.max_concurrent_connects(0); }},
+        {"max_lifetime", [](B& b) { b.max_lifetime(0ms); }},
+        {"idle_timeout", [](B& b) { b.idle_timeout(0ms); }},
+        {"max_outstanding_per_link", [](B& b) { b.max_outstanding_per_link(0); }},
+        {"max_queued_notifies", [](B& b) { b.max_queued_notifies(0); }},
+        {"lease_warn_threshold", [](B& b) { b.lease_warn_threshold(0ms); }},
+    };
+    for (const auto& [setting, spoil] : cases) {
+        B b = base();
+        spoil(b);
+        EXPECT_TRUE(build_rejects(b, setting)) << setting;
+    }
 }
 
 } // namespace
