@@ -3,7 +3,9 @@
 // Outstanding requests of one link, keyed by id, with their deadlines. Sans-io and generic in
 // what is stored per request (the driver stores completion handlers). Deadlines are kept in a
 // FIFO: every request of a link gets the same timeout, so insertion order is deadline order and
-// the earliest deadline is always at the front (stale entries are skipped lazily).
+// the earliest deadline is always at the front (stale entries are skipped lazily). Each entry
+// carries the insertion number of its request, so an id reused after its take() is never
+// expired by its predecessor's deadline.
 //
 // Stored values are only ever move-constructed, never assigned (Boost 1.81's
 // any_completion_handler must not be move-assigned). Map nodes of completed requests are kept
@@ -27,16 +29,20 @@ public:
     {
         if (entries_.contains(id))
             return false;
+        const std::uint64_t seq = next_seq_++;
         if (spare_.empty()) {
-            entries_.try_emplace(id).first->second.emplace(std::move(pending));
+            auto& fresh = entries_.try_emplace(id).first->second;
+            fresh.pending.emplace(std::move(pending));
+            fresh.seq = seq;
         } else {
             node_type node = std::move(spare_.back());
             spare_.pop_back();
             node.key() = id;
-            node.mapped().emplace(std::move(pending));
+            node.mapped().pending.emplace(std::move(pending));
+            node.mapped().seq = seq;
             entries_.insert(std::move(node));
         }
-        deadlines_.emplace_back(deadline, id);
+        deadlines_.push_back({deadline, id, seq});
         return true;
     }
 
@@ -56,12 +62,12 @@ public:
     template <class F>
     void take_expired(TimePoint now, F&& f)
     {
-        while (!deadlines_.empty() && deadlines_.front().first <= now) {
-            const std::uint64_t id = deadlines_.front().second;
+        while (!deadlines_.empty() && deadlines_.front().at <= now) {
+            const deadline_entry d = deadlines_.front();
             deadlines_.pop_front();
-            auto it = entries_.find(id);
-            if (it != entries_.end())
-                f(id, std::move(*take_node(it)));
+            auto it = entries_.find(d.id);
+            if (it != entries_.end() && it->second.seq == d.seq)
+                f(d.id, std::move(*take_node(it)));
         }
     }
 
@@ -82,7 +88,7 @@ public:
         prune();
         if (deadlines_.empty())
             return std::nullopt;
-        return deadlines_.front().first;
+        return deadlines_.front().at;
     }
 
     bool contains(std::uint64_t id) const { return entries_.contains(id); }
@@ -90,7 +96,16 @@ public:
     bool empty() const noexcept { return entries_.empty(); }
 
 private:
-    using map_type = std::unordered_map<std::uint64_t, std::optional<Pending>>;
+    struct entry {
+        std::optional<Pending> pending;
+        std::uint64_t seq = 0; // insertion number of the request now using this id
+    };
+    struct deadline_entry {
+        TimePoint at;
+        std::uint64_t id;
+        std::uint64_t seq;
+    };
+    using map_type = std::unordered_map<std::uint64_t, entry>;
     using node_type = typename map_type::node_type;
     static constexpr std::size_t max_spare = 64;
 
@@ -98,8 +113,8 @@ private:
     {
         node_type node = entries_.extract(it);
         std::optional<Pending> out;
-        out.emplace(std::move(*node.mapped()));
-        node.mapped().reset();
+        out.emplace(std::move(*node.mapped().pending));
+        node.mapped().pending.reset();
         if (spare_.size() < max_spare)
             spare_.push_back(std::move(node));
         return out;
@@ -110,17 +125,24 @@ private:
     // handled by an occasional compaction (amortised O(1) per request).
     void prune()
     {
-        while (!deadlines_.empty() && !entries_.contains(deadlines_.front().second))
+        while (!deadlines_.empty() && !is_live(deadlines_.front()))
             deadlines_.pop_front();
-        if (deadlines_.size() > 2 * entries_.size() + 64) {
-            std::erase_if(deadlines_,
-                          [this](const auto& d) { return !entries_.contains(d.second); });
-        }
+        if (deadlines_.size() > 2 * entries_.size() + 64)
+            std::erase_if(deadlines_, [this](const deadline_entry& d) { return !is_live(d); });
+    }
+
+    // Whether a deadline still belongs to an outstanding request (not to a completed one whose
+    // id was reused).
+    bool is_live(const deadline_entry& d) const
+    {
+        const auto it = entries_.find(d.id);
+        return it != entries_.end() && it->second.seq == d.seq;
     }
 
     map_type entries_;
     std::vector<node_type> spare_; // emptied nodes, reused by insert
-    std::deque<std::pair<TimePoint, std::uint64_t>> deadlines_;
+    std::deque<deadline_entry> deadlines_;
+    std::uint64_t next_seq_ = 0;
 };
 
 } // namespace tether::sansio

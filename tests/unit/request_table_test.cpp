@@ -421,11 +421,10 @@ TEST(RequestTableBounded, HundredThousandWithLongRunningFrontIsFast)
     EXPECT_LT(elapsed, 2s);
 }
 
-// Observation (not a requirement in the docs): the FIFO is keyed by id alone, so when an id
-// is reused after a take() while its stale deadline entry is still queued behind a live front,
-// the stale deadline applies to the new request. Callers allocate monotonically increasing
-// ids, so this does not happen in tether; kept disabled as a reproducer.
-TEST(RequestTable, DISABLED_ReusedIdIsNotExpiredByItsPredecessorsDeadline)
+// An id reused after take() while its old deadline entry still waits behind a live front: the
+// old deadline must not expire the new request (links allocate increasing ids, but the table
+// does not rely on it).
+TEST(RequestTable, ReusedIdIsNotExpiredByItsPredecessorsDeadline)
 {
     table t;
     ASSERT_TRUE(t.insert(1, "front", t0 + 10s));
