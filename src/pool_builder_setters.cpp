@@ -2,6 +2,8 @@
 
 #include <tether/pool_builder.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <utility>
 
 namespace tether {
@@ -83,6 +85,21 @@ pool_builder& pool_builder::tcp_keepalive(std::chrono::seconds idle, std::chrono
 pool_builder& pool_builder::tcp_user_timeout(std::chrono::milliseconds d)
 {
     config_.tcp_user_timeout = d;
+    return *this;
+}
+
+pool_builder& pool_builder::dead_peer_budget(std::chrono::milliseconds budget)
+{
+    using std::chrono::seconds;
+    config_.ping_timeout = budget / 3;
+    config_.ping_interval = budget - config_.ping_timeout;
+    config_.tcp_user_timeout = budget;
+    // Keep-alive only backs the pings up (a pool whose io threads are starved, say): whole
+    // seconds within what the kernel takes (1 .. 32767).
+    const auto whole_seconds = [](std::chrono::milliseconds d) {
+        return std::clamp(std::chrono::duration_cast<seconds>(d), seconds(1), seconds(32767));
+    };
+    config_.tcp_keepalive = tcp_keepalive_policy{whole_seconds(budget / 2), whole_seconds(budget / 6), 3};
     return *this;
 }
 

@@ -38,6 +38,14 @@ public:
     /// TCP keep-alive: idle time, probe interval (whole seconds), probe count.
     pool_builder& tcp_keepalive(std::chrono::seconds idle, std::chrono::seconds interval, int count);
     pool_builder& tcp_user_timeout(std::chrono::milliseconds d);
+    /// One knob for dead-peer detection: a peer that vanishes silently (or hangs) is found
+    /// within `budget`. Sets ping_interval to 2/3 of it and ping_timeout to 1/3 (their sum is
+    /// the worst case, see pool::config()), TCP_USER_TIMEOUT to `budget` (unacknowledged
+    /// writes fail within it too) and TCP keep-alive as a backstop (idle half the budget,
+    /// probes every sixth, 3 probes; whole seconds, at least 1 s). Setters called afterwards
+    /// override single values. A budget under 3 ms leaves ping_timeout at 0, which build()
+    /// rejects naming ping_timeout.
+    pool_builder& dead_peer_budget(std::chrono::milliseconds budget);
     pool_builder& max_frame_size(std::uint32_t bytes);
     pool_builder& max_json_depth(std::size_t levels);
     pool_builder& drain_timeout(std::chrono::milliseconds d);

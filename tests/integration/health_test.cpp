@@ -83,6 +83,26 @@ TEST(Health, HungServerIsDetectedWithinPingIntervalPlusTimeout)
     server->set_unresponsive(false);
 }
 
+// The same through the single knob: a hung server's idle link is found within the budget.
+TEST(Health, DeadPeerBudgetBoundsDetectionOfAHungServer)
+{
+    auto server = tether::testing::start_echo_server();
+    const auto budget = scaled(450ms);
+    auto pool = tether::pool_builder{}
+                    .endpoint("127.0.0.1", server->port())
+                    .io_threads(1)
+                    .dead_peer_budget(budget)
+                    .build();
+    ASSERT_TRUE(pool.wait_ready(scaled(2s)));
+    EXPECT_EQ(pool.config().dead_peer_detection_bound(), budget);
+    server->set_unresponsive(true);
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE(poll_until([&] { return pool.stats().dead_links_detected == 1; }, budget + scaled(1s)));
+    // From the last byte received (at most a ping interval before start) plus tick slack.
+    EXPECT_LE(std::chrono::steady_clock::now() - start, budget + scaled(150ms));
+    server->set_unresponsive(false);
+}
+
 TEST(Health, IdleLinksAreProbedAndKeptWhenTheyAnswer)
 {
     auto server = tether::testing::start_echo_server();

@@ -596,6 +596,42 @@ TEST(ConfigBuilder, SettersDoNotValidate)
     EXPECT_TRUE(rejects(b.config(), "max_connections"));
 }
 
+TEST(ConfigBuilder, DeadPeerBudgetSetsEveryDetectionTimer)
+{
+    tether::pool_builder b;
+    b.endpoint("h", 1).dead_peer_budget(1500ms);
+    const auto& c = b.config();
+    EXPECT_EQ(c.ping_interval, 1000ms);
+    EXPECT_EQ(c.ping_timeout, 500ms);
+    EXPECT_EQ(c.dead_peer_detection_bound(), 1500ms);
+    EXPECT_EQ(c.effective_tcp_user_timeout(), 1500ms);
+    EXPECT_EQ(c.tcp_keepalive.idle, 1s); // at least one second
+    EXPECT_EQ(c.tcp_keepalive.interval, 1s);
+    EXPECT_EQ(c.tcp_keepalive.count, 3);
+    EXPECT_NO_THROW(tether::validate(c));
+
+    b.dead_peer_budget(60s);
+    EXPECT_EQ(c.ping_interval, 40s);
+    EXPECT_EQ(c.ping_timeout, 20s);
+    EXPECT_EQ(c.dead_peer_detection_bound(), 60s);
+    EXPECT_EQ(c.tcp_keepalive.idle, 30s);
+    EXPECT_EQ(c.tcp_keepalive.interval, 10s);
+    // An odd budget is split without losing a millisecond.
+    b.dead_peer_budget(1000ms);
+    EXPECT_EQ(c.dead_peer_detection_bound(), 1000ms);
+    // Later setters override single values.
+    b.ping_timeout(200ms);
+    EXPECT_EQ(c.ping_interval, 667ms);
+    EXPECT_EQ(c.ping_timeout, 200ms);
+    // Too small to split: build() names the setting that came out invalid.
+    b.dead_peer_budget(2ms);
+    EXPECT_TRUE(rejects(c, "ping_timeout"));
+    // Huge budgets stay within the kernel's keep-alive range.
+    b.dead_peer_budget(std::chrono::hours(24));
+    EXPECT_EQ(c.tcp_keepalive.idle, 32767s);
+    EXPECT_NO_THROW(tether::validate(c));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Endpoint formatting
 
