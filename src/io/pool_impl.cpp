@@ -443,9 +443,10 @@ void pool_impl::on_link_returned(link& l, std::shared_ptr<link> donor)
         if (closed() || !entry.ready || entry.draining || !l.usable()) {
             close_it = true;
         } else if (const bool room = links_.size() - draining_ < config_.max_connections;
-                   now >= entry.retire_at && !room && ready_ > config_.min_connections) {
-            // Past max_lifetime on its way back, surplus, and no room to make a replacement
-            // first: retire it rather than reuse it.
+                   now >= entry.retire_at && ready_ > config_.min_connections &&
+                   (entry.replacing || !room)) {
+            // Past max_lifetime on its way back and surplus: its replacement was proven while
+            // it was leased, or there is no room to make one first. Retire it, not reuse it.
             std::vector<std::shared_ptr<link>> retired;
             retire_locked(entry, retired);
             close_it = true;
@@ -638,6 +639,12 @@ void pool_impl::on_maintenance_timer()
             }
             if (now >= entry.retire_at) {
                 const std::size_t live = links_.size() - draining_;
+                if (entry.replacing && surplus) {
+                    // Its replacement was proven while it was leased: it goes now (not
+                    // another replacement).
+                    retire_locked(entry, retired); // erases idle_[i]
+                    continue;
+                }
                 if (live < config_.max_connections) {
                     // Make before break: open the replacement first; on_link_ready retires
                     // this one once the replacement is proven. Retried on a later tick if

@@ -486,6 +486,36 @@ TEST(Recycling, MaxLifetimeReplacesLinksWithoutADipInCapacity)
     EXPECT_EQ(pool.stats().connections_lost, 0u);
 }
 
+// A link kept busy (leased nearly all the time) past max_lifetime: its replacement is proven
+// while it is leased, so it must go when it comes back — not be reused, and not make the
+// maintenance open one replacement after another.
+TEST(Recycling, ABusyLinkPastMaxLifetimeIsRotatedWithoutGrowingThePool)
+{
+    auto server = tether::testing::start_echo_server();
+    auto pool = tether::pool_builder{}
+                    .endpoint("127.0.0.1", server->port())
+                    .io_threads(2)
+                    .min_connections(1)
+                    .max_connections(8)
+                    .max_lifetime(scaled(200ms))
+                    .build();
+    ASSERT_TRUE(pool.wait_ready(scaled(2s)));
+    std::set<std::uint64_t> seen;
+    std::size_t most_links = 0;
+    const auto until = std::chrono::steady_clock::now() + scaled(1500ms);
+    while (std::chrono::steady_clock::now() < until) {
+        {
+            auto l = pool.acquire();
+            seen.insert(l.link_id());
+            EXPECT_EQ(l.request(json{{"busy", 1}}), (json{{"busy", 1}}));
+        }
+        most_links = std::max(most_links, pool.stats().total);
+    }
+    EXPECT_GE(seen.size(), 4u) << "expired links kept being reused";
+    EXPECT_LE(most_links, 3u) << "replacements piled up";
+    EXPECT_EQ(pool.stats().connections_lost, 0u);
+}
+
 TEST(Recycling, MaxConcurrentConnectsHoldsWhileLinksAreRecycled)
 {
     auto server = tether::testing::start_echo_server();
