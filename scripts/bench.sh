@@ -91,7 +91,8 @@ bench_scale() {
     mkdir -p docs/bench
     local size=()
     [ "$quick" = 1 ] && size=(--quick)
-    step "scale: run" build/release/bench/scale/tether_scale "${size[@]}" \
+    # --baseline: the floor of CPU per ping on this machine, measured in the same run.
+    step "scale: run" build/release/bench/scale/tether_scale "${size[@]}" --baseline \
         --json docs/bench/scale.json
 }
 
