@@ -3,9 +3,9 @@
 // Outstanding requests of one link, keyed by id, with their deadlines. Sans-io and generic in
 // what is stored per request (the driver stores completion handlers). Deadlines are kept in a
 // FIFO: every request of a link gets the same timeout, so insertion order is deadline order and
-// the earliest deadline is always at the front (stale entries are skipped lazily). Each entry
-// carries the insertion number of its request, so an id reused after its take() is never
-// expired by its predecessor's deadline.
+// the earliest deadline is always at the front (stale entries are skipped lazily). A queued
+// deadline counts only while the request under its id still has that deadline, so an id reused
+// after its take() is never expired by its predecessor's deadline.
 //
 // Stored values are only ever move-constructed, never assigned (Boost 1.81's
 // any_completion_handler must not be move-assigned). Map nodes of completed requests are kept
@@ -29,20 +29,19 @@ public:
     {
         if (entries_.contains(id))
             return false;
-        const std::uint64_t seq = next_seq_++;
         if (spare_.empty()) {
             auto& fresh = entries_.try_emplace(id).first->second;
             fresh.pending.emplace(std::move(pending));
-            fresh.seq = seq;
+            fresh.deadline = deadline;
         } else {
             node_type node = std::move(spare_.back());
             spare_.pop_back();
             node.key() = id;
             node.mapped().pending.emplace(std::move(pending));
-            node.mapped().seq = seq;
+            node.mapped().deadline = deadline;
             entries_.insert(std::move(node));
         }
-        deadlines_.push_back({deadline, id, seq});
+        deadlines_.push_back({deadline, id});
         return true;
     }
 
@@ -66,7 +65,7 @@ public:
             const deadline_entry d = deadlines_.front();
             deadlines_.pop_front();
             auto it = entries_.find(d.id);
-            if (it != entries_.end() && it->second.seq == d.seq)
+            if (it != entries_.end() && it->second.deadline == d.at)
                 f(d.id, std::move(*take_node(it)));
         }
     }
@@ -98,12 +97,11 @@ public:
 private:
     struct entry {
         std::optional<Pending> pending;
-        std::uint64_t seq = 0; // insertion number of the request now using this id
+        TimePoint deadline{}; // tells this request's queued deadline from a predecessor's
     };
     struct deadline_entry {
         TimePoint at;
         std::uint64_t id;
-        std::uint64_t seq;
     };
     using map_type = std::unordered_map<std::uint64_t, entry>;
     using node_type = typename map_type::node_type;
@@ -136,13 +134,12 @@ private:
     bool is_live(const deadline_entry& d) const
     {
         const auto it = entries_.find(d.id);
-        return it != entries_.end() && it->second.seq == d.seq;
+        return it != entries_.end() && it->second.deadline == d.at;
     }
 
     map_type entries_;
     std::vector<node_type> spare_; // emptied nodes, reused by insert
     std::deque<deadline_entry> deadlines_;
-    std::uint64_t next_seq_ = 0;
 };
 
 } // namespace tether::sansio
