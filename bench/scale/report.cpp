@@ -69,6 +69,8 @@ void print_baseline(const baseline_figures& b)
     row("pings sent / pongs received", fmt("%llu / %llu", static_cast<unsigned long long>(b.pings),
                                            static_cast<unsigned long long>(b.pongs)));
     row("CPU per ping", fmt("%.2f us (the floor on this machine)", b.us_per_ping()));
+    row("  of which inside send()", fmt("%.2f us (%.2f%% of one core)", b.send_us_per_ping(),
+                                        b.seconds > 0 ? 100.0 * b.send_cpu_seconds / b.seconds : 0.0));
 }
 
 void print_idle(const idle_figures& f, const std::optional<baseline_figures>& baseline)
@@ -199,6 +201,7 @@ void write_json(const std::string& path, const options& o, const run_context& ct
                          {"pings", b.pings},
                          {"pongs", b.pongs},
                          {"cpu_us_per_ping", b.us_per_ping()},
+                         {"send_cpu_us_per_ping", b.send_us_per_ping()},
                          {"error", b.error}};
     }
     if (idle) {
