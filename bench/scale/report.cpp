@@ -73,9 +73,18 @@ void print_baseline(const baseline_figures& b)
                                         b.seconds > 0 ? 100.0 * b.send_cpu_seconds / b.seconds : 0.0));
 }
 
-void print_idle(const idle_figures& f, const std::optional<baseline_figures>& baseline)
+// The health-CPU target of design.md §5 is stated for 10,000 links pinged every second; other
+// runs print their figures without a verdict on it.
+bool cpu_target_applies(const options& o)
 {
-    std::printf("\nPhase 1: %zu idle links, pinged every second\n", f.links);
+    return o.links == 10'000 && o.ping_interval == std::chrono::seconds(1);
+}
+
+void print_idle(const idle_figures& f, const std::optional<baseline_figures>& baseline, const options& o)
+{
+    const bool cpu_target = cpu_target_applies(o);
+    std::printf("\nPhase 1: %zu idle links, pinged every %lld ms\n", f.links,
+                static_cast<long long>(o.ping_interval.count()));
     row("links alive at the end", fmt("%zu of %zu (open: %zu)", f.ready_end, f.links, f.total_end),
         f.failures.empty() ? "[ok]" : "[FAILED]");
     if (!f.opened) {
@@ -93,7 +102,7 @@ void print_idle(const idle_figures& f, const std::optional<baseline_figures>& ba
                                              f.rss_growth_per_link_during_hold()));
     row("client CPU during hold", fmt("%.2f s in %.1f s = %.2f%% of one core", f.client_cpu_seconds,
                                       f.hold_seconds, f.cpu_percent_of_core()),
-        verdict(f.cpu_percent_of_core() < target_percent_of_core));
+        cpu_target ? verdict(f.cpu_percent_of_core() < target_percent_of_core) : "[target: 10,000 links, 1 s]");
     row("pings sent / pongs received", fmt("%llu / %llu (%.2f per link-second)",
                                            static_cast<unsigned long long>(f.pings),
                                            static_cast<unsigned long long>(f.pongs), f.pings_per_link_second()));
@@ -162,7 +171,7 @@ void print_summary(const options& o, const run_context& ctx, const run_figures& 
     if (figures.baseline)
         print_baseline(*figures.baseline);
     if (idle)
-        print_idle(*idle, figures.baseline);
+        print_idle(*idle, figures.baseline, o);
     if (load)
         print_load(*load);
     std::printf("\nNotes: RSS is the client's resident memory (VmRSS); kernel socket buffers are kernel\n"
@@ -239,6 +248,7 @@ void write_json(const std::string& path, const options& o, const run_context& ct
                      {"health_while_opening", health_json(f.during_open)},
                      {"health_during_hold", health_json(f.during_hold)},
                      {"rss_target_met", f.opened && f.rss_per_link() <= target_bytes_per_link},
+                     {"cpu_target_applies", cpu_target_applies(o)},
                      {"cpu_target_met", f.opened && f.cpu_percent_of_core() < target_percent_of_core},
                      {"failures", f.failures}};
     }
