@@ -1,7 +1,6 @@
 #include "io/link.hpp"
 
 #include "io/frame_scratch.hpp"
-#include "io/pool_impl.hpp"
 #include "io/socket_options.hpp"
 #include "sansio/control_fast_path.hpp"
 #include "sansio/message.hpp"
@@ -35,11 +34,12 @@ constexpr std::size_t keep_buffer_capacity = 16 * 1024;
 
 } // namespace
 
-link::link(std::shared_ptr<pool_impl> pool, std::uint64_t id, std::size_t endpoint_index)
-    : pool_(std::move(pool)), config_(pool_->config()), id_(id), endpoint_index_(endpoint_index),
-      created_at_(clock::now()), strand_(asio::make_strand(pool_->io_context())),
-      socket_(strand_), resolver_(strand_), timer_(strand_),
-      fsm_(timing_of(config_), created_at_, (pool_->link_seed() ^ (id * 0x9e3779b97f4a7c15ULL)) | 1),
+link::link(std::shared_ptr<link_owner> owner, const link_context& context, std::uint32_t slot,
+           std::uint64_t id, std::size_t endpoint_index)
+    : owner_(std::move(owner)), ctx_(context), config_(context.config), slot_(slot), id_(id),
+      endpoint_index_(endpoint_index), strand_(asio::make_strand(context.io)), socket_(strand_),
+      resolver_(strand_), timer_(strand_),
+      fsm_(timing_of(config_), clock::now(), (context.seed ^ (id * 0x9e3779b97f4a7c15ULL)) | 1),
       decoder_(config_.max_frame_size)
 {
 }
@@ -56,7 +56,7 @@ void link::start()
 void link::do_connect()
 {
     rearm_timer(); // the connect deadline
-    const endpoint& ep = pool_->endpoint_at(endpoint_index_);
+    const endpoint& ep = peer();
     error_code ec;
     const auto address = asio::ip::make_address(ep.host, ec);
     if (!ec) {
@@ -76,7 +76,7 @@ void link::do_connect()
             if (self->fsm_.state() != sansio::link_state::connecting)
                 return; // timed out or shut down meanwhile
             if (e) {
-                self->connect_detail_ = "resolve " + to_string(self->pool_->endpoint_at(self->endpoint_index_)) + ": " + e.message();
+                self->connect_detail_ = "resolve " + to_string(self->peer()) + ": " + e.message();
                 self->perform(self->fsm_.on_failure(make_error_code(errc::connect_failed)));
                 return;
             }
@@ -121,7 +121,7 @@ void link::on_connected(const error_code& ec)
 {
     if (fsm_.state() != sansio::link_state::connecting)
         return;
-    const endpoint& ep = pool_->endpoint_at(endpoint_index_);
+    const endpoint& ep = peer();
     if (ec) {
         connect_detail_ = "connect " + to_string(ep) + ": " + ec.message();
         perform(fsm_.on_failure(make_error_code(errc::connect_failed)));
@@ -136,7 +136,7 @@ void link::on_connected(const error_code& ec)
         perform(fsm_.on_failure(make_error_code(errc::connect_failed)));
         return;
     }
-    if (auto* obs = pool_->observer())
+    if (auto* obs = ctx_.observer())
         obs->on_tcp_connected(ep, id_);
     start_read();
     perform(fsm_.on_connected(clock::now()));
@@ -156,11 +156,11 @@ void link::submit_request(std::uint64_t id, std::string_view frame, request_op o
 // thread, an idle strand runs the drain at once.
 void link::schedule_drain()
 {
-    if (pool_->running_in_io_thread()) {
+    if (ctx_.running_in_io_thread()) {
         asio::dispatch(strand_, with_handler_memory([self = shared_from_this()] { self->drain_inbox(); }));
         return;
     }
-    asio::post(pool_->io_context(), with_handler_memory([self = shared_from_this()] {
+    asio::post(ctx_.io, with_handler_memory([self = shared_from_this()] {
                    asio::dispatch(self->strand_,
                                   with_handler_memory([self] { self->drain_inbox(); }));
                }));
@@ -218,7 +218,7 @@ void link::accept_request(std::uint64_t id, std::string_view frame, request_op&&
         finish_request(std::move(op), make_error_code(errc::invalid_argument), nullptr);
         return;
     }
-    pool_->counters().requests.fetch_add(1, std::memory_order_relaxed);
+    ctx_.counters.requests.fetch_add(1, std::memory_order_relaxed);
     write_pending_.append(frame);
     if (deadline < timer_armed_at_)
         rearm_timer();
@@ -239,8 +239,8 @@ void link::watch_cancellation(std::uint64_t id, request_op& op)
             return;
         // After shutdown the io threads are gone and the request long completed: nothing to do.
         const asio::executor_work_guard<asio::io_context::executor_type> keep(
-            l->pool_->io_context().get_executor());
-        if (!l->pool_->io_context().stopped())
+            l->ctx_.io.get_executor());
+        if (!l->ctx_.io.stopped())
             asio::post(l->strand_, [l, id] { l->cancel_request(id); });
     });
 }
@@ -263,7 +263,7 @@ void link::update_accepting()
     const bool accepting = fsm_.accepts_requests();
     int code = 0;
     if (!accepting) {
-        if (shutting_down_ || pool_->closed())
+        if (shutting_down_ || owner_->closed())
             code = static_cast<int>(errc::pool_closed);
         else if (fsm_.state() == sansio::link_state::draining ||
                  fsm_.reason() == make_error_code(errc::connection_draining))
@@ -303,13 +303,6 @@ void link::after_request_done()
 
 // ---- holds ----------------------------------------------------------------------------------
 
-void link::lease_to(const std::source_location& site, clock::time_point now) noexcept
-{
-    lease_site_ = site;
-    leased_at_ = now;
-    holds_.store(1, std::memory_order_release);
-}
-
 void link::hold_release(std::shared_ptr<link> donor) noexcept
 {
     if (holds_.fetch_sub(1, std::memory_order_acq_rel) != 1)
@@ -321,7 +314,7 @@ void link::hold_release(std::shared_ptr<link> donor) noexcept
         return_pending_ = true;
         return;
     }
-    pool_->on_link_returned(*this, std::move(donor));
+    owner_->on_link_returned(*this, std::move(donor));
 }
 
 // ---- reading ----------------------------------------------------------------------------------
@@ -366,7 +359,7 @@ void link::decode_buffered()
         if (status == wire::decode_status::need_more)
             break;
         if (status == wire::decode_status::error) {
-            pool_->counters().protocol_errors.fetch_add(1, std::memory_order_relaxed);
+            ctx_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
             perform(fsm_.on_failure(decode_ec));
             break;
         }
@@ -381,12 +374,25 @@ void link::end_read_loop()
 {
     if (return_pending_) {
         return_pending_ = false;
-        pool_->on_link_returned(*this);
+        owner_->on_link_returned(*this, nullptr);
     }
     for (auto& f : finished_in_loop_)
         std::move(f.op).complete(f.ec, std::move(f.value));
     finished_in_loop_.clear();
 }
+
+// Each message type has its own handler; a request (wrong direction) or an unknown type is
+// ignored and counted.
+struct link::message_handler {
+    link& self;
+    void operator()(const wire::ping& m) const { self.on_message(m); }
+    void operator()(const wire::pong& m) const { self.on_message(m); }
+    void operator()(wire::response& m) const { self.on_message(m); }
+    void operator()(wire::notify& m) const { self.on_message(m); }
+    void operator()(const wire::goaway& m) const { self.on_message(m); }
+    void operator()(const wire::request&) const { self.on_unexpected_message(); }
+    void operator()(const wire::unknown&) const { self.on_unexpected_message(); }
+};
 
 // Returns false when the link closed while handling it.
 bool link::handle_payload(std::string_view payload)
@@ -396,65 +402,68 @@ bool link::handle_payload(std::string_view payload)
         parsed.msg = std::move(*control);
     else
         parsed = wire::parse(payload, {wire::sender::server, config_.max_json_depth});
-    auto& counters = pool_->counters();
     if (parsed.ec) {
-        counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+        ctx_.counters.protocol_errors.fetch_add(1, std::memory_order_relaxed);
         perform(fsm_.on_failure(parsed.ec));
         return false;
     }
-    const auto now = clock::now();
-    const endpoint& ep = pool_->endpoint_at(endpoint_index_);
-    switch (parsed.msg.index()) {
-    case 0: // ping: answer at once, whatever else is going on
-        send_control(wire::pong{std::get<wire::ping>(parsed.msg).id});
-        break;
-    case 1: { // pong
-        bool matched = false;
-        const auto action = fsm_.on_pong(std::get<wire::pong>(parsed.msg).id, now, matched);
-        if (matched) {
-            counters.pongs_received.fetch_add(1, std::memory_order_relaxed);
-            if (auto* obs = pool_->observer(); obs && fsm_.last_rtt())
-                obs->on_ping_rtt(ep, id_,
-                                 std::chrono::duration_cast<std::chrono::microseconds>(*fsm_.last_rtt()));
-        } else {
-            counters.late_responses.fetch_add(1, std::memory_order_relaxed);
-        }
-        perform(action);
-        publish_health(); // the next ping is due one interval from now
-        break;
-    }
-    case 3: { // response
-        auto& r = std::get<wire::response>(parsed.msg);
-        if (r.error) {
-            counters.server_errors.fetch_add(1, std::memory_order_relaxed);
-            nlohmann::json error_body{{"code", r.error->code}, {"message", std::move(r.error->message)}};
-            handle_response(r.id, std::move(error_body), make_error_code(errc::server_error));
-        } else {
-            handle_response(r.id, std::move(r.body), {});
-        }
-        break;
-    }
-    case 4: // notify
-        counters.notifies_received.fetch_add(1, std::memory_order_relaxed);
-        pool_->deliver_notify(std::move(std::get<wire::notify>(parsed.msg).body));
-        break;
-    case 5: { // goaway: no new requests here, owed responses still come
-        counters.goaways.fetch_add(1, std::memory_order_relaxed);
-        if (auto* obs = pool_->observer())
-            obs->on_goaway(ep, id_, std::get<wire::goaway>(parsed.msg).reason);
-        const bool was_ready = fsm_.state() == sansio::link_state::ready;
-        const auto action = fsm_.on_drain(requests_.size(), make_error_code(errc::connection_draining));
-        update_accepting();
-        if (was_ready)
-            pool_->on_link_draining(shared_from_this());
-        perform(action);
-        break;
-    }
-    default: // unknown type or wrong direction: ignored, counted
-        counters.unknown_messages.fetch_add(1, std::memory_order_relaxed);
-        break;
-    }
+    std::visit(message_handler{*this}, parsed.msg);
     return fsm_.state() != sansio::link_state::closed;
+}
+
+// A ping from the server: answered at once, whatever else is going on.
+void link::on_message(const wire::ping& m) { send_control(wire::pong{m.id}); }
+
+void link::on_message(const wire::pong& m)
+{
+    bool matched = false;
+    const auto action = fsm_.on_pong(m.id, clock::now(), matched);
+    if (matched) {
+        ctx_.counters.pongs_received.fetch_add(1, std::memory_order_relaxed);
+        if (auto* obs = ctx_.observer(); obs && fsm_.last_rtt())
+            obs->on_ping_rtt(peer(), id_,
+                             std::chrono::duration_cast<std::chrono::microseconds>(*fsm_.last_rtt()));
+    } else {
+        ctx_.counters.late_responses.fetch_add(1, std::memory_order_relaxed);
+    }
+    perform(action);
+    publish_health(); // the next ping is due one interval from now
+}
+
+void link::on_message(wire::response& m)
+{
+    if (m.error) {
+        ctx_.counters.server_errors.fetch_add(1, std::memory_order_relaxed);
+        nlohmann::json error_body{{"code", m.error->code}, {"message", std::move(m.error->message)}};
+        handle_response(m.id, std::move(error_body), make_error_code(errc::server_error));
+    } else {
+        handle_response(m.id, std::move(m.body), {});
+    }
+}
+
+void link::on_message(wire::notify& m)
+{
+    ctx_.counters.notifies_received.fetch_add(1, std::memory_order_relaxed);
+    owner_->deliver_notify(std::move(m.body));
+}
+
+// goaway: no new requests here, owed responses still come.
+void link::on_message(const wire::goaway& m)
+{
+    ctx_.counters.goaways.fetch_add(1, std::memory_order_relaxed);
+    if (auto* obs = ctx_.observer())
+        obs->on_goaway(peer(), id_, m.reason);
+    const bool was_ready = fsm_.state() == sansio::link_state::ready;
+    const auto action = fsm_.on_drain(requests_.size(), make_error_code(errc::connection_draining));
+    update_accepting();
+    if (was_ready)
+        owner_->on_link_draining(shared_from_this());
+    perform(action);
+}
+
+void link::on_unexpected_message()
+{
+    ctx_.counters.unknown_messages.fetch_add(1, std::memory_order_relaxed);
 }
 
 void link::handle_response(std::uint64_t id, nlohmann::json body, const error_code& ec)
@@ -462,7 +471,7 @@ void link::handle_response(std::uint64_t id, nlohmann::json body, const error_co
     auto op = requests_.take(id);
     if (!op) {
         // Late (after its timeout or cancellation) or unknown: dropped, never redelivered.
-        pool_->counters().late_responses.fetch_add(1, std::memory_order_relaxed);
+        ctx_.counters.late_responses.fetch_add(1, std::memory_order_relaxed);
         return;
     }
     finish_request(std::move(*op), ec, std::move(body));
@@ -505,7 +514,7 @@ void link::start_write()
 
 void link::send_ping()
 {
-    pool_->counters().pings_sent.fetch_add(1, std::memory_order_relaxed);
+    ctx_.counters.pings_sent.fetch_add(1, std::memory_order_relaxed);
     send_control(wire::ping{fsm_.ping_id()});
 }
 
@@ -561,7 +570,7 @@ void link::on_timer(std::uint64_t generation, const error_code& ec)
     timer_armed_at_ = clock::time_point::max();
     const auto now = clock::now();
     requests_.take_expired(now, [this](std::uint64_t, request_op&& op) {
-        pool_->counters().request_timeouts.fetch_add(1, std::memory_order_relaxed);
+        ctx_.counters.request_timeouts.fetch_add(1, std::memory_order_relaxed);
         // The link stays: a late response will be dropped and counted.
         finish_request(std::move(op), make_error_code(errc::request_timeout), nullptr);
     });
@@ -576,7 +585,7 @@ void link::on_timer(std::uint64_t generation, const error_code& ec)
         connect_detail_ = std::string(before == sansio::link_state::proving
                                           ? "no pong to the proving ping from "
                                           : "no TCP connection to ") +
-                          to_string(pool_->endpoint_at(endpoint_index_)) + " within connect_timeout";
+                          to_string(peer()) + " within connect_timeout";
     }
     perform(action);
     if (fsm_.state() != sansio::link_state::closed)
@@ -637,12 +646,12 @@ void link::perform(sansio::link_action action)
         break;
     case sansio::link_action::ready:
         update_accepting();
-        pool_->counters().connects.fetch_add(1, std::memory_order_relaxed);
-        if (auto* obs = pool_->observer())
-            obs->on_connected(pool_->endpoint_at(endpoint_index_), id_);
-        health_slot_ = pool_->health().enroll(shared_from_this());
+        ctx_.counters.connects.fetch_add(1, std::memory_order_relaxed);
+        if (auto* obs = ctx_.observer())
+            obs->on_connected(peer(), id_);
+        health_slot_ = ctx_.health.enroll(shared_from_this());
         publish_health();
-        pool_->on_link_ready(shared_from_this());
+        owner_->on_link_ready(shared_from_this());
         break;
     case sansio::link_action::close: close_now(); break;
     }
@@ -675,7 +684,7 @@ void link::close_now()
     ++timer_generation_;
     timer_.cancel();
     if (health_slot_ != nullptr) {
-        pool_->health().withdraw(health_slot_);
+        ctx_.health.withdraw(health_slot_);
         health_slot_ = nullptr;
     }
     resolver_.cancel();
@@ -685,7 +694,7 @@ void link::close_now()
     std::string().swap(write_pending_);
 
     const bool was_ready = fsm_.last_rtt().has_value(); // proven at some point
-    auto& counters = pool_->counters();
+    auto& counters = ctx_.counters;
     if (fsm_.died_silently())
         counters.dead_links_detected.fetch_add(1, std::memory_order_relaxed);
     if (was_ready && reason != errc::connection_draining && reason != errc::pool_closed)
@@ -697,10 +706,10 @@ void link::close_now()
         std::move(op).complete(reason, nullptr);
     });
     if (was_ready) {
-        if (auto* obs = pool_->observer())
-            obs->on_disconnected(pool_->endpoint_at(endpoint_index_), id_, reason);
+        if (auto* obs = ctx_.observer())
+            obs->on_disconnected(peer(), id_, reason);
     }
-    pool_->on_link_closed(shared_from_this(), reason, connect_detail_, was_ready);
+    owner_->on_link_closed(shared_from_this(), reason, connect_detail_);
 }
 
 } // namespace tether::detail

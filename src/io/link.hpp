@@ -8,6 +8,7 @@
 
 #include "io/completion.hpp"
 #include "io/health_registry.hpp"
+#include "io/link_owner.hpp"
 #include "io/request_inbox.hpp"
 #include "sansio/frame_decoder.hpp"
 #include "sansio/link_fsm.hpp"
@@ -32,16 +33,14 @@
 
 namespace tether::detail {
 
-struct link_entry;
-
-class pool_impl;
-
 class link : public std::enable_shared_from_this<link> {
 public:
     using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
     using request_op = pending_op<nlohmann::json>;
 
-    link(std::shared_ptr<pool_impl> pool, std::uint64_t id, std::size_t endpoint_index);
+    /// `slot`: the pool's index of this link (fixed for its life).
+    link(std::shared_ptr<link_owner> owner, const link_context& context, std::uint32_t slot,
+         std::uint64_t id, std::size_t endpoint_index);
     ~link();
 
     /// Starts resolve + connect + proving on the strand.
@@ -64,7 +63,8 @@ public:
     boost::system::error_code refusal() const;
 
     // ---- holds: the lease counts 1, each in-flight request 1 ---------------------------------
-    void lease_to(const std::source_location& site, std::chrono::steady_clock::time_point now) noexcept;
+    /// A lease takes the link: the first hold. (Under the pool lock, before the lease exists.)
+    void start_lease() noexcept { holds_.store(1, std::memory_order_release); }
     void hold_add() noexcept { holds_.fetch_add(1, std::memory_order_relaxed); }
     /// Drops one hold; the last one returns the link to the pool.
     /// `donor`: the releasing lease's reference, handed on to the pool's idle list when this
@@ -73,8 +73,6 @@ public:
     /// The lease wants this link dropped instead of reused.
     void mark_discard() noexcept { discard_.store(true, std::memory_order_release); }
     bool discard_requested() const noexcept { return discard_.load(std::memory_order_acquire); }
-    std::chrono::steady_clock::time_point leased_at() const noexcept { return leased_at_; }
-    const std::source_location& lease_site() const noexcept { return lease_site_; }
 
     // ---- from the pool -----------------------------------------------------------------------
     /// Reusable: proven, not draining, not closed, not marked for discard.
@@ -90,8 +88,8 @@ public:
     static void post_health_check(std::shared_ptr<link> l);
 
     std::uint64_t id() const noexcept { return id_; }
+    std::uint32_t slot() const noexcept { return slot_; }
     std::size_t endpoint_index() const noexcept { return endpoint_index_; }
-    std::chrono::steady_clock::time_point created_at() const noexcept { return created_at_; }
 
 private:
     using clock = std::chrono::steady_clock;
@@ -104,6 +102,13 @@ private:
     void on_read(const boost::system::error_code& ec, std::size_t n);
     void decode_buffered();
     bool handle_payload(std::string_view payload);
+    struct message_handler;
+    void on_message(const wire::ping& m);
+    void on_message(const wire::pong& m);
+    void on_message(wire::response& m);
+    void on_message(wire::notify& m);
+    void on_message(const wire::goaway& m);
+    void on_unexpected_message();
     void handle_response(std::uint64_t id, nlohmann::json body,
                          const boost::system::error_code& ec);
     void schedule_drain();
@@ -126,11 +131,14 @@ private:
     void close_now();
     void update_accepting();
 
-    std::shared_ptr<pool_impl> pool_;
+    const endpoint& peer() const noexcept { return config_.endpoints[endpoint_index_]; }
+
+    std::shared_ptr<link_owner> owner_; // kept alive: the context lives in it
+    const link_context& ctx_;
     const pool_config& config_;
+    const std::uint32_t slot_;
     const std::uint64_t id_;
     const std::size_t endpoint_index_;
-    const clock::time_point created_at_;
 
     strand_type strand_;
     boost::asio::ip::tcp::socket socket_;
@@ -167,13 +175,6 @@ private:
     std::atomic<bool> discard_{false};
     std::atomic<int> holds_{0};
     std::atomic<std::uint64_t> next_id_{1};
-    clock::time_point leased_at_{};
-    std::source_location lease_site_{};
-
-public:
-    /// The pool's record of this link while the pool keeps one (guarded by the pool mutex):
-    /// spares a lookup on every acquire and release.
-    link_entry* pool_entry = nullptr;
 };
 
 } // namespace tether::detail

@@ -1,0 +1,60 @@
+#pragma once
+
+// Where a link meets its pool, in both directions, and nothing more: the context it runs in
+// (down) and the events it reports (up). The link knows no pool implementation, and the pool
+// touches no member of the link but through the link's own thread-safe functions.
+
+#include "io/health_registry.hpp"
+#include "io/pool_counters.hpp"
+
+#include <tether/config.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/system/error_code.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace tether::detail {
+
+class link;
+
+/// What a link runs with; owned by the pool and valid for the link's whole life (the link
+/// keeps its owner alive).
+struct link_context {
+    const pool_config& config;
+    pool_counters& counters;
+    boost::asio::io_context& io;
+    health_registry<link>& health; ///< proven links enrol for the pool's health tick
+    std::uint64_t seed;            ///< mixed into each link's ping-jitter seed
+
+    pool_observer* observer() const noexcept { return config.observer.get(); }
+    bool running_in_io_thread() const noexcept { return io.get_executor().running_in_this_thread(); }
+};
+
+/// Events a link reports to its pool, each from the link's strand except on_link_returned
+/// (from whichever thread drops the last hold).
+class link_owner {
+public:
+    /// The link is proven and accepts requests.
+    virtual void on_link_ready(const std::shared_ptr<link>& l) = 0;
+    /// The server sent goaway: the link takes no new requests and closes once quiet.
+    virtual void on_link_draining(const std::shared_ptr<link>& l) = 0;
+    /// The link closed. `detail` says why a connect failed (empty otherwise).
+    virtual void on_link_closed(const std::shared_ptr<link>& l, boost::system::error_code reason,
+                                const std::string& detail) = 0;
+    /// The last hold (lease or request) was dropped. `donor`: the releasing lease's reference,
+    /// which the pool may keep for the idle list (saves a reference-count round trip).
+    virtual void on_link_returned(link& l, std::shared_ptr<link> donor) = 0;
+    /// A notify arrived.
+    virtual void deliver_notify(nlohmann::json body) = 0;
+    /// The pool is shutting down (refusals then say pool_closed).
+    virtual bool closed() const noexcept = 0;
+
+protected:
+    ~link_owner() = default;
+};
+
+} // namespace tether::detail

@@ -1,0 +1,56 @@
+#pragma once
+
+// Delivers server notifies to the application's handler, one call at a time on a strand of
+// their own, through a bounded queue: a flood is dropped and counted, never stalls a link.
+
+#include "io/pool_counters.hpp"
+
+#include <tether/config.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdio>
+#include <exception>
+#include <memory>
+
+namespace tether::detail {
+
+class notify_dispatcher {
+public:
+    notify_dispatcher(boost::asio::io_context& io, const pool_config& config, pool_counters& counters)
+        : strand_(boost::asio::make_strand(io)), config_(config), counters_(counters)
+    {
+    }
+
+    /// `keep_alive` holds the owner of this dispatcher until the call ran.
+    void deliver(nlohmann::json body, std::shared_ptr<void> keep_alive)
+    {
+        if (!config_.on_notify)
+            return;
+        if (queued_.fetch_add(1, std::memory_order_acq_rel) >= config_.max_queued_notifies) {
+            queued_.fetch_sub(1, std::memory_order_acq_rel);
+            counters_.notifies_dropped.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        boost::asio::post(strand_, [this, keep = std::move(keep_alive), body = std::move(body)] {
+            try {
+                config_.on_notify(body);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "tether: on_notify handler threw: %s\n", e.what());
+            }
+            queued_.fetch_sub(1, std::memory_order_acq_rel);
+        });
+    }
+
+private:
+    boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+    const pool_config& config_;
+    pool_counters& counters_;
+    std::atomic<std::size_t> queued_{0};
+};
+
+} // namespace tether::detail

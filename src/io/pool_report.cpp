@@ -1,0 +1,129 @@
+// What the pool says about itself: stats() and diagnostics(), rendered from the core's records
+// and the links' counters; and wait_ready().
+
+#include "io/pool_impl.hpp"
+
+#include <sstream>
+
+namespace tether::detail {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+std::uint64_t get(const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); }
+
+void copy_link_counters(const pool_counters& c, pool_stats& s)
+{
+    s.connects = get(c.connects);
+    s.pings_sent = get(c.pings_sent);
+    s.pongs_received = get(c.pongs_received);
+    s.dead_links_detected = get(c.dead_links_detected);
+    s.requests = get(c.requests);
+    s.request_timeouts = get(c.request_timeouts);
+    s.protocol_errors = get(c.protocol_errors);
+    s.late_responses = get(c.late_responses);
+    s.unknown_messages = get(c.unknown_messages);
+    s.notifies_received = get(c.notifies_received);
+    s.notifies_dropped = get(c.notifies_dropped);
+    s.goaways = get(c.goaways);
+    s.server_errors = get(c.server_errors);
+    s.connections_lost = get(c.connections_lost);
+}
+
+// The held lease that was taken first, if any.
+const sansio::link_record* oldest_lease(const sansio::link_records& records)
+{
+    const sansio::link_record* oldest = nullptr;
+    if (records.gauges().leased == 0)
+        return nullptr; // no scan of thousands of idle links
+    records.for_each([&](sansio::link_slot, const sansio::link_record& r) {
+        if (r.held && (!oldest || r.leased_at < oldest->leased_at))
+            oldest = &r;
+    });
+    return oldest;
+}
+
+} // namespace
+
+pool_stats pool_impl::stats() const
+{
+    pool_stats s;
+    {
+        std::lock_guard lock(mutex_);
+        const auto& g = core_.gauges();
+        const auto& c = core_.counters();
+        s.total = g.total;
+        s.idle = g.idle;
+        s.leased = g.leased;
+        s.connecting = g.connecting;
+        s.waiting = core_.waiters().size();
+        s.acquires = c.acquires;
+        s.acquire_timeouts = c.acquire_timeouts;
+        s.connect_failures = c.connect_failures;
+        s.leases_returned = c.leases_returned;
+        if (c.leases_returned > 0)
+            s.lease_hold_mean = duration_cast<std::chrono::microseconds>(
+                c.hold_total / static_cast<clock::rep>(c.leases_returned));
+        s.lease_hold_max = duration_cast<std::chrono::microseconds>(c.hold_max);
+        s.leases_held_too_long = c.leases_held_too_long;
+        const auto now = clock::now();
+        if (const auto* oldest = oldest_lease(core_.records()))
+            s.longest_current_hold = std::max(milliseconds::zero(),
+                                              duration_cast<milliseconds>(now - oldest->leased_at));
+        for (std::size_t b = 0; b < core_.backends().size(); ++b) {
+            const auto& backend = core_.backends()[b];
+            endpoint_stats es;
+            es.endpoint = config_.endpoints[backend.endpoint_index];
+            es.links = core_.records().backend(b).links;
+            es.connects = backend.connects;
+            es.connect_failures = backend.connect_failures;
+            es.consecutive_failures = backend.backoff.failures();
+            es.backing_off = backend.backing_off(now);
+            es.last_error = backend.last_error;
+            s.endpoints.push_back(std::move(es));
+        }
+    }
+    copy_link_counters(counters_, s);
+    return s;
+}
+
+std::string pool_impl::diagnostics() const
+{
+    std::lock_guard lock(mutex_);
+    std::ostringstream os;
+    const auto now = clock::now();
+    const auto& g = core_.gauges();
+    os << "links " << g.total << "/" << config_.max_connections << " (idle " << g.idle
+       << ", leased " << g.leased << ", connecting " << g.connecting << ", draining " << g.draining
+       << "), waiting " << core_.waiters().size();
+    if (const auto* oldest = oldest_lease(core_.records())) {
+        const auto& site = oldest->site;
+        os << "; oldest lease held " << duration_cast<milliseconds>(now - oldest->leased_at).count()
+           << " ms, acquired at " << site.file_name() << ":" << site.line() << " ("
+           << site.function_name() << ")";
+    }
+    if (closed())
+        os << "; pool is shut down";
+    for (std::size_t b = 0; b < core_.backends().size(); ++b) {
+        const auto& e = core_.backends()[b];
+        os << "; " << to_string(config_.endpoints[e.endpoint_index]) << ": links "
+           << core_.records().backend(b).links << ", failures " << e.backoff.failures();
+        if (e.backing_off(now))
+            os << ", backing off " << duration_cast<milliseconds>(e.retry_at - now).count() << " ms";
+        if (!e.last_error.empty())
+            os << ", last error: " << e.last_error;
+    }
+    return os.str();
+}
+
+bool pool_impl::wait_ready(std::chrono::milliseconds timeout)
+{
+    std::unique_lock lock(mutex_);
+    const auto ready = [&] { return closed() || core_.gauges().ready >= config_.min_connections; };
+    state_changed_.wait_for(lock, timeout, ready);
+    return !closed() && core_.gauges().ready >= config_.min_connections;
+}
+
+} // namespace tether::detail

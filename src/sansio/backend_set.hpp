@@ -1,0 +1,76 @@
+#pragma once
+
+// The servers a pool connects to, each with its reconnect backoff and figures. Today one
+// backend per configured endpoint, fixed at build(); the record already carries what the
+// next features need (design.md §7-§8: several addresses per endpoint, backends added and
+// removed at run time, a balancing weight, an ejected state), unused until they land.
+
+#include "sansio/backoff.hpp"
+#include "sansio/pool_types.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tether::sansio {
+
+struct backend {
+    backend(std::size_t endpoint_index_, backoff_schedule schedule)
+        : endpoint_index(endpoint_index_), backoff(schedule)
+    {
+    }
+
+    std::size_t endpoint_index; ///< which configured endpoint this backend stands for
+    backoff_schedule backoff;
+    pool_time retry_at{};       ///< no connect before this
+    std::uint64_t connects = 0; ///< proven links opened
+    std::uint64_t connect_failures = 0;
+    std::uint64_t failure_epoch = 0; ///< failures of concurrent connects advance backoff once
+    std::string last_error;
+    double weight = 1.0;  ///< balancing weight (slow start ramps it; design.md §8)
+    bool ejected = false; ///< outlier ejection (design.md §8)
+    bool removed = false; ///< no longer configured: drains (design.md §7)
+
+    /// Failing and not allowed to connect yet.
+    bool backing_off(pool_time now) const noexcept
+    {
+        return backoff.failures() > 0 && retry_at > now;
+    }
+    /// A new link may be opened to it now.
+    bool accepts_connect(pool_time now) const noexcept
+    {
+        return !removed && !ejected && retry_at <= now;
+    }
+};
+
+class backend_set {
+public:
+    /// Adds a backend for endpoint `endpoint_index`; ids are indexes and never reused.
+    backend_id add(std::size_t endpoint_index, const backoff_params& params, std::uint64_t seed)
+    {
+        backends_.emplace_back(endpoint_index, backoff_schedule(params, seed));
+        return backends_.size() - 1;
+    }
+    std::size_t size() const noexcept { return backends_.size(); }
+    backend& operator[](backend_id b) { return backends_[b]; }
+    const backend& operator[](backend_id b) const { return backends_[b]; }
+    const std::vector<backend>& all() const noexcept { return backends_; }
+
+    /// Round robin over the backends that accept a connect now; advances the cursor past the
+    /// one chosen. nullopt when every backend is backing off (or out of service).
+    std::optional<backend_id> next_for_connect(pool_time now);
+    /// Where the round robin starts (a random place, so a fleet of clients does not all start
+    /// on the first endpoint).
+    void set_cursor(std::size_t cursor) noexcept { cursor_ = cursor; }
+    /// When the first backend that is backing off may connect again; nullopt when none is.
+    std::optional<pool_time> earliest_retry(pool_time now) const;
+    /// Every backend in service is failing and waiting out its backoff.
+    bool all_backing_off(pool_time now) const;
+
+private:
+    std::vector<backend> backends_;
+    std::size_t cursor_ = 0;
+};
+
+} // namespace tether::sansio

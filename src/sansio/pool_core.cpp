@@ -1,0 +1,373 @@
+#include "sansio/pool_core.hpp"
+
+#include "sansio/pool_policy.hpp"
+
+#include <algorithm>
+
+namespace tether::sansio {
+namespace {
+
+template <class Rep, class Period>
+pool_duration shortened_by_up_to_10_percent(std::chrono::duration<Rep, Period> d, jitter_rng& rng)
+{
+    return std::chrono::duration_cast<pool_duration>(d * (1.0 - 0.1 * rng.unit()));
+}
+
+} // namespace
+
+pool_core::pool_core(const pool_limits& limits, std::size_t endpoints, std::uint64_t seed,
+                     pool_time now)
+    : limits_(limits), rng_(seed), next_maintenance_(now + maintenance_period(limits))
+{
+    for (std::size_t i = 0; i < endpoints; ++i)
+        backends_.add(i, limits_.backoff, rng_.next());
+    // Start at a random endpoint so a fleet of clients does not all hit the first one.
+    if (endpoints > 0)
+        backends_.set_cursor(static_cast<std::size_t>(rng_.next() % endpoints));
+}
+
+void pool_core::start(pool_time now, actions& out) { fill(now, out); }
+
+// ---- acquire ------------------------------------------------------------------------------------
+
+std::optional<link_slot> pool_core::peek_idle() const noexcept
+{
+    const auto& idle = records_.idle_stack();
+    if (closed_ || idle.empty())
+        return std::nullopt;
+    return idle.back();
+}
+
+void pool_core::lease_idle(link_slot slot, pool_time now, const std::source_location& site)
+{
+    lease(slot, now, site);
+}
+
+void pool_core::lease(link_slot slot, pool_time now, const std::source_location& site)
+{
+    records_.change(slot, [&](link_record& r) {
+        r.status = link_status::leased;
+        r.held = true;
+        r.warned = false;
+        r.leased_at = now;
+        r.site = site;
+    });
+    ++counters_.acquires;
+}
+
+void pool_core::link_unusable(link_slot slot, pool_time now, actions& out)
+{
+    records_.change(slot, [](link_record& r) { r.status = link_status::draining; });
+    fill(now, out);
+}
+
+acquire_outcome pool_core::enqueue(pool_time now, const std::source_location& site, actions& out)
+{
+    if (closed_)
+        return errc::pool_closed;
+    if (waiters_.size() >= limits_.max_waiters)
+        return errc::too_many_waiters;
+    const waiter_id id = waiters_.push(now + limits_.acquire_timeout, site);
+    fill(now, out);
+    fail_if_nothing_can_serve(now, out);
+    return queued{id};
+}
+
+acquire_outcome pool_core::acquire(pool_time now, const std::source_location& site, actions& out)
+{
+    if (const auto slot = peek_idle()) {
+        lease(*slot, now, site);
+        return acquired{*slot};
+    }
+    return enqueue(now, site, out);
+}
+
+bool pool_core::cancel_waiter(waiter_id id) { return waiters_.erase(id); }
+
+void pool_core::fail_all_waiters(errc code, actions& out)
+{
+    while (!waiters_.empty())
+        out.emplace_back(fail_waiter{waiters_.pop_front().id, code});
+}
+
+void pool_core::fail_if_nothing_can_serve(pool_time now, actions& out)
+{
+    if (!waiters_.empty() && nothing_can_serve(gauges(), backends_.all_backing_off(now)))
+        fail_all_waiters(errc::no_endpoint_available, out);
+}
+
+// ---- sizing -------------------------------------------------------------------------------------
+
+void pool_core::fill(pool_time now, actions& out)
+{
+    if (closed_)
+        return;
+    std::size_t wanted = connects_wanted(gauges(), waiters_.size(), limits_);
+    while (wanted > 0 && start_connect(now, out))
+        --wanted;
+    if (wanted > 0) {
+        // Held back by backoff (or the connect cap, which a finishing connect lifts): come
+        // back when the earliest backend may retry.
+        if (const auto at = backends_.earliest_retry(now))
+            retry_wake_ = std::min(retry_wake_, *at);
+    }
+}
+
+bool pool_core::start_connect(pool_time now, actions& out)
+{
+    // Every connect, whatever asks for it (refill, waiters, goaway, recycling), counts against
+    // max_concurrent_connects.
+    if (gauges().connecting >= limits_.max_concurrent_connects)
+        return false;
+    const auto b = backends_.next_for_connect(now);
+    if (!b)
+        return false;
+    link_record r;
+    r.id = next_link_id_++;
+    r.backend = *b;
+    r.status = link_status::connecting;
+    r.epoch = backends_[*b].failure_epoch;
+    // Each link's lifetime and idle limit are shortened by up to 10 %, so links opened (or
+    // left idle) together are not all retired together.
+    r.retire_at = now + shortened_by_up_to_10_percent(limits_.max_lifetime, rng_);
+    r.idle_limit = shortened_by_up_to_10_percent(limits_.idle_timeout, rng_);
+    const link_slot slot = records_.add(r);
+    out.emplace_back(open_link{slot, r.id, *b});
+    return true;
+}
+
+// ---- link events --------------------------------------------------------------------------------
+
+void pool_core::hand_out(link_slot slot, pool_time now, actions& out)
+{
+    if (!waiters_.empty()) {
+        // Direct hand-off to the oldest waiter: no barging by later callers.
+        const waiter_entry w = waiters_.pop_front();
+        lease(slot, now, w.site);
+        out.emplace_back(grant_link{w.id, slot});
+        return;
+    }
+    records_.change(slot, [now](link_record& r) {
+        r.status = link_status::idle;
+        r.held = false;
+        r.idle_since = now;
+    });
+}
+
+void pool_core::retire(link_slot slot, errc reason, actions& out)
+{
+    records_.change(slot, [](link_record& r) { r.status = link_status::draining; });
+    out.emplace_back(retire_link{slot, reason});
+}
+
+void pool_core::link_ready(link_slot slot, pool_time now, actions& out)
+{
+    if (!records_.contains(slot) || records_.at(slot).status != link_status::connecting)
+        return;
+    backend& b = backends_[records_.at(slot).backend];
+    ++b.connects;
+    b.backoff.reset();
+    b.retry_at = {};
+    if (closed_) {
+        retire(slot, errc::pool_closed, out);
+        return;
+    }
+    hand_out(slot, now, out);
+    // Make before break: a link past max_lifetime goes once its replacement is proven.
+    if (gauges().replacing > 0)
+        if (const auto old = pick_replaced(records_))
+            retire(*old, errc::connection_draining, out);
+    fill(now, out); // a connect slot is free again (max_concurrent_connects)
+}
+
+void pool_core::link_draining(link_slot slot, pool_time now, actions& out)
+{
+    if (!records_.contains(slot))
+        return;
+    const link_status s = records_.at(slot).status;
+    if (s == link_status::draining || s == link_status::connecting)
+        return;
+    records_.change(slot, [](link_record& r) { r.status = link_status::draining; });
+    // Make before break: a replacement starts now, while the old link finishes what it owes.
+    if (!closed_ && gauges().live() < limits_.max_connections)
+        start_connect(now, out);
+    fill(now, out);
+}
+
+void pool_core::link_returned(link_slot slot, bool usable, pool_time now, actions& out)
+{
+    if (!records_.contains(slot))
+        return;
+    const link_record& r = records_.at(slot);
+    if (r.held) {
+        // The lease may have been stamped with a precise clock and the return with a coarse
+        // one that lags: never a negative hold.
+        const auto held = std::max(now - r.leased_at, pool_duration::zero());
+        ++counters_.leases_returned;
+        counters_.hold_total += held;
+        counters_.hold_max = std::max(counters_.hold_max, held);
+        records_.change(slot, [](link_record& rec) { rec.held = false; });
+    }
+    if (closed_ || r.status != link_status::leased || !usable) {
+        if (r.status == link_status::leased) {
+            retire(slot, closed_ ? errc::pool_closed : errc::connection_draining, out);
+            fill(now, out); // its replacement starts while it closes
+        }
+        return; // a draining link closes by itself once quiet
+    }
+    switch (recycle_returned(r, gauges(), limits_, now)) {
+    case return_verdict::retire:
+        // Past max_lifetime and surplus: its replacement was proven while it was leased, or
+        // there is no room to make one first.
+        retire(slot, errc::connection_draining, out);
+        fill(now, out);
+        return;
+    case return_verdict::reuse_and_replace:
+        if (start_connect(now, out)) // make before break
+            records_.change(slot, [](link_record& rec) { rec.replacing = true; });
+        break;
+    case return_verdict::reuse: break;
+    }
+    hand_out(slot, now, out);
+}
+
+void pool_core::link_closed(link_slot slot, errc reason, std::string_view detail, pool_time now,
+                            actions& out)
+{
+    if (!records_.contains(slot))
+        return;
+    const link_record r = records_.at(slot);
+    backend& b = backends_[r.backend];
+    if (r.status == link_status::connecting) {
+        if (!closed_)
+            record_connect_failure(r, detail, now, out);
+    } else if (!closed_ && reason != errc::connection_draining && reason != errc::pool_closed) {
+        // A working link was lost: come back after a random part of the initial delay, so
+        // many clients that lost one server do not reconnect in lockstep.
+        b.retry_at = std::max(b.retry_at, now + b.backoff.first_reconnect_delay());
+    }
+    records_.remove(slot);
+    if (closed_) {
+        if (finished())
+            out.emplace_back(pool_finished{});
+        return;
+    }
+    fill(now, out);
+    fail_if_nothing_can_serve(now, out);
+}
+
+void pool_core::record_connect_failure(const link_record& r, std::string_view detail,
+                                       pool_time now, actions& out)
+{
+    backend& b = backends_[r.backend];
+    ++counters_.connect_failures;
+    ++b.connect_failures;
+    b.last_error.assign(detail);
+    out.emplace_back(connect_failed{r.backend});
+    // Concurrent connects that failed together advance the backoff once.
+    if (r.epoch != b.failure_epoch)
+        return;
+    ++b.failure_epoch;
+    const auto delay = b.backoff.on_failure();
+    b.retry_at = now + delay;
+    out.emplace_back(backoff_started{r.backend, delay, b.backoff.failures()});
+}
+
+// ---- time ---------------------------------------------------------------------------------------
+
+void pool_core::tick(pool_time now, actions& out)
+{
+    while (!waiters_.empty() && waiters_.front().deadline <= now) {
+        ++counters_.acquire_timeouts;
+        out.emplace_back(fail_waiter{waiters_.pop_front().id, errc::acquire_timeout});
+    }
+    if (closed_)
+        return;
+    if (retry_wake_ <= now) {
+        retry_wake_ = pool_time::max();
+        fill(now, out);
+    }
+    if (next_maintenance_ <= now) {
+        next_maintenance_ = now + maintenance_period(limits_);
+        maintain(now, out);
+    }
+}
+
+pool_time pool_core::next_wake() const noexcept
+{
+    pool_time wake = waiters_.next_deadline().value_or(pool_time::max());
+    if (!closed_)
+        wake = std::min({wake, retry_wake_, next_maintenance_});
+    return wake;
+}
+
+void pool_core::maintain(pool_time now, actions& out)
+{
+    warn_long_leases(now, out);
+    recycle_idle_links(now, out);
+}
+
+// Leases held past lease_warn_threshold: reported once each, with the acquire site. (No scan
+// of thousands of idle links when nothing is leased.)
+void pool_core::warn_long_leases(pool_time now, actions& out)
+{
+    if (gauges().leased == 0)
+        return;
+    std::vector<link_slot> late;
+    records_.for_each([&](link_slot s, const link_record& r) {
+        if (r.held && !r.warned && now - r.leased_at >= limits_.lease_warn_threshold)
+            late.push_back(s);
+    });
+    for (const link_slot s : late) {
+        const link_record& r = records_.at(s);
+        ++counters_.leases_held_too_long;
+        out.emplace_back(lease_held_too_long{
+            r.id, std::chrono::duration_cast<std::chrono::milliseconds>(now - r.leased_at), r.site});
+        records_.change(s, [](link_record& rec) { rec.warned = true; });
+    }
+}
+
+// Oldest idle first; only idle links are ever retired, never a leased one.
+void pool_core::recycle_idle_links(pool_time now, actions& out)
+{
+    const std::vector<link_slot> idle = records_.idle_stack(); // retiring changes the stack
+    for (const link_slot s : idle) {
+        switch (recycle_idle(records_.at(s), gauges(), limits_, now)) {
+        case idle_verdict::keep: break;
+        case idle_verdict::retire: retire(s, errc::connection_draining, out); break;
+        case idle_verdict::replace:
+            // Make before break: link_ready() retires this one once the replacement is proven.
+            if (start_connect(now, out))
+                records_.change(s, [](link_record& r) { r.replacing = true; });
+            break;
+        case idle_verdict::retire_and_refill:
+            retire(s, errc::connection_draining, out);
+            fill(now, out);
+            break;
+        }
+    }
+}
+
+// ---- shutdown -----------------------------------------------------------------------------------
+
+void pool_core::shutdown(actions& out)
+{
+    if (closed_)
+        return;
+    closed_ = true;
+    retry_wake_ = pool_time::max();
+    fail_all_waiters(errc::pool_closed, out);
+    // Idle links close now; leased ones finish what was sent (the driver bounds that by the
+    // drain deadline); connecting ones are told to stop.
+    std::vector<link_slot> all;
+    records_.for_each([&](link_slot s, const link_record&) { all.push_back(s); });
+    for (const link_slot s : all) {
+        if (records_.at(s).status != link_status::connecting)
+            records_.change(s, [](link_record& r) { r.status = link_status::draining; });
+        out.emplace_back(retire_link{s, errc::pool_closed});
+    }
+    if (finished())
+        out.emplace_back(pool_finished{});
+}
+
+} // namespace tether::sansio

@@ -1,0 +1,138 @@
+#pragma once
+
+// The sans-io pool core: every decision of the pool, and nothing else. Its driver (io/pool_impl)
+// feeds it events under the pool lock, with the current time, and performs the actions it
+// appends to `out` once the lock is released. It owns the link records (one status each, every
+// gauge derived from them), the FIFO waiters with their deadlines, the backends with their
+// backoff, sizing, recycling (max_lifetime, idle_timeout, make-before-break), goaway
+// replacement and shutdown. No Asio, no locks, no clock reads: tested in virtual time.
+//
+// Contract with the driver:
+// - Every open_link is answered, exactly once, by link_ready() or link_closed() (a link
+//   proven, then closed, sends both).
+// - Every waiter (acquire() that queued) gets exactly one grant_link or fail_waiter, or is
+//   removed by cancel_waiter() returning true.
+// - A link handed out (lease_idle(), grant_link) is leased until link_returned() or
+//   link_closed().
+// - The driver calls tick(now) at next_wake() (or later), and after every event asks
+//   next_wake() again when it needs to re-arm its timer.
+
+#include "sansio/backend_set.hpp"
+#include "sansio/link_records.hpp"
+#include "sansio/pool_types.hpp"
+#include "sansio/waiter_queue.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace tether::sansio {
+
+/// Counters the core keeps (the link-level ones live with the links).
+struct pool_core_counters {
+    std::uint64_t acquires = 0;
+    std::uint64_t acquire_timeouts = 0;
+    std::uint64_t connect_failures = 0;
+    std::uint64_t leases_returned = 0;
+    pool_duration hold_total{};
+    pool_duration hold_max{};
+    std::uint64_t leases_held_too_long = 0;
+};
+
+/// What acquire() did: leased a link at once, queued the caller, or refused.
+struct acquired {
+    link_slot slot;
+};
+struct queued {
+    waiter_id waiter;
+};
+using acquire_outcome = std::variant<acquired, queued, errc>;
+
+class pool_core {
+public:
+    using actions = std::vector<pool_action>;
+
+    /// `endpoints`: how many configured endpoints (one backend each). `seed` drives every
+    /// random choice (jitter bands, backoff, the first backend).
+    pool_core(const pool_limits& limits, std::size_t endpoints, std::uint64_t seed, pool_time now);
+
+    /// Opens the first min_connections links.
+    void start(pool_time now, actions& out);
+
+    // ---- acquire -------------------------------------------------------------------------
+    /// The most recently used idle link, not yet leased; nullopt when none. The driver checks
+    /// that the link itself still accepts requests, then calls lease_idle() or link_unusable().
+    std::optional<link_slot> peek_idle() const noexcept;
+    /// Leases the idle link in `slot` to the caller at `site`.
+    void lease_idle(link_slot slot, pool_time now, const std::source_location& site);
+    /// The idle link in `slot` turned out to be closing: out of service until link_closed();
+    /// a replacement starts.
+    void link_unusable(link_slot slot, pool_time now, actions& out);
+    /// A caller wants a link and there was no usable idle one: queue it (or refuse).
+    acquire_outcome enqueue(pool_time now, const std::source_location& site, actions& out);
+    /// Fast path and queueing in one call (tests and simulations: every link is usable).
+    acquire_outcome acquire(pool_time now, const std::source_location& site, actions& out);
+    /// The caller gave up waiting (cancellation). True if it was still queued; its completion
+    /// is then the driver's.
+    bool cancel_waiter(waiter_id id);
+
+    // ---- link events ---------------------------------------------------------------------
+    /// The link in `slot` is proven.
+    void link_ready(link_slot slot, pool_time now, actions& out);
+    /// The link in `slot` got goaway: no new lease; a replacement starts at once.
+    void link_draining(link_slot slot, pool_time now, actions& out);
+    /// The last hold of the leased link in `slot` was dropped. `usable`: the link still
+    /// accepts requests and its lease did not ask to discard it.
+    void link_returned(link_slot slot, bool usable, pool_time now, actions& out);
+    /// The link in `slot` closed with `reason`; `detail` says why a connect failed.
+    void link_closed(link_slot slot, errc reason, std::string_view detail, pool_time now,
+                     actions& out);
+
+    // ---- time and shutdown ---------------------------------------------------------------
+    /// Waiter deadlines, connect retries after backoff, recycling and lease warnings due by `now`.
+    void tick(pool_time now, actions& out);
+    /// When tick() must run next; time_point::max() when nothing is scheduled.
+    pool_time next_wake() const noexcept;
+    /// New and waiting acquires fail with pool_closed; every link is retired.
+    void shutdown(actions& out);
+
+    // ---- reading -------------------------------------------------------------------------
+    bool closed() const noexcept { return closed_; }
+    /// Shut down and every link gone.
+    bool finished() const noexcept { return closed_ && records_.gauges().total == 0; }
+    const link_records& records() const noexcept { return records_; }
+    const link_gauges& gauges() const noexcept { return records_.gauges(); }
+    const backend_set& backends() const noexcept { return backends_; }
+    const waiter_queue& waiters() const noexcept { return waiters_; }
+    const pool_core_counters& counters() const noexcept { return counters_; }
+    const pool_limits& limits() const noexcept { return limits_; }
+
+private:
+    void fill(pool_time now, actions& out);
+    bool start_connect(pool_time now, actions& out);
+    void hand_out(link_slot slot, pool_time now, actions& out);
+    void lease(link_slot slot, pool_time now, const std::source_location& site);
+    void retire(link_slot slot, errc reason, actions& out);
+    void fail_all_waiters(errc code, actions& out);
+    void fail_if_nothing_can_serve(pool_time now, actions& out);
+    void record_connect_failure(const link_record& r, std::string_view detail, pool_time now,
+                                actions& out);
+    void maintain(pool_time now, actions& out);
+    void warn_long_leases(pool_time now, actions& out);
+    void recycle_idle_links(pool_time now, actions& out);
+
+    pool_limits limits_;
+    link_records records_;
+    waiter_queue waiters_;
+    backend_set backends_;
+    pool_core_counters counters_;
+    jitter_rng rng_;
+    std::uint64_t next_link_id_ = 1;
+    pool_time retry_wake_ = pool_time::max(); ///< fill() was held back by backoff until then
+    pool_time next_maintenance_;
+    bool closed_ = false;
+};
+
+} // namespace tether::sansio

@@ -1,0 +1,232 @@
+#pragma once
+
+// Drives a sans-io pool_core in virtual time for tests: keeps the actions it asks for, plays
+// the driver's side (which links are connecting, leased, retiring), and checks the core's
+// invariants after every step.
+
+#include "sansio/pool_core.hpp"
+#include "sansio/pool_policy.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace tether::test {
+
+namespace sansio = tether::sansio;
+using sansio::link_slot;
+using sansio::waiter_id;
+
+class pool_core_harness {
+public:
+    explicit pool_core_harness(const sansio::pool_limits& limits, std::size_t endpoints = 1,
+                               std::uint64_t seed = 1)
+        : core(limits, endpoints, seed, now)
+    {
+    }
+
+    sansio::pool_time now{std::chrono::hours(1)};
+    sansio::pool_core core;
+    sansio::pool_core::actions out;
+
+    // What the driver side knows.
+    std::set<link_slot> connecting;     ///< open_link asked for, no answer yet
+    std::map<waiter_id, bool> waiting;  ///< queued acquires -> completed?
+    std::map<waiter_id, link_slot> granted;
+    std::map<waiter_id, errc> failed;
+    std::set<link_slot> held;           ///< leased to the test
+    std::set<link_slot> retiring;       ///< retire_link asked for, not closed yet
+    std::vector<waiter_id> grant_order;
+    std::size_t finished_count = 0;
+    std::size_t opened = 0, backoffs = 0, connect_failures_seen = 0, long_leases = 0;
+
+    void start() { step([&] { core.start(now, out); }); }
+
+    /// Acquire: the link leased at once, or the waiter queued, or the refusal.
+    sansio::acquire_outcome acquire()
+    {
+        sansio::acquire_outcome r;
+        step([&] { r = core.acquire(now, std::source_location::current(), out); });
+        if (auto* a = std::get_if<sansio::acquired>(&r))
+            held.insert(a->slot);
+        else if (auto* q = std::get_if<sansio::queued>(&r))
+            waiting.try_emplace(q->waiter, false); // may have completed within the call
+        return r;
+    }
+    void ready(link_slot s)
+    {
+        ASSERT_TRUE(connecting.erase(s)) << "ready for a link not connecting: " << s;
+        step([&] { core.link_ready(s, now, out); });
+    }
+    void connect_fails(link_slot s, std::string_view why = "refused")
+    {
+        ASSERT_TRUE(connecting.erase(s)) << "connect failure of a link not connecting: " << s;
+        step([&] { core.link_closed(s, errc::connect_failed, why, now, out); });
+    }
+    void give_back(link_slot s, bool usable = true)
+    {
+        ASSERT_TRUE(held.erase(s)) << "return of a link not held: " << s;
+        step([&] { core.link_returned(s, usable, now, out); });
+    }
+    void unusable(link_slot s)
+    {
+        step([&] { core.link_unusable(s, now, out); });
+    }
+    void goaway(link_slot s)
+    {
+        step([&] { core.link_draining(s, now, out); });
+    }
+    void closed(link_slot s, errc reason = errc::connection_lost)
+    {
+        connecting.erase(s);
+        held.erase(s);
+        retiring.erase(s);
+        step([&] { core.link_closed(s, reason, "", now, out); });
+    }
+    void advance(std::chrono::nanoseconds d)
+    {
+        const auto until = now + d;
+        while (core.next_wake() <= until) {
+            now = std::max(now, core.next_wake());
+            step([&] { core.tick(now, out); });
+        }
+        now = until;
+    }
+    void shutdown() { step([&] { core.shutdown(out); }); }
+    bool cancel(waiter_id id)
+    {
+        bool r = false;
+        step([&] { r = core.cancel_waiter(id); });
+        if (r)
+            waiting[id] = true;
+        return r;
+    }
+
+    /// Connecting links, oldest first.
+    std::vector<link_slot> pending() const { return {connecting.begin(), connecting.end()}; }
+    const sansio::link_gauges& g() const { return core.gauges(); }
+
+    /// Applies `f` to the core, then performs its actions and checks every invariant.
+    std::string event = "start"; ///< the step being checked, for failure messages
+
+    template <class F>
+    void step(F&& f, std::source_location where = std::source_location::current())
+    {
+        event = where.function_name();
+        out.clear();
+        f();
+        for (auto& a : out)
+            std::visit([&](auto& act) { perform(act); }, a);
+        check_invariants();
+    }
+
+    void check_invariants()
+    {
+        const auto& c = core;
+        sansio::link_gauges recount;
+        std::vector<sansio::backend_gauges> backends;
+        c.records().recount(recount, backends);
+        SCOPED_TRACE("after " + event);
+        ASSERT_EQ(recount, c.gauges()) << "a gauge differs from a recount of the records";
+        for (std::size_t b = 0; b < backends.size(); ++b)
+            ASSERT_EQ(backends[b], c.records().backend(b)) << "backend " << b;
+        // The idle stack holds exactly the idle records, once each.
+        std::multiset<link_slot> stack(c.records().idle_stack().begin(),
+                                       c.records().idle_stack().end());
+        std::multiset<link_slot> idle;
+        c.records().for_each([&](link_slot s, const sansio::link_record& r) {
+            if (r.status == sansio::link_status::idle)
+                idle.insert(s);
+        });
+        ASSERT_EQ(stack, idle);
+        ASSERT_LE(c.gauges().live(), c.limits().max_connections);
+        ASSERT_LE(c.gauges().connecting, c.limits().max_concurrent_connects);
+        ASSERT_EQ(c.gauges().connecting, connecting.size());
+        ASSERT_LE(c.waiters().size(), c.limits().max_waiters);
+        // Nobody waits while a link is idle.
+        if (!c.waiters().empty()) {
+            ASSERT_EQ(c.gauges().idle, 0u);
+        }
+        if (!c.closed()) {
+            // Refilled: below min_connections (or short of links for the waiters) only while
+            // the connect cap or every backend's backoff holds the connects back.
+            const bool short_of_links =
+                sansio::connects_wanted(c.gauges(), c.waiters().size(), c.limits()) > 0;
+            const bool held_back = c.gauges().connecting >= c.limits().max_concurrent_connects ||
+                                   !any_backend_accepts();
+            ASSERT_TRUE(!short_of_links || held_back)
+                << "connects wanted but none started: live " << c.gauges().live()
+                << ", connecting " << c.gauges().connecting << ", waiters " << c.waiters().size();
+            if (short_of_links && !any_backend_accepts() &&
+                c.gauges().connecting < c.limits().max_concurrent_connects) {
+                ASSERT_NE(c.next_wake(), sansio::pool_time::max()) << "no retry scheduled";
+            }
+        }
+    }
+
+    bool any_backend_accepts() const
+    {
+        for (const auto& b : core.backends().all())
+            if (b.accepts_connect(now))
+                return true;
+        return false;
+    }
+
+private:
+    void perform(sansio::open_link& a)
+    {
+        ASSERT_TRUE(connecting.insert(a.slot).second) << "open_link twice for slot " << a.slot;
+        ++opened;
+    }
+    void perform(sansio::grant_link& a)
+    {
+        complete(a.waiter);
+        granted[a.waiter] = a.slot;
+        grant_order.push_back(a.waiter);
+        ASSERT_TRUE(held.insert(a.slot).second) << "link granted twice: " << a.slot;
+        // FIFO: the waiter granted is the oldest still waiting.
+        for (const auto& [id, done] : waiting)
+            if (!done) {
+                ASSERT_GT(id, a.waiter) << "waiter " << a.waiter << " served before " << id;
+                break;
+            }
+    }
+    void perform(sansio::fail_waiter& a)
+    {
+        complete(a.waiter);
+        failed[a.waiter] = a.code;
+    }
+    void perform(sansio::retire_link& a)
+    {
+        // A held link is retired only by shutdown: never taken from under its lease.
+        if (held.count(a.slot)) {
+            ASSERT_TRUE(core.closed()) << "leased link " << a.slot << " retired";
+        }
+        retiring.insert(a.slot);
+    }
+    void perform(sansio::connect_failed&) { ++connect_failures_seen; }
+    void perform(sansio::backoff_started&) { ++backoffs; }
+    void perform(sansio::lease_held_too_long&) { ++long_leases; }
+    void perform(sansio::pool_finished&) { ++finished_count; }
+
+    void complete(waiter_id w)
+    {
+        auto it = waiting.find(w);
+        if (it == waiting.end()) {
+            // Only the waiter being queued by the current acquire() is not known yet.
+            ASSERT_TRUE(waiting.empty() || waiting.rbegin()->first < w) << "unknown waiter " << w;
+            it = waiting.emplace(w, false).first;
+        }
+        ASSERT_FALSE(it->second) << "waiter " << w << " completed twice";
+        it->second = true;
+    }
+};
+
+} // namespace tether::test
