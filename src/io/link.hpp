@@ -6,10 +6,12 @@
 // driven by the pool's health tick (see health_registry.hpp). The decisions are the sans-io
 // link_fsm's; this class only performs them.
 
+#include "io/clock_service.hpp"
 #include "io/completion.hpp"
 #include "io/health_registry.hpp"
 #include "io/link_owner.hpp"
 #include "io/request_inbox.hpp"
+#include "io/transport.hpp"
 #include "sansio/frame_decoder.hpp"
 #include "sansio/link_fsm.hpp"
 #include "sansio/message.hpp"
@@ -18,8 +20,6 @@
 #include <tether/config.hpp>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <nlohmann/json.hpp>
 
@@ -33,7 +33,7 @@
 
 namespace tether::detail {
 
-class link : public std::enable_shared_from_this<link> {
+class link final : public transport_user, public std::enable_shared_from_this<link> {
 public:
     using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
     using request_op = pending_op<nlohmann::json>;
@@ -93,13 +93,15 @@ public:
 
 private:
     using clock = std::chrono::steady_clock;
+    /// Buffers above this size are given back once they drain, so an idle link stays small.
+    static constexpr std::size_t keep_buffer_capacity = 16 * 1024;
 
     // All below run on the strand.
     void do_connect();
-    void resolve_with_seam(const endpoint& ep);
-    void on_connected(const boost::system::error_code& ec);
+    void on_transport_connected(const boost::system::error_code& ec, std::string detail) override;
     void start_read();
-    void on_read(const boost::system::error_code& ec, std::size_t n);
+    void on_transport_read(const boost::system::error_code& ec, std::size_t n) override;
+    void on_transport_written(const boost::system::error_code& ec) override;
     void decode_buffered();
     bool handle_payload(std::string_view payload);
     struct message_handler;
@@ -123,7 +125,8 @@ private:
     void check_health();
     void publish_health();
     bool proof_of_life(clock::time_point now);
-    void on_timer(std::uint64_t generation, const boost::system::error_code& ec);
+    void on_timer();
+    clock::time_point now() const noexcept { return ctx_.clock.now(); }
     void finish_request(request_op&& op, boost::system::error_code ec, nlohmann::json value);
     void after_request_done();
     void end_read_loop();
@@ -141,10 +144,8 @@ private:
     const std::size_t endpoint_index_;
 
     strand_type strand_;
-    boost::asio::ip::tcp::socket socket_;
-    boost::asio::ip::tcp::resolver resolver_;
-    boost::asio::steady_timer timer_;
-    std::uint64_t timer_generation_ = 0;
+    std::unique_ptr<transport> transport_;
+    std::unique_ptr<deadline_timer> timer_; // the connect deadline and request deadlines
     clock::time_point timer_armed_at_ = clock::time_point::max();
     health_registry<link>::slot* health_slot_ = nullptr; // while proven and not closed
 

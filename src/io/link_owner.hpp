@@ -4,8 +4,10 @@
 // (down) and the events it reports (up). The link knows no pool implementation, and the pool
 // touches no member of the link but through the link's own thread-safe functions.
 
+#include "io/clock_service.hpp"
 #include "io/health_registry.hpp"
 #include "io/pool_counters.hpp"
+#include "io/transport.hpp"
 
 #include <tether/config.hpp>
 
@@ -29,6 +31,8 @@ struct link_context {
     boost::asio::io_context& io;
     health_registry<link>& health; ///< proven links enrol for the pool's health tick
     std::uint64_t seed;            ///< mixed into each link's ping-jitter seed
+    clock_service& clock;          ///< time and timers (a manual clock in tests)
+    transport_factory make_transport; ///< plain TCP, TLS, or a test's fake
 
     pool_observer* observer() const noexcept { return config.observer.get(); }
     bool running_in_io_thread() const noexcept { return io.get_executor().running_in_this_thread(); }

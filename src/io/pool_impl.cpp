@@ -1,6 +1,5 @@
 #include "io/pool_impl.hpp"
 
-#include "io/coarse_clock.hpp"
 #include "io/link.hpp"
 #include "io/pool_deferred.hpp"
 
@@ -57,12 +56,19 @@ pool_anchor::~pool_anchor()
         impl->shutdown(impl->config().drain_timeout);
 }
 
-pool_impl::pool_impl(pool_config config)
+pool_impl::pool_impl(pool_config config, pool_seams s)
     : config_(std::move(config)), runner_(config_.io_threads),
-      link_context_{config_, counters_, runner_.context(), health_, random_seed()},
-      strand_(asio::make_strand(runner_.context())), wake_timer_(strand_), drain_timer_(strand_),
-      health_timer_(strand_), notifies_(runner_.context(), config_, counters_),
-      core_(limits_of(config_), config_.endpoints.size(), random_seed(), clock::now())
+      link_context_{config_,
+                    counters_,
+                    runner_.context(),
+                    health_,
+                    random_seed(),
+                    s.clock ? *s.clock : steady_clock_service(),
+                    s.make_transport ? std::move(s.make_transport) : make_tcp_transport},
+      strand_(asio::make_strand(runner_.context())), clock_(link_context_.clock),
+      wake_timer_(clock_.make_timer(strand_)), drain_timer_(clock_.make_timer(strand_)),
+      health_timer_(clock_.make_timer(strand_)), notifies_(runner_.context(), config_, counters_),
+      core_(limits_of(config_), config_.endpoints.size(), random_seed(), clock_.now())
 {
 }
 
@@ -74,7 +80,7 @@ void pool_impl::start()
     {
         deferred out(*this);
         std::lock_guard lock(mutex_);
-        core_.start(clock::now(), actions_);
+        core_.start(now(), actions_);
         translate_locked(out);
     }
     asio::post(strand_, [self = shared_from_this()] { self->arm_health_timer(); });
@@ -86,7 +92,7 @@ std::shared_ptr<link> pool_impl::try_acquire_idle(const std::source_location& si
 {
     deferred out(*this); // empty unless an idle link turned out to be closing
     std::lock_guard lock(mutex_);
-    return closed() ? nullptr : lease_idle_locked(site, coarse_now(), out);
+    return closed() ? nullptr : lease_idle_locked(site, clock_.coarse_now(), out);
 }
 
 // The most recently used idle link, leased to `site`; null when none is usable.
@@ -119,11 +125,11 @@ void pool_impl::async_acquire(std::shared_ptr<pool_anchor> anchor, acquire_op op
         out.complete({std::move(anchor), std::move(op)}, make_error_code(errc::pool_closed));
         return;
     }
-    if (auto l = lease_idle_locked(site, coarse_now(), out)) {
+    if (auto l = lease_idle_locked(site, clock_.coarse_now(), out)) {
         out.grant({std::move(anchor), std::move(op)}, std::move(l));
         return;
     }
-    const auto outcome = core_.enqueue(clock::now(), site, actions_);
+    const auto outcome = core_.enqueue(now(), site, actions_);
     if (const auto* refused = std::get_if<errc>(&outcome)) {
         out.complete({std::move(anchor), std::move(op)}, make_error_code(*refused));
         translate_locked(out);
@@ -188,7 +194,7 @@ void pool_impl::on_link_ready(const std::shared_ptr<link>& l)
         std::lock_guard lock(mutex_);
         if (!entry_of_locked(*l))
             return;
-        core_.link_ready(l->slot(), clock::now(), actions_);
+        core_.link_ready(l->slot(), now(), actions_);
         translate_locked(out);
         settle_spare_locked(l->slot(), out);
     }
@@ -201,7 +207,7 @@ void pool_impl::on_link_draining(const std::shared_ptr<link>& l)
     std::lock_guard lock(mutex_);
     if (!entry_of_locked(*l))
         return;
-    core_.link_draining(l->slot(), clock::now(), actions_);
+    core_.link_draining(l->slot(), now(), actions_);
     translate_locked(out);
     settle_spare_locked(l->slot(), out);
 }
@@ -219,7 +225,7 @@ void pool_impl::on_link_returned(link& l, std::shared_ptr<link> donor)
         e->spare = std::move(donor); // handed to the next lease, or kept while idle
     else
         out.drop(std::move(donor));
-    core_.link_returned(l.slot(), l.usable(), coarse_now(), actions_);
+    core_.link_returned(l.slot(), l.usable(), clock_.coarse_now(), actions_);
     translate_locked(out);
     settle_spare_locked(l.slot(), out);
 }
@@ -237,7 +243,7 @@ void pool_impl::on_link_closed(const std::shared_ptr<link>& l, error_code reason
         out.drop(std::move(e->spare));
         // The core may give the slot to a new link in this very call.
         core_.link_closed(l->slot(), close_kind(reason), detail.empty() ? reason.message() : detail,
-                          clock::now(), actions_);
+                          now(), actions_);
         translate_locked(out, reason);
     }
     state_changed_.notify_all();
@@ -264,11 +270,7 @@ void pool_impl::arm_wake_timer(clock::time_point at)
 {
     if (finished_)
         return;
-    wake_timer_.expires_at(at); // an earlier wait is cancelled: its handler sees the error
-    wake_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-        if (!ec)
-            self->on_wake_timer();
-    });
+    wake_timer_->arm(at, [self = shared_from_this()] { self->on_wake_timer(); });
 }
 
 void pool_impl::on_wake_timer()
@@ -276,7 +278,7 @@ void pool_impl::on_wake_timer()
     deferred out(*this);
     std::lock_guard lock(mutex_);
     wake_armed_at_ = clock::time_point::max();
-    core_.tick(clock::now(), actions_);
+    core_.tick(now(), actions_);
     translate_locked(out);
 }
 
@@ -293,18 +295,15 @@ void pool_impl::arm_health_timer()
 {
     if (finished_)
         return;
-    health_timer_.expires_after(health_tick_period(config_));
-    health_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-        if (!ec)
-            self->on_health_tick();
-    });
+    health_timer_->arm(now() + health_tick_period(config_),
+                       [self = shared_from_this()] { self->on_health_tick(); });
 }
 
 void pool_impl::on_health_tick()
 {
     // Links due within half a period are looked at now: a ping goes a little early (well
     // within its jitter) rather than up to a whole period late.
-    health_.collect_due(clock::now() + health_tick_period(config_) / 2, health_due_);
+    health_.collect_due(now() + health_tick_period(config_) / 2, health_due_);
     for (auto& l : health_due_)
         link::post_health_check(std::move(l));
     health_due_.clear();
@@ -343,11 +342,8 @@ void pool_impl::begin_shutdown(std::chrono::milliseconds drain)
     asio::post(strand_, [self = shared_from_this(), links = std::move(links), drain]() mutable {
         if (self->finished_)
             return; // every link closed before this ran
-        self->drain_timer_.expires_after(drain);
-        self->drain_timer_.async_wait([self, links = std::move(links)](const error_code& ec) {
-            if (ec)
-                return; // everything closed in time
-            for (auto& l : links)
+        self->drain_timer_->arm(self->now() + drain, [self, links = std::move(links)] {
+            for (auto& l : links) // not everything closed in time
                 l->force_close(make_error_code(errc::pool_closed));
         });
     });
@@ -357,9 +353,9 @@ void pool_impl::finish()
 {
     // On the pool strand, once every link is gone: nothing left to wait for.
     finished_ = true;
-    wake_timer_.cancel();
-    drain_timer_.cancel();
-    health_timer_.cancel();
+    wake_timer_->cancel();
+    drain_timer_->cancel();
+    health_timer_->cancel();
     health_.clear(); // empty by now: every link withdrew when it closed
     runner_.release_work();
 }

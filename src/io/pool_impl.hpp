@@ -25,7 +25,6 @@
 #include <tether/lease.hpp>
 #include <tether/stats.hpp>
 
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
@@ -46,11 +45,18 @@ struct pool_anchor {
     ~pool_anchor();
 };
 
+/// The seams a test may replace: the clock (and timers) and the links' transport.
+struct pool_seams {
+    clock_service* clock = nullptr;   ///< default: steady_clock_service()
+    transport_factory make_transport; ///< default: make_tcp_transport
+};
+
 class pool_impl final : public link_owner, public std::enable_shared_from_this<pool_impl> {
 public:
     using acquire_op = pending_op<tether::lease>;
 
-    explicit pool_impl(pool_config config);
+    explicit pool_impl(pool_config config) : pool_impl(std::move(config), pool_seams{}) {}
+    pool_impl(pool_config config, pool_seams seams);
     ~pool_impl();
 
     /// Starts the io threads, the first min_connections connects and the pool's timers.
@@ -111,6 +117,7 @@ private:
     void note_wake_locked();
     void arm_wake_timer(std::chrono::steady_clock::time_point at);
     void on_wake_timer();
+    clock_time now() const noexcept { return clock_.now(); }
     void arm_health_timer();
     void on_health_tick();
     void cancel_waiter(sansio::waiter_id id);
@@ -122,9 +129,10 @@ private:
     io_runner runner_; // before everything that uses its io_context, so destroyed after them
     link_context link_context_;
     boost::asio::strand<io_runner::executor_type> strand_; // pool timers
-    boost::asio::steady_timer wake_timer_;
-    boost::asio::steady_timer drain_timer_;
-    boost::asio::steady_timer health_timer_;
+    clock_service& clock_;
+    std::unique_ptr<deadline_timer> wake_timer_;   // the core's next_wake()
+    std::unique_ptr<deadline_timer> drain_timer_;  // shutdown: force-close what is left
+    std::unique_ptr<deadline_timer> health_timer_; // the health tick
     health_registry<link> health_;
     std::vector<std::shared_ptr<link>> health_due_; // pool strand only: scratch of a tick
     notify_dispatcher notifies_;

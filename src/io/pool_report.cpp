@@ -68,7 +68,7 @@ pool_stats pool_impl::stats() const
                 c.hold_total / static_cast<clock::rep>(c.leases_returned));
         s.lease_hold_max = duration_cast<std::chrono::microseconds>(c.hold_max);
         s.leases_held_too_long = c.leases_held_too_long;
-        const auto now = clock::now();
+        const auto now = clock_.now();
         if (const auto* oldest = oldest_lease(core_.records()))
             s.longest_current_hold = std::max(milliseconds::zero(),
                                               duration_cast<milliseconds>(now - oldest->leased_at));
@@ -93,7 +93,7 @@ std::string pool_impl::diagnostics() const
 {
     std::lock_guard lock(mutex_);
     std::ostringstream os;
-    const auto now = clock::now();
+    const auto now = clock_.now();
     const auto& g = core_.gauges();
     os << "links " << g.total << "/" << config_.max_connections << " (idle " << g.idle
        << ", leased " << g.leased << ", connecting " << g.connecting << ", draining " << g.draining

@@ -1,0 +1,101 @@
+// A link's deadlines (connect, requests) on its timer, and the health checks the pool's tick
+// asks for: pings when silent, death when a ping goes unanswered.
+
+#include "io/link.hpp"
+
+#include <tether/error.hpp>
+
+namespace tether::detail {
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+// ---- health and deadlines ---------------------------------------------------------------------
+
+void link::rearm_timer()
+{
+    // The timer serves the connect deadline and request deadlines; a proven link's pings are
+    // the health tick's.
+    const auto state = fsm_.state();
+    auto due = state == sansio::link_state::connecting || state == sansio::link_state::proving
+                   ? fsm_.deadline()
+                   : clock::time_point::max();
+    if (auto d = requests_.next_deadline(); d && *d < due)
+        due = *d;
+    if (due == clock::time_point::max() || due >= timer_armed_at_)
+        return;
+    timer_armed_at_ = due;
+    timer_->arm(due, [self = shared_from_this()] { self->on_timer(); }); // replaces a later wait
+}
+
+void link::on_timer()
+{
+    if (fsm_.state() == sansio::link_state::closed)
+        return;
+    timer_armed_at_ = clock::time_point::max();
+    const auto now = this->now();
+    requests_.take_expired(now, [this](std::uint64_t, request_op&& op) {
+        ctx_.counters.request_timeouts.fetch_add(1, std::memory_order_relaxed);
+        // The link stays: a late response will be dropped and counted.
+        finish_request(std::move(op), make_error_code(errc::request_timeout), nullptr);
+    });
+    const auto before = fsm_.state();
+    if (before != sansio::link_state::connecting && before != sansio::link_state::proving) {
+        if (before != sansio::link_state::closed)
+            rearm_timer();
+        return;
+    }
+    const auto action = fsm_.on_timer(now);
+    if (action == sansio::link_action::close && connect_detail_.empty()) {
+        connect_detail_ = std::string(before == sansio::link_state::proving
+                                          ? "no pong to the proving ping from "
+                                          : "no TCP connection to ") +
+                          to_string(peer()) + " within connect_timeout";
+    }
+    perform(action);
+    if (fsm_.state() != sansio::link_state::closed)
+        rearm_timer();
+}
+
+void link::post_health_check(std::shared_ptr<link> l)
+{
+    auto& strand = l->strand_;
+    asio::post(strand, [self = std::move(l)] { self->check_health(); });
+}
+
+void link::check_health()
+{
+    if (health_slot_ == nullptr)
+        return; // closed meanwhile
+    const auto now = this->now();
+    if (fsm_.ping_overdue(now) && !proof_of_life(now))
+        return; // looked at again once the reads already queued have run
+    perform(fsm_.on_timer(now));
+    publish_health();
+}
+
+void link::publish_health()
+{
+    if (health_slot_ != nullptr)
+        health_slot_->publish(fsm_.deadline());
+}
+
+// A ping is overdue. Before declaring the peer dead, make sure it is not this client that is
+// late (io threads busy with thousands of links): bytes waiting in the socket are proof of
+// life, and so may be a read completion queued behind this timer, so the verdict is given
+// once more after everything queued now. False: asked again later (the link is not collected
+// by the health tick meanwhile: it has not published since).
+bool link::proof_of_life(clock::time_point now)
+{
+    error_code ec;
+    if (transport_->available(ec) > 0 && !ec) {
+        fsm_.on_received(now);
+        return true;
+    }
+    if (overdue_rechecked_)
+        return true; // already looked again: the verdict stands
+    overdue_rechecked_ = true;
+    asio::post(strand_, [self = shared_from_this()] { self->check_health(); });
+    return false;
+}
+
+} // namespace tether::detail

@@ -1,0 +1,66 @@
+#pragma once
+
+// The transport seam: one connection's byte stream under a link. Plain TCP is the first
+// implementation (tcp_transport), TLS the next; tests use a scriptable fake. The link's logic
+// does not know which one it runs on.
+//
+// Every function is called on the link's strand, and every completion is delivered there,
+// exactly once, to the transport_user given with the call (kept alive until then). After
+// close(), pending operations complete with an error (operation_aborted or the like).
+
+#include <tether/config.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace tether::detail {
+
+/// Receives a transport's completions (the link).
+class transport_user {
+public:
+    /// Connected and ready for bytes, or not: `detail` says why in words ("resolve h:p: ...",
+    /// "connect h:p: ...", "socket options h:p: ...").
+    virtual void on_transport_connected(const boost::system::error_code& ec, std::string detail) = 0;
+    virtual void on_transport_read(const boost::system::error_code& ec, std::size_t n) = 0;
+    /// The whole buffer of async_write was written, or the write failed.
+    virtual void on_transport_written(const boost::system::error_code& ec) = 0;
+
+protected:
+    ~transport_user() = default;
+};
+
+class transport {
+public:
+    virtual ~transport() = default;
+    /// Resolves `ep` if its host is not numeric, connects, applies the socket options.
+    virtual void async_connect(const endpoint& ep, std::shared_ptr<transport_user> user) = 0;
+    /// Reads what is there (at least one byte) into `into`.
+    virtual void async_read_some(boost::asio::mutable_buffer into,
+                                 std::shared_ptr<transport_user> user) = 0;
+    /// Writes all of `data`; the buffer stays valid until the completion.
+    virtual void async_write(boost::asio::const_buffer data, std::shared_ptr<transport_user> user) = 0;
+    /// Writes what the connection takes right now without waiting; returns the bytes taken
+    /// (0 and no error when it would block).
+    virtual std::size_t write_now(boost::asio::const_buffer data, boost::system::error_code& ec) = 0;
+    /// Bytes received and not read yet.
+    virtual std::size_t available(boost::system::error_code& ec) = 0;
+    /// Shuts the connection down; pending operations complete with an error.
+    virtual void close() = 0;
+};
+
+/// Makes the transport of a new link, bound to the link's strand.
+using transport_factory = std::function<std::unique_ptr<transport>(
+    const boost::asio::any_io_executor& strand, const pool_config& config)>;
+
+/// Plain TCP through Asio: the resolver (or config.resolver), TCP_NODELAY, keep-alive,
+/// TCP_USER_TIMEOUT.
+std::unique_ptr<transport> make_tcp_transport(const boost::asio::any_io_executor& strand,
+                                              const pool_config& config);
+
+} // namespace tether::detail
