@@ -6,8 +6,7 @@
 // Exits 0 when every reply matched its request, 1 otherwise.
 //   async_client [--endpoint host:port]    default: an in-process echo server on 127.0.0.1
 
-#include "echo_server.hpp"
-
+#include <tether/testing/echo_server.hpp>
 #include <tether/tether.hpp>
 
 #include <boost/asio/co_spawn.hpp>

@@ -10,8 +10,7 @@
 //
 // Without --endpoint it starts tether's reference echo server in-process on 127.0.0.1.
 
-#include "echo_server.hpp"
-
+#include <tether/testing/echo_server.hpp>
 #include <tether/tether.hpp>
 
 #include <algorithm>

@@ -1,7 +1,6 @@
 // quickstart: lease a pooled connection, send one request, print the reply and the pool's stats.
 //   quickstart [--endpoint host:port]    default: an in-process echo server on 127.0.0.1
-#include "echo_server.hpp"
-
+#include <tether/testing/echo_server.hpp>
 #include <tether/tether.hpp>
 
 #include <exception>

@@ -1,9 +1,8 @@
-#include "echo_server.hpp"
-
 #include "sansio/frame_decoder.hpp"
 #include "sansio/message.hpp"
 
 #include <tether/error.hpp>
+#include <tether/testing/echo_server.hpp>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>

@@ -4,7 +4,7 @@
 // every client, answer what still arrives, close when the clients close or at the drain
 // timeout) and it exits 0; a second signal during the drain stops it at once.
 
-#include "echo_server.hpp"
+#include <tether/testing/echo_server.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
