@@ -5,6 +5,7 @@
 // timeout) and it exits 0; a second signal during the drain stops it at once.
 
 #include <tether/testing/echo_server.hpp>
+#include <tether/testing/run_loop.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -164,7 +165,7 @@ int main(int argc, char** argv)
         signals.async_wait(on_signal);
 
         server.start();
-        std::thread signal_thread([&] { signal_io.run(); });
+        std::thread signal_thread = tether::testing::start_io_thread(signal_io, "echo_server");
         std::cout << "LISTENING " << server.port() << std::endl;
 
         server.wait(); // returns once a signal drained (or stopped) the server

@@ -5,10 +5,11 @@
 
 #include "connection.hpp"
 
+#include <tether/testing/run_loop.hpp>
+
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 
-#include <iostream>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -83,18 +84,8 @@ void server::start()
     st = state::running;
     asio::post(ctl, [this] { do_accept(); });
     threads.reserve(static_cast<std::size_t>(opt.threads));
-    for (int i = 0; i < opt.threads; ++i) {
-        threads.emplace_back([this] {
-            for (;;) {
-                try {
-                    io.run();
-                    return;
-                } catch (const std::exception& e) {
-                    std::cerr << "echo_server: handler threw: " << e.what() << '\n';
-                }
-            }
-        });
-    }
+    for (int i = 0; i < opt.threads; ++i)
+        threads.push_back(start_io_thread(io, "echo_server"));
 }
 
 void server::do_accept()
