@@ -33,3 +33,10 @@ else()
 endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/tether.pc.in ${PROJECT_BINARY_DIR}/tether.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/tether.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The reference server's program (testing/), installed as bin/tether-echo-server in the component
+# `tools` (`cmake --install <build> --component tools` installs it alone). Only from tether's own
+# build with the samples: a project that adds tether with add_subdirectory installs no tools.
+if(TETHER_IS_ROOT AND TETHER_BUILD_SAMPLES AND TARGET echo_server)
+    install(TARGETS echo_server RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tools)
+endif()

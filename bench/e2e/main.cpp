@@ -66,7 +66,7 @@ constexpr std::string_view usage_text = R"(usage: tether_e2e [options]
   --filter SUBSTR    only workloads whose name contains SUBSTR (repeatable), e.g. "closed 8x8"
   --json FILE        write every row, run and the machine's description as JSON
   --tsv FILE         write medians as tab-separated values (for gnuplot)
-  --server PATH      echo_server binary (default: the one built with this program)
+  --server PATH      tether-echo-server binary (default: the one built with this program)
   --server-core N    CPU for the server, -1 = no pinning (default: the last CPU)
   --io-threads N     io threads of both clients (default 2)
   --list             print the workload names and exit
@@ -135,7 +135,7 @@ options parse(int argc, char** argv)
         }
     }
     if (o.server.empty())
-        usage_error("no echo_server known at build time: pass --server PATH");
+        usage_error("no tether-echo-server known at build time: pass --server PATH");
     return o;
 }
 

@@ -6,7 +6,7 @@
 //                 share the connections through a free list);
 //   pipelined:    D requests in flight on one connection, each completion sending the next.
 //
-//   echo_server &                         # prints LISTENING <port>
+//   tether-echo-server &                  # prints LISTENING <port>
 //   raw_asio_client --port P [--host H] [--callers C] [--links L] [--depth D]
 //                   [--bytes B] [--seconds S] [--io-threads T]
 // --depth selects the pipelined mode (--callers and --links are then ignored).

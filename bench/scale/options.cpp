@@ -33,8 +33,8 @@ options:
   --ping-interval MS    pool ping_interval (default 1000; the CPU target is for 1000)
   --ping-timeout MS     pool ping_timeout (default 1000)
   --connects N          pool max_concurrent_connects (default 256)
-  --server PATH         echo_server binary (default: the one built with this program)
-  --server-threads N    echo_server --threads (default 1)
+  --server PATH         tether-echo-server binary (default: the one built with this program)
+  --server-threads N    tether-echo-server --threads (default 1)
   --pin-server          pin the server to the last CPU this process may run on
   --baseline            first run a minimal epoll pinger over as many links (up to 20 s):
                         the floor of CPU per ping on this machine, to judge the pool's by
@@ -131,7 +131,7 @@ options parse_options(int argc, char** argv)
     if (load_time)
         o.load_time = std::chrono::seconds(*load_time);
     if (o.server_path.empty())
-        usage_error("no echo_server was built with this program: pass --server PATH");
+        usage_error("no tether-echo-server was built with this program: pass --server PATH");
     if (o.links == 0 && o.load_links == 0)
         usage_error("--links 0 and --load-links 0: nothing to do");
     return o;

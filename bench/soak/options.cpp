@@ -27,7 +27,7 @@ hung and memory, descriptors and threads stayed within the printed bounds.
 options:
   --seed N        seed of every random choice (default: random; printed either way)
   --callers N     caller threads issuing load, 1..64 (default 8)
-  --server PATH   the echo_server program (default: the one built with this tool)
+  --server PATH   the tether-echo-server program (default: the one built with this tool)
   --verbose       print every fault as it is injected
   --help          this text
 

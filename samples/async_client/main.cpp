@@ -6,8 +6,8 @@
 // Exits 0 when every reply matched its request, 1 otherwise.
 //   async_client [--endpoint host:port]    default: an in-process echo server on 127.0.0.1
 
-#include "echo_server.hpp"
-
+#include <tether/testing/echo_server.hpp>
+#include <tether/testing/endpoint_arg.hpp>
 #include <tether/tether.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -171,28 +171,21 @@ bool coroutines_example(tether::pool& pool)
 int main(int argc, char** argv)
 try {
     std::unique_ptr<tether::testing::echo_server> server;
-    std::string host = "127.0.0.1";
-    std::uint16_t port = 0;
+    tether::endpoint ep;
     if (argc == 3 && std::string(argv[1]) == "--endpoint") {
-        const std::string ep = argv[2];
-        const auto colon = ep.rfind(':');
-        const unsigned long p = colon == std::string::npos ? 0 : std::stoul(ep.substr(colon + 1));
-        if (colon == 0 || p == 0 || p > 65535) throw std::invalid_argument("bad endpoint " + ep);
-        host = ep.substr(0, colon);
-        if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-        port = static_cast<std::uint16_t>(p);
+        ep = tether::testing::parse_endpoint_arg(argv[2], "--endpoint");
     } else if (argc != 1) {
         std::cerr << "usage: " << argv[0] << " [--endpoint host:port]\n";
         return 2;
     } else {
         server = std::make_unique<tether::testing::echo_server>();
         server->start();
-        port = server->port();
-        std::cout << "started the in-process echo server on 127.0.0.1:" << port << '\n';
+        ep = {"127.0.0.1", server->port()};
+        std::cout << "started the in-process echo server on " << tether::to_string(ep) << '\n';
     }
 
     tether::pool pool = tether::pool_builder{}
-        .endpoint(host, port)
+        .endpoint(ep.host, ep.port)
         .min_connections(1)
         .max_connections(4)
         .io_threads(2)

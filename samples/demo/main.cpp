@@ -10,8 +10,8 @@
 //
 // Without --endpoint it starts tether's reference echo server in-process on 127.0.0.1.
 
-#include "echo_server.hpp"
-
+#include <tether/testing/echo_server.hpp>
+#include <tether/testing/endpoint_arg.hpp>
 #include <tether/tether.hpp>
 
 #include <algorithm>
@@ -62,21 +62,6 @@ const char* const usage =
     "  --pipeline     requests in flight per lease (default 8, at most 1024)\n"
     "  --io-threads   io threads of the pool (default 2)\n";
 
-tether::endpoint parse_endpoint(const std::string& s)
-{
-    const auto colon = s.rfind(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
-        throw std::invalid_argument("--endpoint: expected host:port, got '" + s + "'");
-    std::string host = s.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
-    std::size_t used = 0;
-    const unsigned long port = std::stoul(s.substr(colon + 1), &used);
-    if (used != s.size() - colon - 1 || port == 0 || port > 65535)
-        throw std::invalid_argument("--endpoint: bad port in '" + s + "'");
-    return {host, static_cast<std::uint16_t>(port)};
-}
-
 unsigned long parse_count(const std::string& name, const std::string& v, unsigned long max)
 {
     std::size_t used = 0;
@@ -108,7 +93,7 @@ options parse_options(int argc, char** argv)
         }
         try {
             if (name == "--endpoint") {
-                o.endpoints.push_back(parse_endpoint(value));
+                o.endpoints.push_back(tether::testing::parse_endpoint_arg(value, name));
             } else if (name == "--duration") {
                 std::size_t used = 0;
                 o.duration_s = std::stod(value, &used);

@@ -1,13 +1,12 @@
 // quickstart: lease a pooled connection, send one request, print the reply and the pool's stats.
 //   quickstart [--endpoint host:port]    default: an in-process echo server on 127.0.0.1
-#include "echo_server.hpp"
-
+#include <tether/testing/echo_server.hpp>
+#include <tether/testing/endpoint_arg.hpp>
 #include <tether/tether.hpp>
 
 #include <exception>
 #include <iostream>
 #include <memory>
-#include <stdexcept>
 #include <string>
 
 static void run(const std::string& host, std::uint16_t port)
@@ -35,20 +34,16 @@ static void run(const std::string& host, std::uint16_t port)
 int main(int argc, char** argv)
 try {
     std::unique_ptr<tether::testing::echo_server> server; // only without --endpoint
-    std::string host = "127.0.0.1";
-    unsigned long port = 0;
+    tether::endpoint ep;
     if (argc == 3 && std::string(argv[1]) == "--endpoint") {
-        const std::string ep = argv[2];                   // host:port
-        host = ep.substr(0, ep.rfind(':'));
-        port = std::stoul(ep.substr(ep.rfind(':') + 1));  // throws on a missing port
-        if (port > 65535) throw std::out_of_range("port " + std::to_string(port));
+        ep = tether::testing::parse_endpoint_arg(argv[2], "--endpoint");
     } else {
         server = std::make_unique<tether::testing::echo_server>();
         server->start();
-        port = server->port();
-        std::cout << "started the in-process echo server on 127.0.0.1:" << port << '\n';
+        ep = {"127.0.0.1", server->port()};
+        std::cout << "started the in-process echo server on " << tether::to_string(ep) << '\n';
     }
-    run(host, static_cast<std::uint16_t>(port));
+    run(ep.host, ep.port);
     return 0;
 } catch (const std::exception& e) {
     std::cerr << "quickstart: " << e.what() << '\n';

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # A silently vanished peer, for real: the test binary runs in one network namespace, the
-# echo_server CLI in another, joined by a veth pair. The test takes the SERVER's end of the veth
-# down mid-request, so the client sees pure silence (no FIN, no RST, no local error) and only
-# the pool's ping probing can find the link dead (see tests/integration/netns_test.cpp).
+# reference server program (tether-echo-server) in another, joined by a veth pair. The test
+# takes the SERVER's end of the veth down mid-request, so the client sees pure silence (no FIN,
+# no RST, no local error) and only the pool's ping probing can find the link dead (see
+# tests/integration/netns_test.cpp).
 #
-# usage: netns_vanish.sh <echo_server binary> <tether_integration_tests binary>
+# usage: netns_vanish.sh <tether-echo-server binary> <tether_integration_tests binary>
 # Needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN for `ip netns`); otherwise exits 77 (ctest: skipped).
 # Everything it creates is suffixed with its pid and removed on exit.
 set -euo pipefail
 
 if [[ $# -ne 2 ]]; then
-    echo "usage: $0 <echo_server> <tether_integration_tests>" >&2
+    echo "usage: $0 <tether-echo-server> <tether_integration_tests>" >&2
     exit 2
 fi
 server_bin=$1
@@ -100,18 +101,18 @@ for _ in $(seq 1 100); do # 10 s
         break
     fi
     if ! kill -0 "$server_pid" 2>/dev/null; then
-        echo "netns_vanish: echo_server exited early:" >&2
+        echo "netns_vanish: tether-echo-server exited early:" >&2
         cat "$work/server.err" >&2
         exit 1
     fi
     sleep 0.1
 done
 if [[ -z $port ]]; then
-    echo "netns_vanish: echo_server did not print LISTENING within 10 s" >&2
+    echo "netns_vanish: tether-echo-server did not print LISTENING within 10 s" >&2
     cat "$work/server.err" >&2
     exit 1
 fi
-echo "netns_vanish: echo_server (pid $server_pid) listening on $srv_addr:$port in $srv_ns;" \
+echo "netns_vanish: tether-echo-server (pid $server_pid) listening on $srv_addr:$port in $srv_ns;" \
     "client in $cli_ns; veth $cli_if <-> $srv_if"
 
 status=0

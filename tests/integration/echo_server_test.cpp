@@ -2,13 +2,12 @@
 // speaks the wire codec directly. Every wait is bounded (poll() with a deadline), so a broken
 // server fails a test instead of hanging it.
 
-#include "echo_server.hpp"
-
 #include "sansio/frame_decoder.hpp"
 #include "sansio/message.hpp"
 #include "test_env.hpp"
 
 #include <tether/error.hpp>
+#include <tether/testing/echo_server.hpp>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>

@@ -2,10 +2,10 @@
 // (silence, cuts with RST and FIN, 1-byte segments, delay) or by killing the server. Every test
 // asserts bounds, scaled by TETHER_TEST_TIME_SCALE.
 
-#include "echo_server.hpp"
 #include "fault_proxy.hpp"
 #include "test_env.hpp"
 
+#include <tether/testing/echo_server.hpp>
 #include <tether/tether.hpp>
 
 #include <boost/asio/io_context.hpp>

@@ -2,9 +2,9 @@
 // request (design.md §2 "goaway"): no new request goes on a draining link, owed responses are
 // still read, a replacement opens at once. Bounds are scaled by TETHER_TEST_TIME_SCALE.
 
-#include "echo_server.hpp"
 #include "test_env.hpp"
 
+#include <tether/testing/echo_server.hpp>
 #include <tether/tether.hpp>
 
 #include <gtest/gtest.h>

@@ -1,9 +1,9 @@
 // Health checking against real faults on loopback: proving new links, probing silent ones,
 // TCP options, reconnect backoff. Bounds are scaled by TETHER_TEST_TIME_SCALE.
 
-#include "echo_server.hpp"
 #include "test_env.hpp"
 
+#include <tether/testing/echo_server.hpp>
 #include <tether/tether.hpp>
 
 #include <boost/asio/error.hpp>

@@ -9,6 +9,7 @@
 
 #include "test_env.hpp"
 
+#include <tether/testing/endpoint_arg.hpp>
 #include <tether/tether.hpp>
 
 #include <gtest/gtest.h>
@@ -42,18 +43,12 @@ TEST(Netns, SilentlyVanishedPeerIsDetected)
     const char* cut = env("TETHER_NETNS_CUT");
     ASSERT_NE(cut, nullptr) << "TETHER_NETNS_SERVER is set but TETHER_NETNS_CUT is not";
 
-    const std::string hostport = server;
-    const auto colon = hostport.rfind(':');
-    ASSERT_NE(colon, std::string::npos)
-        << "TETHER_NETNS_SERVER must be host:port, got " << hostport;
-    const std::string host = hostport.substr(0, colon);
-    const int port = std::stoi(hostport.substr(colon + 1));
-    ASSERT_GT(port, 0);
-    ASSERT_LT(port, 65536);
+    tether::endpoint target;
+    ASSERT_NO_THROW(target = tether::testing::parse_endpoint_arg(server, "TETHER_NETNS_SERVER"));
 
     const auto interval = scaled(500ms), timeout = scaled(500ms);
     auto pool = tether::pool_builder{}
-                    .endpoint(host, static_cast<std::uint16_t>(port))
+                    .endpoint(target.host, target.port)
                     .io_threads(1)
                     .ping_interval(interval)
                     .ping_timeout(timeout)

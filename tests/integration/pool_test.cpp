@@ -1,9 +1,9 @@
 // The pool end to end against the in-process reference server on loopback: real sockets, real
 // timeouts. Bounds are scaled by TETHER_TEST_TIME_SCALE.
 
-#include "echo_server.hpp"
 #include "test_env.hpp"
 
+#include <tether/testing/echo_server.hpp>
 #include <tether/tether.hpp>
 
 #include <boost/asio/bind_allocator.hpp>

@@ -3,9 +3,9 @@
 // lockstep (design.md §2 "Rebuild": the first reconnect after a lost link waits a uniform
 // random time in [0, initial]). Bounds are scaled by TETHER_TEST_TIME_SCALE.
 
-#include "echo_server.hpp"
 #include "test_env.hpp"
 
+#include <tether/testing/echo_server.hpp>
 #include <tether/tether.hpp>
 
 #include <gtest/gtest.h>

@@ -3,10 +3,10 @@
 // blackholes links at random; then the pool is shut down mid-flight. Every operation must
 // complete exactly once. Seedable: TETHER_STRESS_SEED=<n>; the seed is printed on failure.
 
-#include "echo_server.hpp"
 #include "fault_proxy.hpp"
 #include "test_env.hpp"
 
+#include <tether/testing/echo_server.hpp>
 #include <tether/tether.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>

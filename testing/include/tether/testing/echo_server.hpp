@@ -4,7 +4,7 @@
 // `pong` and every `request` with a `response` echoing its body, and offers test controls under
 // the reserved member "$test" of an object request body (see docs/echo_server.md).
 //
-// Integration tests start it in-process; the `echo_server` CLI wraps it for manual use.
+// Tests, samples and benches start it in-process; the tether-echo-server program wraps it.
 // Every member function is thread-safe and may be called from any thread except the server's
 // own io threads (wait(), stop() and drain_and_stop() block).
 

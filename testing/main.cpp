@@ -1,10 +1,12 @@
-// echo_server: tether's reference server (wire protocol v1) as a program.
+// tether-echo-server (CMake target echo_server): tether's reference server (wire protocol v1)
+// as a program.
 //
 // Prints "LISTENING <port>" once it accepts connections. SIGINT/SIGTERM drain it (goaway to
 // every client, answer what still arrives, close when the clients close or at the drain
 // timeout) and it exits 0; a second signal during the drain stops it at once.
 
-#include "echo_server.hpp"
+#include <tether/testing/echo_server.hpp>
+#include <tether/testing/run_loop.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -27,7 +29,7 @@ namespace {
 
 constexpr int exit_usage = 2;
 
-constexpr std::string_view usage_text = R"(usage: echo_server [options]
+constexpr std::string_view usage_text = R"(usage: tether-echo-server [options]
 
 tether's reference server for wire protocol v1: answers every ping with a pong and every
 request with a response whose body equals the request's body.
@@ -68,12 +70,11 @@ A malformed or unknown control is answered with the error code 400.
 
 [[noreturn]] void usage_error(const std::string& message)
 {
-    std::cerr << "echo_server: " << message << "\ntry 'echo_server --help'\n";
+    std::cerr << "tether-echo-server: " << message << "\ntry 'tether-echo-server --help'\n";
     std::exit(exit_usage);
 }
 
-template <class T>
-T parse_number(std::string_view option, std::string_view text, T min, T max)
+template <class T> T parse_number(std::string_view option, std::string_view text, T min, T max)
 {
     T value{};
     const auto* first = text.data();
@@ -81,8 +82,8 @@ T parse_number(std::string_view option, std::string_view text, T min, T max)
     const auto [ptr, ec] = std::from_chars(first, last, value);
     if (text.empty() || ec != std::errc{} || ptr != last || value < min || value > max)
         usage_error("invalid value '" + std::string(text) + "' for " + std::string(option) +
-                    " (expected an integer in " + std::to_string(min) + ".." +
-                    std::to_string(max) + ")");
+                    " (expected an integer in " + std::to_string(min) + ".." + std::to_string(max) +
+                    ")");
     return value;
 }
 
@@ -123,14 +124,16 @@ tether::testing::echo_server_options parse_args(int argc, char** argv)
         } else if (name == "--threads") {
             o.threads = parse_number<int>(name, take_value(), 1, 1024);
         } else if (name == "--ping-interval") {
-            o.ping_interval = std::chrono::milliseconds(parse_number<long long>(name, take_value(), 0, max_ms));
+            o.ping_interval =
+                std::chrono::milliseconds(parse_number<long long>(name, take_value(), 0, max_ms));
         } else if (name == "--max-frame") {
-            o.max_frame_size = parse_number<std::uint32_t>(name, take_value(), 64,
-                                                           std::numeric_limits<std::uint32_t>::max());
+            o.max_frame_size = parse_number<std::uint32_t>(
+                name, take_value(), 64, std::numeric_limits<std::uint32_t>::max());
         } else if (name == "--max-depth") {
             o.max_json_depth = parse_number<std::size_t>(name, take_value(), 1, 100'000);
         } else if (name == "--drain-timeout") {
-            o.drain_timeout = std::chrono::milliseconds(parse_number<long long>(name, take_value(), 0, max_ms));
+            o.drain_timeout =
+                std::chrono::milliseconds(parse_number<long long>(name, take_value(), 0, max_ms));
         } else {
             usage_error("unknown option '" + std::string(name) + "'");
         }
@@ -164,7 +167,8 @@ int main(int argc, char** argv)
         signals.async_wait(on_signal);
 
         server.start();
-        std::thread signal_thread([&] { signal_io.run(); });
+        std::thread signal_thread =
+            tether::testing::start_io_thread(signal_io, "tether-echo-server");
         std::cout << "LISTENING " << server.port() << std::endl;
 
         server.wait(); // returns once a signal drained (or stopped) the server
