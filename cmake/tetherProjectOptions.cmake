@@ -8,6 +8,7 @@ if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(tether_project_options INTERFACE
         -Wall -Wextra -Wpedantic -Wshadow -Wold-style-cast -Wcast-align
         -Woverloaded-virtual -Wconversion -Wsign-conversion -Wimplicit-fallthrough)
+    # OFF by default, ON in every preset (CMakeLists.txt, CMakePresets.json).
     if(TETHER_WARNINGS_AS_ERRORS)
         target_compile_options(tether_project_options INTERFACE -Werror)
     endif()

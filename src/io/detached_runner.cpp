@@ -1,17 +1,29 @@
 #include "io/detached_runner.hpp"
 
+#include "io/log.hpp"
+
 #include <boost/asio/dispatch.hpp>
 
-#include <cstdio>
 #include <deque>
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 
 namespace tether::detail {
 
 namespace {
+
+// Never throws: an exception out of drain() would end the process.
+void report_escaped(const char* what) noexcept
+{
+    try {
+        log_message(log_severity::error, std::string("exception escaped a handler: ") + what);
+    } catch (...) { // no memory for the line
+        log_message(log_severity::error, "exception escaped a handler");
+    }
+}
 
 class detached_runner {
 public:
@@ -43,9 +55,9 @@ private:
                 // To the task's associated executor: inline when it has none.
                 boost::asio::dispatch(std::move(*task));
             } catch (const std::exception& e) {
-                std::fprintf(stderr, "tether: exception escaped a handler: %s\n", e.what());
+                report_escaped(e.what());
             } catch (...) {
-                std::fprintf(stderr, "tether: exception escaped a handler\n");
+                log_message(log_severity::error, "exception escaped a handler");
             }
         }
     }

@@ -34,14 +34,14 @@ enum class link_state {
     proving,    ///< connected; waiting for the pong of the proving ping
     ready,      ///< usable: idle in the pool or leased
     draining,   ///< takes no new requests (goaway, shutdown, retirement); closes when quiet
-    closed,     ///< finished; close_reason() says why
+    closed,     ///< finished; reason() says why
 };
 
 enum class link_action {
     none,
     send_ping, ///< send a ping with id ping_id()
     ready,     ///< the link is proven: hand it to the pool
-    close,     ///< close the socket and fail what is outstanding with close_reason()
+    close,     ///< close the socket and fail what is outstanding with reason()
 };
 
 class link_fsm {

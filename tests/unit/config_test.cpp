@@ -792,8 +792,20 @@ TEST(ConfigStats, ToJsonRoundTrip)
     s.goaways = 14;
     s.server_errors = 15;
     s.connections_lost = 16;
-    s.endpoints.push_back({{"10.0.0.1", 7000}, 3, 10, 0, 0, false, ""});
-    s.endpoints.push_back({{"::1", 7001}, 0, 2, 4, 4, true, "connection refused"});
+    // Filled in place: g++ 12 -O3 reports the host string of a braced endpoint_stats temporary
+    // as maybe-uninitialized when the temporary dies (a false positive, fatal under -Werror).
+    s.endpoints.resize(2);
+    tether::endpoint_stats& e0 = s.endpoints[0];
+    e0.endpoint = {"10.0.0.1", 7000};
+    e0.links = 3;
+    e0.connects = 10;
+    tether::endpoint_stats& e1 = s.endpoints[1];
+    e1.endpoint = {"::1", 7001};
+    e1.connects = 2;
+    e1.connect_failures = 4;
+    e1.consecutive_failures = 4;
+    e1.backing_off = true;
+    e1.last_error = "connection refused";
 
     const nlohmann::json j = tether::to_json(s);
     EXPECT_EQ(j.at("total"), 5);

@@ -24,6 +24,16 @@ using time_point = clock_type::time_point;
 const time_point t0{};
 
 using table = request_table<std::string>;
+
+/// "v<id>", the value stored for request `id`. Appended rather than `"v" + std::to_string(id)`:
+/// g++ 12 -O3 reports a bogus -Wrestrict (a memcpy that "may overlap") inside libstdc++'s
+/// operator+(const char*, std::string&&), fatal under -Werror.
+std::string value_for(std::uint64_t id)
+{
+    std::string v = "v";
+    v += std::to_string(id);
+    return v;
+}
 using expired_list = std::vector<std::pair<std::uint64_t, std::string>>;
 
 expired_list expire(table& t, time_point now)
@@ -96,11 +106,11 @@ TEST(RequestTable, TakesInAnyOrder)
 {
     table t;
     for (std::uint64_t id = 1; id <= 5; ++id)
-        ASSERT_TRUE(t.insert(id, "v" + std::to_string(id), t0 + std::chrono::seconds(static_cast<long long>(id))));
+        ASSERT_TRUE(t.insert(id, value_for(id), t0 + std::chrono::seconds(static_cast<long long>(id))));
     for (std::uint64_t id : {3u, 5u, 1u, 4u, 2u}) {
         auto v = t.take(id);
         ASSERT_TRUE(v.has_value()) << id;
-        EXPECT_EQ(*v, "v" + std::to_string(id));
+        EXPECT_EQ(*v, value_for(id));
     }
     EXPECT_TRUE(t.empty());
 }
@@ -112,7 +122,7 @@ TEST(RequestTable, TakeExpiredReturnsExactlyThoseDueInOrder)
 {
     table t;
     for (std::uint64_t id = 1; id <= 5; ++id)
-        ASSERT_TRUE(t.insert(id, "v" + std::to_string(id), t0 + std::chrono::seconds(static_cast<long long>(id))));
+        ASSERT_TRUE(t.insert(id, value_for(id), t0 + std::chrono::seconds(static_cast<long long>(id))));
 
     EXPECT_TRUE(expire(t, t0).empty());
     EXPECT_TRUE(expire(t, t0 + 999ms).empty());
@@ -144,7 +154,7 @@ TEST(RequestTable, TakeExpiredSkipsAlreadyTaken)
 {
     table t;
     for (std::uint64_t id = 1; id <= 6; ++id)
-        ASSERT_TRUE(t.insert(id, "v" + std::to_string(id), t0 + std::chrono::seconds(static_cast<long long>(id))));
+        ASSERT_TRUE(t.insert(id, value_for(id), t0 + std::chrono::seconds(static_cast<long long>(id))));
     ASSERT_TRUE(t.take(2).has_value());
     ASSERT_TRUE(t.take(4).has_value());
     ASSERT_TRUE(t.take(1).has_value()); // front: pruned eagerly
@@ -224,7 +234,7 @@ TEST(RequestTable, TakeAllEmptiesAndCallsForEach)
 {
     table t;
     for (std::uint64_t id = 1; id <= 4; ++id)
-        ASSERT_TRUE(t.insert(id, "v" + std::to_string(id), t0 + std::chrono::seconds(static_cast<long long>(id))));
+        ASSERT_TRUE(t.insert(id, value_for(id), t0 + std::chrono::seconds(static_cast<long long>(id))));
     ASSERT_TRUE(t.take(2).has_value());
 
     std::map<std::uint64_t, std::string> got;
