@@ -1,7 +1,9 @@
 #include "io/io_runner.hpp"
 
-#include <cstdio>
+#include "io/log.hpp"
+
 #include <exception>
+#include <string>
 
 namespace tether::detail {
 
@@ -23,9 +25,10 @@ void io_runner::start(const std::shared_ptr<void>& keep_alive)
                     return;
                 } catch (const std::exception& e) {
                     // A user handler threw: report and keep the io thread serving.
-                    std::fprintf(stderr, "tether: exception escaped a handler: %s\n", e.what());
+                    log_message(log_severity::error,
+                                std::string("exception escaped a handler: ") + e.what());
                 } catch (...) {
-                    std::fprintf(stderr, "tether: exception escaped a handler\n");
+                    log_message(log_severity::error, "exception escaped a handler");
                 }
             }
         });

@@ -3,6 +3,7 @@
 // Delivers server notifies to the application's handler, one call at a time on a strand of
 // their own, through a bounded queue: a flood is dropped and counted, never stalls a link.
 
+#include "io/log.hpp"
 #include "io/pool_counters.hpp"
 
 #include <tether/config.hpp>
@@ -13,9 +14,9 @@
 
 #include <atomic>
 #include <cstddef>
-#include <cstdio>
 #include <exception>
 #include <memory>
+#include <string>
 
 namespace tether::detail {
 
@@ -40,7 +41,7 @@ public:
             try {
                 config_.on_notify(body);
             } catch (const std::exception& e) {
-                std::fprintf(stderr, "tether: on_notify handler threw: %s\n", e.what());
+                log_message(log_severity::error, std::string("on_notify handler threw: ") + e.what());
             }
             queued_.fetch_sub(1, std::memory_order_acq_rel);
         });
