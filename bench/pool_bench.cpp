@@ -1,9 +1,9 @@
 // Micro-benchmarks of the pool against the reference server (a child process, so that the
 // allocation counts "allocs/op" are the client's alone) on loopback.
 //
-//   BM_AcquireRelease      acquire + release of an idle link (the pool's fast path), 1 and 2 threads
-//   BM_ClosedLoopRequest   one lease, one blocking 64-byte request per iteration (round trip)
-//   BM_PipelinedRequests   one lease, 64 async_requests in flight per iteration
+//   BM_AcquireRelease      acquire + release of an idle link (the pool's fast path), 1 and 2
+//   threads BM_ClosedLoopRequest   one lease, one blocking 64-byte request per iteration (round
+//   trip) BM_PipelinedRequests   one lease, 64 async_requests in flight per iteration
 //
 // Timings are wall-clock (UseRealTime): the caller mostly waits on the io threads and the
 // server, so its own CPU time would overstate the rates. Run time per benchmark follows
@@ -47,7 +47,8 @@ struct environment {
                    .connect_timeout(2s)
                    .request_timeout(5s)
                    .build();
-        if (!pool.wait_ready(5s)) throw std::runtime_error("pool not ready: " + pool.diagnostics());
+        if (!pool.wait_ready(5s))
+            throw std::runtime_error("pool not ready: " + pool.diagnostics());
     }
 
     void teardown()
@@ -77,7 +78,8 @@ environment* env(benchmark::State& state)
             failure = e.what();
         }
     });
-    if (!env_slot()) state.SkipWithError(("set-up failed: " + failure).c_str());
+    if (!env_slot())
+        state.SkipWithError(("set-up failed: " + failure).c_str());
     return env_slot().get();
 }
 
@@ -91,7 +93,8 @@ json body_of_size(std::size_t bytes)
 void BM_AcquireRelease(benchmark::State& state)
 {
     environment* e = env(state);
-    if (e == nullptr) return;
+    if (e == nullptr)
+        return;
     tether::pool& pool = e->pool;
     std::error_code ec;
     const tether_bench::alloc_scope allocs;
@@ -112,7 +115,8 @@ BENCHMARK(BM_AcquireRelease)->Threads(1)->Threads(2)->UseRealTime()->Unit(benchm
 void BM_ClosedLoopRequest(benchmark::State& state)
 {
     environment* e = env(state);
-    if (e == nullptr) return;
+    if (e == nullptr)
+        return;
     tether::pool& pool = e->pool;
     const json body = body_of_size(64);
     std::error_code ec;
@@ -147,9 +151,11 @@ struct batch_sync {
 
     void one_done(bool ok)
     {
-        if (!ok) errors.fetch_add(1, std::memory_order_relaxed);
+        if (!ok)
+            errors.fetch_add(1, std::memory_order_relaxed);
         std::lock_guard lock(m); // notify under the lock: the waiter cannot return before
-        if (--remaining == 0) cv.notify_one();
+        if (--remaining == 0)
+            cv.notify_one();
     }
 };
 
@@ -157,7 +163,8 @@ void BM_PipelinedRequests(benchmark::State& state)
 {
     constexpr std::size_t in_flight = 64;
     environment* e = env(state);
-    if (e == nullptr) return;
+    if (e == nullptr)
+        return;
     tether::pool& pool = e->pool;
     const json body = body_of_size(64);
     std::error_code ec;
@@ -174,9 +181,8 @@ void BM_PipelinedRequests(benchmark::State& state)
             sync.remaining = in_flight;
         }
         for (std::size_t i = 0; i < in_flight; ++i)
-            lease.async_request(body, [&sync](boost::system::error_code rec, json) {
-                sync.one_done(!rec);
-            });
+            lease.async_request(
+                body, [&sync](boost::system::error_code rec, json) { sync.one_done(!rec); });
         std::unique_lock lock(sync.m);
         sync.cv.wait(lock, [&] { return sync.remaining == 0; }); // request_timeout bounds this
     }
@@ -197,7 +203,8 @@ BENCHMARK(BM_PipelinedRequests)->UseRealTime()->Unit(benchmark::kMicrosecond);
 int main(int argc, char** argv)
 {
     benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    if (benchmark::ReportUnrecognizedArguments(argc, argv))
+        return 1;
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     if (auto& e = env_slot()) {

@@ -8,7 +8,6 @@
 //   BM_RequestTable         one insert + one take of a pending request, table kept warm
 
 #include "alloc_counter.hpp"
-
 #include "sansio/frame_decoder.hpp"
 #include "sansio/message.hpp"
 #include "sansio/request_table.hpp"

@@ -70,7 +70,8 @@ void check_duration(const char* setting, milliseconds d, milliseconds cap, const
         fail(setting, "must be > 0 (nothing is switched off by zero), got " + ms_text(d));
     }
     if (d > cap) {
-        fail(setting, std::string("must be at most ") + cap_text + " (never infinite), got " + ms_text(d));
+        fail(setting,
+             std::string("must be at most ") + cap_text + " (never infinite), got " + ms_text(d));
     }
 }
 
@@ -131,8 +132,9 @@ void validate(const pool_config& config)
         fail("max_connections", "must be >= 1, got 0");
     }
     if (config.min_connections > config.max_connections) {
-        fail("min_connections", "must be <= max_connections (" + std::to_string(config.max_connections)
-                                    + "), got " + std::to_string(config.min_connections));
+        fail("min_connections", "must be <= max_connections (" +
+                                    std::to_string(config.max_connections) + "), got " +
+                                    std::to_string(config.min_connections));
     }
     if (config.io_threads < 1) {
         fail("io_threads", "must be >= 1, got 0");
@@ -149,11 +151,12 @@ void validate(const pool_config& config)
     check_duration("backoff.initial", config.backoff.initial);
     check_duration("backoff.max", config.backoff.max);
     if (config.backoff.initial > config.backoff.max) {
-        fail("backoff.initial", "must be <= backoff.max (" + ms_text(config.backoff.max) + "), got "
-                                    + ms_text(config.backoff.initial));
+        fail("backoff.initial", "must be <= backoff.max (" + ms_text(config.backoff.max) +
+                                    "), got " + ms_text(config.backoff.initial));
     }
     if (!std::isfinite(config.backoff.multiplier) || !(config.backoff.multiplier >= 1.0)) {
-        fail("backoff.multiplier", "must be finite and >= 1, got " + number_text(config.backoff.multiplier));
+        fail("backoff.multiplier",
+             "must be finite and >= 1, got " + number_text(config.backoff.multiplier));
     }
     if (!(config.backoff.jitter >= 0.0 && config.backoff.jitter < 1.0)) {
         fail("backoff.jitter", "must be in [0, 1), got " + number_text(config.backoff.jitter));
@@ -163,7 +166,8 @@ void validate(const pool_config& config)
     check_keepalive_seconds("tcp_keepalive.idle", config.tcp_keepalive.idle);
     check_keepalive_seconds("tcp_keepalive.interval", config.tcp_keepalive.interval);
     if (config.tcp_keepalive.count < 1 || config.tcp_keepalive.count > max_keepalive_count) {
-        fail("tcp_keepalive.count", "must be in 1..127, got " + std::to_string(config.tcp_keepalive.count));
+        fail("tcp_keepalive.count",
+             "must be in 1..127, got " + std::to_string(config.tcp_keepalive.count));
     }
     if (config.tcp_user_timeout) {
         check_duration("tcp_user_timeout", *config.tcp_user_timeout);
@@ -171,7 +175,8 @@ void validate(const pool_config& config)
 
     // Protocol limits.
     if (config.max_frame_size < min_frame_size) {
-        fail("max_frame_size", "must be in 64..2^32-1 bytes, got " + std::to_string(config.max_frame_size));
+        fail("max_frame_size",
+             "must be in 64..2^32-1 bytes, got " + std::to_string(config.max_frame_size));
     }
     if (config.max_json_depth < min_json_depth || config.max_json_depth > max_json_depth_limit) {
         fail("max_json_depth", "must be in 2..10000, got " + std::to_string(config.max_json_depth));

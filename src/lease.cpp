@@ -1,10 +1,10 @@
-#include <tether/lease.hpp>
-
 #include "io/frame_scratch.hpp"
 #include "io/link.hpp"
 #include "io/pool_impl.hpp"
 #include "io/sync_wait.hpp"
 #include "sansio/message.hpp"
+
+#include <tether/lease.hpp>
 
 namespace tether {
 
@@ -18,7 +18,10 @@ lease& lease::operator=(lease&& other) noexcept
     return *this;
 }
 
-lease::~lease() { release(); }
+lease::~lease()
+{
+    release();
+}
 
 void lease::release() noexcept
 {
@@ -36,7 +39,10 @@ void lease::discard() noexcept
     release();
 }
 
-std::uint64_t lease::link_id() const noexcept { return link_ ? link_->id() : 0; }
+std::uint64_t lease::link_id() const noexcept
+{
+    return link_ ? link_->id() : 0;
+}
 
 nlohmann::json lease::request(const nlohmann::json& body, std::error_code& ec)
 {

@@ -1,15 +1,15 @@
 // The facade of the pool: pool handle, builder's build(), and the erased entry points of the
 // asynchronous templates.
 
-#include <tether/pool.hpp>
-#include <tether/pool_builder.hpp>
-
 #include "io/frame_scratch.hpp"
 #include "io/lease_access.hpp"
 #include "io/link.hpp"
 #include "io/pool_impl.hpp"
 #include "io/sync_wait.hpp"
 #include "sansio/message.hpp"
+
+#include <tether/pool.hpp>
+#include <tether/pool_builder.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
@@ -305,15 +305,25 @@ bool pool::wait_ready(std::chrono::milliseconds timeout)
     if (!anchor_)
         return false;
     if (anchor_->impl->running_in_io_thread())
-        throw error(make_error_code(errc::would_block_io_thread), "tether: wait_ready on an io thread");
+        throw error(make_error_code(errc::would_block_io_thread),
+                    "tether: wait_ready on an io thread");
     return anchor_->impl->wait_ready(timeout);
 }
 
-pool_stats pool::stats() const { return impl().stats(); }
+pool_stats pool::stats() const
+{
+    return impl().stats();
+}
 
-const pool_config& pool::config() const { return impl().config(); }
+const pool_config& pool::config() const
+{
+    return impl().config();
+}
 
-std::string pool::diagnostics() const { return anchor_ ? anchor_->impl->diagnostics() : "empty pool handle"; }
+std::string pool::diagnostics() const
+{
+    return anchor_ ? anchor_->impl->diagnostics() : "empty pool handle";
+}
 
 void pool::shutdown(std::chrono::milliseconds drain)
 {

@@ -99,7 +99,8 @@ pool_builder& pool_builder::dead_peer_budget(std::chrono::milliseconds budget)
     const auto whole_seconds = [](std::chrono::milliseconds d) {
         return std::clamp(std::chrono::duration_cast<seconds>(d), seconds(1), seconds(32767));
     };
-    config_.tcp_keepalive = tcp_keepalive_policy{whole_seconds(budget / 2), whole_seconds(budget / 6), 3};
+    config_.tcp_keepalive =
+        tcp_keepalive_policy{whole_seconds(budget / 2), whole_seconds(budget / 6), 3};
     return *this;
 }
 

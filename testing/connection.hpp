@@ -18,7 +18,7 @@ namespace tether::testing::detail {
 
 /// One accepted connection. Every member function not marked otherwise runs on strand_.
 class connection : public std::enable_shared_from_this<connection> {
-  public:
+public:
     connection(server& srv, socket_t socket);
 
     std::uint64_t id() const noexcept { return id_; }
@@ -32,7 +32,7 @@ class connection : public std::enable_shared_from_this<connection> {
     /// Only once no io thread runs any more (final cleanup after join).
     void close_after_join() { close(false); }
 
-  private:
+private:
     bool paused() const noexcept;
     bool output_backlogged() const noexcept;
 

@@ -30,15 +30,30 @@ void* counted_aligned_alloc(std::size_t size, std::align_val_t align)
 
 namespace tether_bench {
 
-std::uint64_t allocations() noexcept { return allocation_count.load(std::memory_order_relaxed); }
+std::uint64_t allocations() noexcept
+{
+    return allocation_count.load(std::memory_order_relaxed);
+}
 
 } // namespace tether_bench
 
 // The replaceable global allocation functions ([new.delete]); the others forward to these.
-void* operator new(std::size_t size) { return counted_alloc(size); }
-void* operator new[](std::size_t size) { return counted_alloc(size); }
-void* operator new(std::size_t size, std::align_val_t a) { return counted_aligned_alloc(size, a); }
-void* operator new[](std::size_t size, std::align_val_t a) { return counted_aligned_alloc(size, a); }
+void* operator new(std::size_t size)
+{
+    return counted_alloc(size);
+}
+void* operator new[](std::size_t size)
+{
+    return counted_alloc(size);
+}
+void* operator new(std::size_t size, std::align_val_t a)
+{
+    return counted_aligned_alloc(size, a);
+}
+void* operator new[](std::size_t size, std::align_val_t a)
+{
+    return counted_aligned_alloc(size, a);
+}
 void* operator new(std::size_t size, const std::nothrow_t&) noexcept
 {
     try {
@@ -66,11 +81,35 @@ extern "C" void* aligned_alloc(std::size_t align, std::size_t size) noexcept
     return posix_memalign(&p, a, size == 0 ? 1 : size) == 0 ? p : nullptr;
 }
 
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept
+{
+    std::free(p);
+}
+void operator delete[](void* p) noexcept
+{
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept
+{
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept
+{
+    std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept
+{
+    std::free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept
+{
+    std::free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept
+{
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept
+{
+    std::free(p);
+}

@@ -18,9 +18,9 @@ public:
     alloc_scope() noexcept : start_(allocations()) {}
     double per_op(std::uint64_t operations) const noexcept
     {
-        return operations == 0 ? 0.0
-                               : static_cast<double>(allocations() - start_) /
-                                     static_cast<double>(operations);
+        return operations == 0
+                   ? 0.0
+                   : static_cast<double>(allocations() - start_) / static_cast<double>(operations);
     }
 
 private:

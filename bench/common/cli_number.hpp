@@ -13,8 +13,7 @@ namespace tether_bench {
 
 /// `text` as a T if all of it is one number (std::from_chars syntax: decimal, no '+', no
 /// spaces); nothing if it is empty, has anything after the number, or is out of T's range.
-template <class T>
-std::optional<T> parse_number(std::string_view text)
+template <class T> std::optional<T> parse_number(std::string_view text)
 {
     if (text.empty())
         return std::nullopt;
@@ -27,8 +26,7 @@ std::optional<T> parse_number(std::string_view text)
 }
 
 /// The same, and only if it lies in [min, max].
-template <class T>
-std::optional<T> parse_number(std::string_view text, T min, T max)
+template <class T> std::optional<T> parse_number(std::string_view text, T min, T max)
 {
     const std::optional<T> value = parse_number<T>(text);
     if (!value || *value < min || *value > max)
@@ -52,7 +50,8 @@ inline cli_option split_option(std::string_view arg)
 
 /// The value of `option`, found at argv[i]: its inline value if it has one, else the next
 /// argument (and `i` moves on to it); nothing when there is no next argument.
-inline std::optional<std::string_view> option_value(const cli_option& option, int argc, char** argv, int& i)
+inline std::optional<std::string_view> option_value(const cli_option& option, int argc, char** argv,
+                                                    int& i)
 {
     if (option.inline_value)
         return option.inline_value;

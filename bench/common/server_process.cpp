@@ -1,19 +1,18 @@
 #include "server_process.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdexcept>
+#include <string_view>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <stdexcept>
-#include <string_view>
 #include <thread>
+#include <unistd.h>
 
 namespace tether_bench {
 
@@ -70,7 +69,10 @@ constexpr const char* reaped_elsewhere = "ended (reaped elsewhere; status unknow
 
 server_process::server_process(server_launch launch) : launch_(std::move(launch)) {}
 
-server_process::~server_process() { kill(); }
+server_process::~server_process()
+{
+    kill();
+}
 
 std::uint16_t server_process::start(std::uint16_t port)
 {
@@ -80,8 +82,8 @@ std::uint16_t server_process::start(std::uint16_t port)
             return p;
         std::this_thread::sleep_for(start_retry_pause);
     }
-    throw std::runtime_error("cannot start " + launch_.path + " on port " +
-                             std::to_string(port) + ": " + why);
+    throw std::runtime_error("cannot start " + launch_.path + " on port " + std::to_string(port) +
+                             ": " + why);
 }
 
 std::uint16_t server_process::start_once(std::uint16_t port, std::string& why)
@@ -230,7 +232,10 @@ bool server_process::wait_exit(std::chrono::milliseconds limit)
     }
 }
 
-void server_process::reaped(int status) { exit_status_ = describe(status); }
+void server_process::reaped(int status)
+{
+    exit_status_ = describe(status);
+}
 
 void server_process::forget()
 {

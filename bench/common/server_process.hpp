@@ -8,11 +8,10 @@
 //
 // Not thread-safe: one thread drives it. Start it before other threads when possible (fork).
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace tether_bench {

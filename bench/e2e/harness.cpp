@@ -1,8 +1,7 @@
 #include "harness.hpp"
 
-#include <sys/resource.h>
-
 #include <cmath>
+#include <sys/resource.h>
 
 namespace tether_bench {
 
@@ -19,7 +18,8 @@ double quantile_us(std::vector<std::uint64_t>& ns, double q)
     if (ns.empty())
         return 0;
     const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(ns.size())));
-    const auto at = ns.begin() + static_cast<std::ptrdiff_t>(std::clamp<std::size_t>(rank, 1, ns.size()) - 1);
+    const auto at =
+        ns.begin() + static_cast<std::ptrdiff_t>(std::clamp<std::size_t>(rank, 1, ns.size()) - 1);
     std::nth_element(ns.begin(), at, ns.end());
     return static_cast<double>(*at) / 1000.0;
 }

@@ -27,10 +27,10 @@ struct run_timing {
 struct run_result {
     std::uint64_t requests = 0; ///< completed successfully in the measured window
     std::uint64_t errors = 0;
-    double seconds = 0;         ///< measured window, until the last request finished
+    double seconds = 0; ///< measured window, until the last request finished
     double rps = 0;
     double p50_us = 0, p99_us = 0, p999_us = 0;
-    double cpu_us_per_req = 0;  ///< process user+sys CPU over the window / requests
+    double cpu_us_per_req = 0; ///< process user+sys CPU over the window / requests
 };
 
 /// Per-request latencies in ns, in memory allocated and touched before the run (growing past
@@ -40,7 +40,8 @@ public:
     explicit latency_log(std::size_t capacity) : ns_(capacity) {}
     void add(bench_clock::duration d)
     {
-        const auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+        const auto ns = static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
         if (count_ < ns_.size())
             ns_[count_] = ns;
         else
@@ -73,7 +74,8 @@ template <class Request>
 run_result closed_loop(std::size_t callers, const run_timing& timing, Request request)
 {
     // Sized for ~200k requests/s over the run, spread across callers.
-    const auto capacity = static_cast<std::size_t>(timing.seconds * 200'000 / static_cast<double>(callers)) + 1024;
+    const auto capacity =
+        static_cast<std::size_t>(timing.seconds * 200'000 / static_cast<double>(callers)) + 1024;
     std::vector<latency_log> logs(callers, latency_log(capacity));
     std::vector<std::uint64_t> errors(callers, 0);
     std::atomic<int> phase{detail::warming};
@@ -133,9 +135,12 @@ struct pipeline_state {
         bench_clock::time_point sent;
         bool measured = false;
     };
-    explicit pipeline_state(std::size_t depth, std::size_t capacity) : slots(depth), log(capacity) {}
+    explicit pipeline_state(std::size_t depth, std::size_t capacity) : slots(depth), log(capacity)
+    {
+    }
 
-    std::mutex m; // serializes completions: the lease (or connection) is used by one thread at a time
+    std::mutex
+        m; // serializes completions: the lease (or connection) is used by one thread at a time
     std::condition_variable cv;
     std::vector<slot> slots;
     latency_log log;
@@ -145,8 +150,7 @@ struct pipeline_state {
 };
 
 // The completion of one slot's request: records it, then sends the slot's next request.
-template <class Issue>
-struct slot_done {
+template <class Issue> struct slot_done {
     pipeline_state* state;
     Issue* issue;
     std::size_t index;

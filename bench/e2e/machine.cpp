@@ -1,11 +1,10 @@
 #include "machine.hpp"
 
+#include <ctime>
+#include <fstream>
 #include <sched.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-
-#include <ctime>
-#include <fstream>
 
 namespace tether_bench {
 

@@ -6,7 +6,8 @@
 // round, so drift hits both:
 //   closed C x L   C caller threads doing blocking request/response on L connections
 //                  (tether: pool.acquire() + lease.request() per request; 64x8 makes callers wait)
-//   pipelined dD   D requests in flight on one lease / one connection, each completion sends the next
+//   pipelined dD   D requests in flight on one lease / one connection, each completion sends the
+//   next
 // each with 64-byte and 4 KiB JSON bodies. Per run: requests/s, latency p50/p99/p999 (send to
 // completion), client CPU per request (getrusage user+sys over the run / requests). Per workload it
 // prints the median over rounds and the tether/raw ratios; --json writes everything for plotting.
@@ -78,8 +79,7 @@ constexpr std::string_view usage_text = R"(usage: tether_e2e [options]
     std::exit(2);
 }
 
-template <class T>
-T number(std::string_view name, std::string_view text)
+template <class T> T number(std::string_view name, std::string_view text)
 {
     const std::optional<T> value = parse_number<T>(text);
     if (!value)
@@ -143,7 +143,8 @@ std::vector<row> selected_rows(const options& o)
 {
     std::vector<row> rows;
     for (const workload& w : standard_workloads()) {
-        const bool wanted = o.filters.empty() || std::any_of(o.filters.begin(), o.filters.end(), [&](const auto& f) {
+        const bool wanted = o.filters.empty() ||
+                            std::any_of(o.filters.begin(), o.filters.end(), [&](const auto& f) {
                                 return w.name.find(f) != std::string::npos;
                             });
         if (wanted)
@@ -163,14 +164,16 @@ void write_file(const std::string& path, const std::string& text)
         throw std::runtime_error("cannot write " + path);
 }
 
-void print_progress(unsigned round, unsigned rounds, const workload& w, const char* impl, const run_result& r)
+void print_progress(unsigned round, unsigned rounds, const workload& w, const char* impl,
+                    const run_result& r)
 {
     char text[256];
-    std::snprintf(text, sizeof text, "[round %u/%u] %-20s %-6s %10.0f req/s  p99 %8.1f us  cpu %6.2f us/req%s\n",
+    std::snprintf(text, sizeof text,
+                  "[round %u/%u] %-20s %-6s %10.0f req/s  p99 %8.1f us  cpu %6.2f us/req%s\n",
                   round + 1, rounds, w.name.c_str(), impl, r.rps, r.p99_us, r.cpu_us_per_req,
-                  r.errors > 0         ? "  (some requests failed)"
-                  : r.requests == 0    ? "  (nothing completed in the window: machine overloaded?)"
-                                       : "");
+                  r.errors > 0      ? "  (some requests failed)"
+                  : r.requests == 0 ? "  (nothing completed in the window: machine overloaded?)"
+                                    : "");
     std::cerr << text;
 }
 
@@ -199,14 +202,16 @@ int main(int argc, char** argv)
         server_process server({o.server, {"--drain-timeout", "1000"}, context.server_core});
         const std::uint16_t port = server.start();
         if (pin && context.server_core >= 0 && !avoid_cpu(context.server_core))
-            std::cerr << "tether_e2e: could not keep off CPU " << context.server_core << "; running unpinned\n";
+            std::cerr << "tether_e2e: could not keep off CPU " << context.server_core
+                      << "; running unpinned\n";
         context.bench_cpus = cpu_list(allowed_cpus()); // threads started from now on inherit it
-        std::cout << "tether_e2e: " << context.machine.cpu_model << ", " << context.machine.cores << " CPUs, "
-                  << context.machine.kernel << ", " << context.machine.date << "\n  server pid " << server.pid()
-                  << " port " << port << " on CPU "
-                  << (context.server_core >= 0 ? std::to_string(context.server_core) : "any") << ", bench on CPUs "
-                  << context.bench_cpus << "; " << context.rounds << " round(s) of " << context.timing.seconds
-                  << " s per run (+" << context.timing.warmup_seconds << " s warm-up), " << o.io_threads
+        std::cout << "tether_e2e: " << context.machine.cpu_model << ", " << context.machine.cores
+                  << " CPUs, " << context.machine.kernel << ", " << context.machine.date
+                  << "\n  server pid " << server.pid() << " port " << port << " on CPU "
+                  << (context.server_core >= 0 ? std::to_string(context.server_core) : "any")
+                  << ", bench on CPUs " << context.bench_cpus << "; " << context.rounds
+                  << " round(s) of " << context.timing.seconds << " s per run (+"
+                  << context.timing.warmup_seconds << " s warm-up), " << o.io_threads
                   << " io threads\n"
                   << std::flush;
 
@@ -215,7 +220,8 @@ int main(int argc, char** argv)
         for (unsigned round = 0; round < context.rounds; ++round) {
             for (row& r : rows) {
                 const auto run = [&](bool tether) {
-                    const run_result result = tether ? run_tether(r.w, settings) : run_raw(r.w, settings);
+                    const run_result result =
+                        tether ? run_tether(r.w, settings) : run_raw(r.w, settings);
                     (tether ? r.tether : r.raw).push_back(result);
                     errors += result.errors;
                     print_progress(round, context.rounds, r.w, tether ? "tether" : "raw", result);

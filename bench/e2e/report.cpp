@@ -21,8 +21,7 @@ double median(std::vector<double> v)
     return v.size() % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
-template <class Field>
-double median_field(const std::vector<run_result>& runs, Field field)
+template <class Field> double median_field(const std::vector<run_result>& runs, Field field)
 {
     std::vector<double> values;
     for (const run_result& r : runs)
@@ -37,8 +36,7 @@ double ratio(double a, double b)
 
 // Median over rounds of each round's tether/raw ratio (the two runs of a round are adjacent
 // in time, so this cancels slow drift of the machine better than a ratio of medians).
-template <class Field>
-double paired_ratio(const row& r, Field field)
+template <class Field> double paired_ratio(const row& r, Field field)
 {
     std::vector<double> ratios;
     for (std::size_t i = 0; i < std::min(r.tether.size(), r.raw.size()); ++i)
@@ -48,10 +46,14 @@ double paired_ratio(const row& r, Field field)
 
 json figures(const run_result& r)
 {
-    return {{"req_per_s", r.rps},     {"p50_us", r.p50_us},
-            {"p99_us", r.p99_us},     {"p999_us", r.p999_us},
-            {"cpu_us_per_req", r.cpu_us_per_req}, {"requests", r.requests},
-            {"errors", r.errors},     {"seconds", r.seconds}};
+    return {{"req_per_s", r.rps},
+            {"p50_us", r.p50_us},
+            {"p99_us", r.p99_us},
+            {"p999_us", r.p999_us},
+            {"cpu_us_per_req", r.cpu_us_per_req},
+            {"requests", r.requests},
+            {"errors", r.errors},
+            {"seconds", r.seconds}};
 }
 
 json side(const std::vector<run_result>& runs)
@@ -97,14 +99,15 @@ void print_table(std::ostream& out, const std::vector<row>& rows)
         const run_result t = median_of(r.tether);
         const run_result b = median_of(r.raw);
         const auto print = [&](const char* name, const char* impl, const run_result& m) {
-            out << line("%-20s %-7s %11.0f %9.1f %9.1f %9.1f %11.2f %7llu\n", name, impl, m.rps, m.p50_us,
-                        m.p99_us, m.p999_us, m.cpu_us_per_req, static_cast<unsigned long long>(m.errors));
+            out << line("%-20s %-7s %11.0f %9.1f %9.1f %9.1f %11.2f %7llu\n", name, impl, m.rps,
+                        m.p50_us, m.p99_us, m.p999_us, m.cpu_us_per_req,
+                        static_cast<unsigned long long>(m.errors));
         };
         print(r.w.name.c_str(), "tether", t);
         print("", "raw", b);
-        out << line("%-20s %-7s %10.2fx %9.2fx %8.2fx %8.2fx %10.2fx\n", "", "t/raw", ratio(t.rps, b.rps),
-                    ratio(t.p50_us, b.p50_us), ratio(t.p99_us, b.p99_us), ratio(t.p999_us, b.p999_us),
-                    ratio(t.cpu_us_per_req, b.cpu_us_per_req));
+        out << line("%-20s %-7s %10.2fx %9.2fx %8.2fx %8.2fx %10.2fx\n", "", "t/raw",
+                    ratio(t.rps, b.rps), ratio(t.p50_us, b.p50_us), ratio(t.p99_us, b.p99_us),
+                    ratio(t.p999_us, b.p999_us), ratio(t.cpu_us_per_req, b.cpu_us_per_req));
     }
 }
 
@@ -127,28 +130,30 @@ json to_json(const std::vector<row>& rows, const report_context& c)
     for (const row& r : rows) {
         const run_result t = median_of(r.tether);
         const run_result b = median_of(r.raw);
-        out["rows"].push_back({{"workload", r.w.name},
-                               {"mode", r.w.pipelined ? "pipelined" : "closed"},
-                               {"callers", r.w.callers},
-                               {"links", r.w.links},
-                               {"depth", r.w.depth},
-                               {"body_bytes", r.w.body_bytes},
-                               {"tether", side(r.tether)},
-                               {"raw", side(r.raw)},
-                               {"ratio",
-                                {{"throughput", ratio(t.rps, b.rps)},
-                                 {"p99", ratio(t.p99_us, b.p99_us)},
-                                 {"cpu_per_req", ratio(t.cpu_us_per_req, b.cpu_us_per_req)},
-                                 {"throughput_paired", paired_ratio(r, [](const run_result& x) { return x.rps; })},
-                                 {"p99_paired", paired_ratio(r, [](const run_result& x) { return x.p99_us; })}}}});
+        out["rows"].push_back(
+            {{"workload", r.w.name},
+             {"mode", r.w.pipelined ? "pipelined" : "closed"},
+             {"callers", r.w.callers},
+             {"links", r.w.links},
+             {"depth", r.w.depth},
+             {"body_bytes", r.w.body_bytes},
+             {"tether", side(r.tether)},
+             {"raw", side(r.raw)},
+             {"ratio",
+              {{"throughput", ratio(t.rps, b.rps)},
+               {"p99", ratio(t.p99_us, b.p99_us)},
+               {"cpu_per_req", ratio(t.cpu_us_per_req, b.cpu_us_per_req)},
+               {"throughput_paired", paired_ratio(r, [](const run_result& x) { return x.rps; })},
+               {"p99_paired", paired_ratio(r, [](const run_result& x) { return x.p99_us; })}}}});
     }
     return out;
 }
 
 std::string to_tsv(const std::vector<row>& rows, const report_context& c)
 {
-    std::string out = "# " + c.machine.cpu_model + ", " + std::to_string(c.machine.cores) + " CPUs, " +
-                      line("median of %u round(s) of %g s, ", c.rounds, c.timing.seconds) + c.machine.date + "\n";
+    std::string out =
+        "# " + c.machine.cpu_model + ", " + std::to_string(c.machine.cores) + " CPUs, " +
+        line("median of %u round(s) of %g s, ", c.rounds, c.timing.seconds) + c.machine.date + "\n";
     out += "workload\ttether_rps\traw_rps\ttether_p99_us\traw_p99_us\n";
     for (const row& r : rows) {
         const run_result t = median_of(r.tether);

@@ -30,7 +30,8 @@ run_result run_raw(const workload& w, const run_settings& s)
         r = pipelined(
             w.depth, s.timing,
             [&](auto done) {
-                client.async_request(0, body, [done](boost::system::error_code ec, json) { done(!ec); });
+                client.async_request(0, body,
+                                     [done](boost::system::error_code ec, json) { done(!ec); });
             },
             [&] { client.shutdown(); });
     }

@@ -49,7 +49,8 @@ run_result run_tether(const workload& w, const run_settings& s)
         r = pipelined(
             w.depth, s.timing,
             [&](auto done) {
-                lease.async_request(body, [done](boost::system::error_code ec, json) { done(!ec); });
+                lease.async_request(body,
+                                    [done](boost::system::error_code ec, json) { done(!ec); });
             },
             [&] { pool.shutdown(1s); });
         lease.release();

@@ -14,11 +14,11 @@
 namespace tether_bench {
 
 struct workload {
-    std::string name;          ///< e.g. "closed 64x8 4KiB", "pipelined d16 64B"
+    std::string name; ///< e.g. "closed 64x8 4KiB", "pipelined d16 64B"
     bool pipelined = false;
-    std::size_t callers = 1;   ///< closed loop: caller threads
-    std::size_t links = 1;     ///< connections (pipelined: 1)
-    std::size_t depth = 0;     ///< pipelined: requests in flight
+    std::size_t callers = 1; ///< closed loop: caller threads
+    std::size_t links = 1;   ///< connections (pipelined: 1)
+    std::size_t depth = 0;   ///< pipelined: requests in flight
     std::size_t body_bytes = 64;
 };
 

@@ -46,8 +46,9 @@ struct options {
     unsigned io_threads = 2;
 };
 
-constexpr const char* usage_line = "usage: raw_asio_client --port P [--host H] [--callers C] [--links L]"
-                                   " [--depth D] [--bytes B] [--seconds S] [--io-threads T]\n";
+constexpr const char* usage_line =
+    "usage: raw_asio_client --port P [--host H] [--callers C] [--links L]"
+    " [--depth D] [--bytes B] [--seconds S] [--io-threads T]\n";
 
 [[noreturn]] void usage(const std::string& message)
 {
@@ -55,8 +56,7 @@ constexpr const char* usage_line = "usage: raw_asio_client --port P [--host H] [
     std::exit(2);
 }
 
-template <class T>
-T number(std::string_view name, std::string_view text)
+template <class T> T number(std::string_view name, std::string_view text)
 {
     const std::optional<T> value = tether_bench::parse_number<T>(text);
     if (!value)
@@ -76,15 +76,24 @@ options parse(int argc, char** argv)
         if (i + 1 >= argc)
             usage("missing value for " + std::string(name));
         const std::string_view value = argv[++i];
-        if (name == "--host") o.host = std::string(value);
-        else if (name == "--port") o.port = number<std::uint16_t>(name, value);
-        else if (name == "--callers") o.callers = number<std::size_t>(name, value);
-        else if (name == "--links") o.links = number<std::size_t>(name, value);
-        else if (name == "--depth") o.depth = number<std::size_t>(name, value);
-        else if (name == "--bytes") o.bytes = number<std::size_t>(name, value);
-        else if (name == "--seconds") o.seconds = number<double>(name, value);
-        else if (name == "--io-threads") o.io_threads = number<unsigned>(name, value);
-        else usage("unknown option " + std::string(name));
+        if (name == "--host")
+            o.host = std::string(value);
+        else if (name == "--port")
+            o.port = number<std::uint16_t>(name, value);
+        else if (name == "--callers")
+            o.callers = number<std::size_t>(name, value);
+        else if (name == "--links")
+            o.links = number<std::size_t>(name, value);
+        else if (name == "--depth")
+            o.depth = number<std::size_t>(name, value);
+        else if (name == "--bytes")
+            o.bytes = number<std::size_t>(name, value);
+        else if (name == "--seconds")
+            o.seconds = number<double>(name, value);
+        else if (name == "--io-threads")
+            o.io_threads = number<unsigned>(name, value);
+        else
+            usage("unknown option " + std::string(name));
     }
     if (o.port == 0 || o.callers == 0 || o.links == 0 || o.io_threads == 0 || !(o.seconds > 0))
         usage("--port is required; counts and --seconds must be positive");
@@ -135,7 +144,8 @@ std::uint64_t pipelined(tether_bench::raw_client& client, const options& o, cons
         std::uint64_t done = 0;
     } s;
     // Runs on the connection's strand: counts, then keeps the slot busy until the deadline.
-    std::function<void(boost::system::error_code, json)> next = [&](boost::system::error_code ec, json) {
+    std::function<void(boost::system::error_code, json)> next = [&](boost::system::error_code ec,
+                                                                    json) {
         std::lock_guard lock(s.m);
         if (!ec)
             ++s.done;
@@ -168,14 +178,15 @@ int main(int argc, char** argv)
         const auto start = steady::now();
         const auto until = start + std::chrono::duration_cast<steady::duration>(
                                        std::chrono::duration<double>(o.seconds));
-        const std::uint64_t n = o.depth > 0 ? pipelined(client, o, body, until)
-                                            : closed_loop(client, o, body, until);
+        const std::uint64_t n =
+            o.depth > 0 ? pipelined(client, o, body, until) : closed_loop(client, o, body, until);
         const double elapsed = std::chrono::duration<double>(steady::now() - start).count();
         client.shutdown();
         std::cout << (o.depth > 0 ? "pipelined depth " + std::to_string(o.depth)
-                                  : "closed loop " + std::to_string(o.callers) + "x" + std::to_string(o.links))
-                  << ", " << o.bytes << "-byte bodies: " << n << " requests in " << elapsed << " s = "
-                  << static_cast<double>(n) / elapsed << " req/s\n";
+                                  : "closed loop " + std::to_string(o.callers) + "x" +
+                                        std::to_string(o.links))
+                  << ", " << o.bytes << "-byte bodies: " << n << " requests in " << elapsed
+                  << " s = " << static_cast<double>(n) / elapsed << " req/s\n";
         return 0;
     } catch (const std::exception& e) {
         std::cerr << "raw_asio_client: " << e.what() << '\n';

@@ -15,7 +15,8 @@ using json = nlohmann::json;
 
 namespace tether_bench {
 
-raw_client::raw_client(const std::string& host, std::uint16_t port, std::size_t links, unsigned io_threads)
+raw_client::raw_client(const std::string& host, std::uint16_t port, std::size_t links,
+                       unsigned io_threads)
     : work_(std::in_place, io_.get_executor())
 {
     if (links == 0 || io_threads == 0)

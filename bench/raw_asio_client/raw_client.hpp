@@ -35,7 +35,8 @@ class raw_client {
 public:
     /// Connects `links` connections to host:port (blocking) and starts `io_threads` threads.
     /// Throws boost::system::system_error when a connection cannot be opened.
-    raw_client(const std::string& host, std::uint16_t port, std::size_t links, unsigned io_threads = 2);
+    raw_client(const std::string& host, std::uint16_t port, std::size_t links,
+               unsigned io_threads = 2);
     ~raw_client();
     raw_client(const raw_client&) = delete;
     raw_client& operator=(const raw_client&) = delete;

@@ -35,7 +35,8 @@ std::string make_frame(const json& message)
     return frame;
 }
 
-raw_connection::raw_connection(asio::io_context& io) : strand_(asio::make_strand(io)), socket_(strand_)
+raw_connection::raw_connection(asio::io_context& io)
+    : strand_(asio::make_strand(io)), socket_(strand_)
 {
 }
 
@@ -67,38 +68,41 @@ void raw_connection::async_request(const json& body, raw_callback done)
 
 void raw_connection::close()
 {
-    asio::post(strand_, [self = shared_from_this()] { self->fail(asio::error::operation_aborted); });
+    asio::post(strand_,
+               [self = shared_from_this()] { self->fail(asio::error::operation_aborted); });
 }
 
 void raw_connection::read_header()
 {
-    asio::async_read(socket_, asio::buffer(header_), [self = shared_from_this()](error_code ec, std::size_t) {
-        if (ec) {
-            self->fail(ec);
-            return;
-        }
-        std::uint32_t length = 0;
-        for (const unsigned char byte : self->header_)
-            length = (length << 8) | byte;
-        if (length == 0 || length > max_frame) { // checked before allocating anything
-            self->fail(protocol_error());
-            return;
-        }
-        self->read_body(length);
-    });
+    asio::async_read(
+        socket_, asio::buffer(header_), [self = shared_from_this()](error_code ec, std::size_t) {
+            if (ec) {
+                self->fail(ec);
+                return;
+            }
+            std::uint32_t length = 0;
+            for (const unsigned char byte : self->header_)
+                length = (length << 8) | byte;
+            if (length == 0 || length > max_frame) { // checked before allocating anything
+                self->fail(protocol_error());
+                return;
+            }
+            self->read_body(length);
+        });
 }
 
 void raw_connection::read_body(std::uint32_t length)
 {
     payload_.resize(length);
-    asio::async_read(socket_, asio::buffer(payload_), [self = shared_from_this()](error_code ec, std::size_t) {
-        if (ec) {
-            self->fail(ec);
-            return;
-        }
-        if (self->on_message())
-            self->read_header();
-    });
+    asio::async_read(socket_, asio::buffer(payload_),
+                     [self = shared_from_this()](error_code ec, std::size_t) {
+                         if (ec) {
+                             self->fail(ec);
+                             return;
+                         }
+                         if (self->on_message())
+                             self->read_header();
+                     });
 }
 
 bool raw_connection::on_message()
@@ -138,7 +142,8 @@ bool raw_connection::on_message()
     if (const auto body = message.find("body"); body != message.end())
         done(error_code{}, std::move(*body));
     else if (const auto error = message.find("error"); error != message.end())
-        done(boost::system::errc::make_error_code(boost::system::errc::bad_message), std::move(*error));
+        done(boost::system::errc::make_error_code(boost::system::errc::bad_message),
+             std::move(*error));
     else
         done(protocol_error(), json{});
     return true;
@@ -155,15 +160,16 @@ void raw_connection::send(std::string frame)
 
 void raw_connection::write_next()
 {
-    asio::async_write(socket_, asio::buffer(writes_.front()), [self = shared_from_this()](error_code ec, std::size_t) {
-        if (ec) {
-            self->fail(ec);
-            return;
-        }
-        self->writes_.pop_front();
-        if (!self->writes_.empty() && !self->closed_)
-            self->write_next();
-    });
+    asio::async_write(socket_, asio::buffer(writes_.front()),
+                      [self = shared_from_this()](error_code ec, std::size_t) {
+                          if (ec) {
+                              self->fail(ec);
+                              return;
+                          }
+                          self->writes_.pop_front();
+                          if (!self->writes_.empty() && !self->closed_)
+                              self->write_next();
+                      });
 }
 
 void raw_connection::fail(error_code ec)

@@ -39,7 +39,7 @@ private:
 
     void read_header();
     void read_body(std::uint32_t length);
-    bool on_message(); // false after a protocol error (the connection is closed)
+    bool on_message();            // false after a protocol error (the connection is closed)
     void send(std::string frame); // on the strand
     void write_next();            // on the strand
     void fail(boost::system::error_code ec); // on the strand: close, fail every pending request
@@ -47,8 +47,8 @@ private:
     strand_type strand_;
     boost::asio::ip::tcp::socket socket_; // its executor is the strand: handlers run there
     std::array<unsigned char, 4> header_{};
-    std::string payload_;                 // read buffer, reused
-    std::deque<std::string> writes_;      // front() is being written
+    std::string payload_;            // read buffer, reused
+    std::deque<std::string> writes_; // front() is being written
     std::unordered_map<std::uint64_t, raw_callback> pending_;
     std::atomic<std::uint64_t> next_id_{1};
     bool closed_ = false;

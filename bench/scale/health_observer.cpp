@@ -12,7 +12,8 @@ health_observer::window health_observer::take() noexcept
     return w;
 }
 
-void health_observer::on_ping_rtt(const tether::endpoint&, std::uint64_t, std::chrono::microseconds rtt)
+void health_observer::on_ping_rtt(const tether::endpoint&, std::uint64_t,
+                                  std::chrono::microseconds rtt)
 {
     pongs_.fetch_add(1, std::memory_order_relaxed);
     if (rtt >= slow_rtt)

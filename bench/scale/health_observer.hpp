@@ -16,7 +16,7 @@ class health_observer final : public tether::pool_observer {
 public:
     struct window {
         std::uint64_t pongs = 0;
-        std::uint64_t slow_pongs = 0;     ///< round trip >= slow_rtt
+        std::uint64_t slow_pongs = 0; ///< round trip >= slow_rtt
         std::chrono::microseconds max_rtt{0};
         std::uint64_t disconnects = 0;
     };

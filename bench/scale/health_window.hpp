@@ -13,18 +13,19 @@
 namespace tether_scale {
 
 struct health_window {
-    std::uint64_t lost = 0;         ///< connections_lost
-    std::uint64_t dead = 0;         ///< dead_links_detected (ping unanswered within ping_timeout)
+    std::uint64_t lost = 0; ///< connections_lost
+    std::uint64_t dead = 0; ///< dead_links_detected (ping unanswered within ping_timeout)
     std::uint64_t pongs = 0;
-    std::uint64_t slow_pongs = 0;   ///< pool pongs with a round trip >= 500 ms
-    double max_pong_ms = 0;         ///< slowest pool pong (as the pool measured it)
+    std::uint64_t slow_pongs = 0; ///< pool pongs with a round trip >= 500 ms
+    double max_pong_ms = 0;       ///< slowest pool pong (as the pool measured it)
     std::uint64_t probe_samples = 0;
-    std::uint64_t probe_slow = 0;   ///< probe round trips >= 500 ms
+    std::uint64_t probe_slow = 0; ///< probe round trips >= 500 ms
     std::uint64_t probe_failures = 0;
-    double probe_max_ms = 0;        ///< slowest probe round trip (server + kernel, no pool)
+    double probe_max_ms = 0; ///< slowest probe round trip (server + kernel, no pool)
 };
 
-inline health_window make_health_window(const tether::pool_stats& before, const tether::pool_stats& after,
+inline health_window make_health_window(const tether::pool_stats& before,
+                                        const tether::pool_stats& after,
                                         const health_observer::window& pool_view,
                                         const server_probe::window& probe_view)
 {

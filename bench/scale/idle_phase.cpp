@@ -83,9 +83,10 @@ idle_figures run_idle_phase(const options& o, tether_bench::server_process& serv
         if (clock::now() >= next_report) {
             next_report += std::chrono::seconds(10);
             const auto s = pool.stats();
-            std::cerr << "  [idle] " << seconds_d(clock::now() - t0).count() << " s: "
-                      << s.idle + s.leased << " ready, " << s.connections_lost - s0.connections_lost
-                      << " lost, " << s.pings_sent - s0.pings_sent << " pings\n";
+            std::cerr << "  [idle] " << seconds_d(clock::now() - t0).count()
+                      << " s: " << s.idle + s.leased << " ready, "
+                      << s.connections_lost - s0.connections_lost << " lost, "
+                      << s.pings_sent - s0.pings_sent << " pings\n";
         }
     }
     const auto t1 = clock::now();

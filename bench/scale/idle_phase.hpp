@@ -6,8 +6,8 @@
 
 #include "health_window.hpp"
 #include "options.hpp"
-#include "server_process.hpp" // bench/common
 #include "server_probe.hpp"
+#include "server_process.hpp" // bench/common
 
 #include <cstddef>
 #include <cstdint>
@@ -29,7 +29,7 @@ struct idle_figures {
     std::int64_t context_switches = 0; ///< of the pool's threads (thread sleeps and wake-ups)
     std::uint64_t pings = 0, pongs = 0;
     double server_cpu_seconds = 0;
-    double machine_busy_percent = 0;   ///< all CPUs, every process, during the hold
+    double machine_busy_percent = 0; ///< all CPUs, every process, during the hold
     double machine_steal_percent = 0;
     std::int64_t server_rss_before = 0, server_rss_open = 0;
     long server_fds_end = -1;
@@ -44,13 +44,26 @@ struct idle_figures {
     double heap_per_link() const { return per_link(heap_open - heap_before); }
     double rss_growth_per_link_during_hold() const { return per_link(rss_end - rss_open); }
     double server_rss_per_link() const { return per_link(server_rss_open - server_rss_before); }
-    double cpu_percent_of_core() const { return hold_seconds > 0 ? 100.0 * client_cpu_seconds / hold_seconds : 0; }
-    double server_cpu_percent_of_core() const { return hold_seconds > 0 ? 100.0 * server_cpu_seconds / hold_seconds : 0; }
-    double us_per_ping() const { return pings > 0 ? 1e6 * client_cpu_seconds / static_cast<double>(pings) : 0; }
-    double server_us_per_ping() const { return pings > 0 ? 1e6 * server_cpu_seconds / static_cast<double>(pings) : 0; }
+    double cpu_percent_of_core() const
+    {
+        return hold_seconds > 0 ? 100.0 * client_cpu_seconds / hold_seconds : 0;
+    }
+    double server_cpu_percent_of_core() const
+    {
+        return hold_seconds > 0 ? 100.0 * server_cpu_seconds / hold_seconds : 0;
+    }
+    double us_per_ping() const
+    {
+        return pings > 0 ? 1e6 * client_cpu_seconds / static_cast<double>(pings) : 0;
+    }
+    double server_us_per_ping() const
+    {
+        return pings > 0 ? 1e6 * server_cpu_seconds / static_cast<double>(pings) : 0;
+    }
     double mean_ping_period_seconds() const
     {
-        return pings > 0 ? static_cast<double>(links) * hold_seconds / static_cast<double>(pings) : 0;
+        return pings > 0 ? static_cast<double>(links) * hold_seconds / static_cast<double>(pings)
+                         : 0;
     }
     double switches_per_ping() const
     {
@@ -58,11 +71,16 @@ struct idle_figures {
     }
     double pings_per_link_second() const
     {
-        return links > 0 && hold_seconds > 0 ? static_cast<double>(pings) / (static_cast<double>(links) * hold_seconds) : 0;
+        return links > 0 && hold_seconds > 0
+                   ? static_cast<double>(pings) / (static_cast<double>(links) * hold_seconds)
+                   : 0;
     }
 
 private:
-    double per_link(std::int64_t bytes) const { return links > 0 ? static_cast<double>(bytes) / static_cast<double>(links) : 0; }
+    double per_link(std::int64_t bytes) const
+    {
+        return links > 0 ? static_cast<double>(bytes) / static_cast<double>(links) : 0;
+    }
 };
 
 idle_figures run_idle_phase(const options& o, tether_bench::server_process& server,

@@ -48,10 +48,12 @@ void caller(tether::pool pool, const nlohmann::json& body, const std::atomic<boo
         const auto t1 = clock::now();
         if (ec || reply != body) {
             if (out.errors++ == 0)
-                out.first_error = ec ? ec.message() : "reply differs from the request: " + reply.dump();
+                out.first_error =
+                    ec ? ec.message() : "reply differs from the request: " + reply.dump();
             continue;
         }
-        out.latencies_ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+        out.latencies_ns.push_back(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
     }
 }
 
@@ -110,8 +112,9 @@ load_figures run_load_phase(const options& o, tether_bench::server_process& serv
         t.join();
     const auto t1 = clock::now();
     f.seconds = seconds_d(t1 - t0).count();
-    f.client_cpu_seconds =
-        seconds_d(((process_usage() - usage0) - (thread_usage() - main0)).cpu - (probe.cpu() - probe0)).count();
+    f.client_cpu_seconds = seconds_d(((process_usage() - usage0) - (thread_usage() - main0)).cpu -
+                                     (probe.cpu() - probe0))
+                               .count();
     f.server_cpu_seconds = seconds_d(other_process_cpu(server.pid()) - server_cpu0).count();
 
     std::vector<std::int64_t> all;
@@ -125,7 +128,8 @@ load_figures run_load_phase(const options& o, tether_bench::server_process& serv
     f.p50_us = percentile_us(all, 0.50);
     f.p99_us = percentile_us(all, 0.99);
     f.p999_us = percentile_us(all, 0.999);
-    f.max_us = all.empty() ? 0 : static_cast<double>(*std::max_element(all.begin(), all.end())) / 1000.0;
+    f.max_us =
+        all.empty() ? 0 : static_cast<double>(*std::max_element(all.begin(), all.end())) / 1000.0;
 
     const auto s1 = pool.stats();
     f.during_load = make_health_window(s0, s1, observer->take(), probe.between(t0, t1));
@@ -142,7 +146,8 @@ load_figures run_load_phase(const options& o, tether_bench::server_process& serv
               " idle, expected " + std::to_string(o.load_links));
     check(f, s1.connections_lost == 0,
           std::to_string(s1.connections_lost) + " connections lost (" +
-              std::to_string(s1.dead_links_detected) + " declared dead: no pong within ping_timeout)");
+              std::to_string(s1.dead_links_detected) +
+              " declared dead: no pong within ping_timeout)");
     pool.shutdown(std::chrono::seconds(1));
     return f;
 }

@@ -7,8 +7,8 @@
 
 #include "health_window.hpp"
 #include "options.hpp"
-#include "server_process.hpp" // bench/common
 #include "server_probe.hpp"
+#include "server_process.hpp" // bench/common
 
 #include <cstddef>
 #include <cstdint>
@@ -26,14 +26,18 @@ struct load_figures {
     std::uint64_t requests = 0, errors = 0;
     std::string first_error;
     double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
-    double client_cpu_seconds = 0; ///< callers + io threads (the bench's main and probe threads excluded)
+    double client_cpu_seconds =
+        0; ///< callers + io threads (the bench's main and probe threads excluded)
     double server_cpu_seconds = 0;
     std::size_t total_end = 0, ready_end = 0;
     std::uint64_t connections_lost = 0, dead_links = 0, pings = 0;
     health_window during_load;
     std::vector<std::string> failures;
 
-    double requests_per_second() const { return seconds > 0 ? static_cast<double>(requests) / seconds : 0; }
+    double requests_per_second() const
+    {
+        return seconds > 0 ? static_cast<double>(requests) / seconds : 0;
+    }
     double client_us_per_request() const
     {
         return requests > 0 ? 1e6 * client_cpu_seconds / static_cast<double>(requests) : 0;

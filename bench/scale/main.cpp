@@ -40,8 +40,6 @@
 #include "server_probe.hpp"
 #include "server_process.hpp" // bench/common
 
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -49,6 +47,7 @@
 #include <exception>
 #include <iostream>
 #include <optional>
+#include <sys/wait.h>
 #include <thread>
 
 namespace {
@@ -115,7 +114,8 @@ int main(int argc, char** argv)
     try {
         if (o.baseline && o.links > 0) {
             const auto seconds = std::min(o.hold, std::chrono::seconds(20));
-            std::cerr << "baseline: minimal epoll pinger, " << o.links << " links, " << seconds.count() << " s\n";
+            std::cerr << "baseline: minimal epoll pinger, " << o.links << " links, "
+                      << seconds.count() << " s\n";
             figures.baseline = run_raw_baseline(server->port(), o.links, seconds);
         }
         if (o.links > 0 && server->running())
@@ -143,7 +143,9 @@ int main(int argc, char** argv)
     const auto& idle = figures.idle;
     const auto& load = figures.load;
     const bool passed = (o.links == 0 || idle.has_value()) && (!idle || idle->failures.empty()) &&
-                        (o.load_links == 0 || load.has_value()) && (!load || load->failures.empty());
-    std::printf("\nRESULT: %s\n", passed ? "all links kept alive, all checks passed" : "FAILED (see above)");
+                        (o.load_links == 0 || load.has_value()) &&
+                        (!load || load->failures.empty());
+    std::printf("\nRESULT: %s\n",
+                passed ? "all links kept alive, all checks passed" : "FAILED (see above)");
     return passed ? 0 : exit_failed;
 }

@@ -48,14 +48,13 @@ options:
     std::exit(2);
 }
 
-template <class T>
-T number(std::string_view option, std::string_view text, T min, T max)
+template <class T> T number(std::string_view option, std::string_view text, T min, T max)
 {
     const std::optional<T> value = tether_bench::parse_number<T>(text, min, max);
     if (!value)
         usage_error("invalid value '" + std::string(text) + "' for " + std::string(option) +
-                    " (expected an integer in " + std::to_string(min) + ".." +
-                    std::to_string(max) + ")");
+                    " (expected an integer in " + std::to_string(min) + ".." + std::to_string(max) +
+                    ")");
     return *value;
 }
 

@@ -19,11 +19,11 @@ struct options {
     std::chrono::milliseconds ping_timeout{1'000};
     std::chrono::milliseconds connect_timeout{10'000};
     std::size_t max_concurrent_connects = 256;
-    std::string server_path;            ///< echo_server binary
+    std::string server_path; ///< echo_server binary
     int server_threads = 1;
-    bool pin_server = false;            ///< pin the server to the last CPU this process may use
-    bool baseline = false;              ///< also time a minimal epoll pinger (raw_baseline.hpp)
-    std::string json_path;              ///< --json FILE; empty: none
+    bool pin_server = false; ///< pin the server to the last CPU this process may use
+    bool baseline = false;   ///< also time a minimal epoll pinger (raw_baseline.hpp)
+    std::string json_path;   ///< --json FILE; empty: none
 };
 
 /// Parses argv; prints usage and exits 0 on --help, exits 2 on a bad option.

@@ -27,8 +27,8 @@ std::optional<std::chrono::duration<double>> wait_all_open(tether::pool& pool, s
 {
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
-    const auto bound = std::max<clock::duration>(std::chrono::seconds(60),
-                                                 std::chrono::milliseconds(10) * static_cast<long>(links));
+    const auto bound = std::max<clock::duration>(
+        std::chrono::seconds(60), std::chrono::milliseconds(10) * static_cast<long>(links));
     const auto step = std::chrono::milliseconds(2000);
     while (clock::now() - start < bound) {
         if (pool.wait_ready(step))

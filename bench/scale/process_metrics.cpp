@@ -1,14 +1,13 @@
 #include "process_metrics.hpp"
 
-#include <malloc.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
+#include <malloc.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <system_error>
+#include <unistd.h>
 
 namespace tether_scale {
 namespace {
@@ -54,9 +53,15 @@ std::int64_t heap_in_use()
     return static_cast<std::int64_t>(info.uordblks + info.hblkhd);
 }
 
-usage process_usage() { return rusage_of(RUSAGE_SELF); }
+usage process_usage()
+{
+    return rusage_of(RUSAGE_SELF);
+}
 
-usage thread_usage() { return rusage_of(RUSAGE_THREAD); }
+usage thread_usage()
+{
+    return rusage_of(RUSAGE_THREAD);
+}
 
 cpu_time other_process_cpu(pid_t pid)
 {
@@ -88,8 +93,10 @@ machine_cpu machine_cpu_now()
 {
     std::ifstream in("/proc/stat");
     std::string cpu;
-    std::int64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-    if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || cpu != "cpu")
+    std::int64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
+                 steal = 0;
+    if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) ||
+        cpu != "cpu")
         return {};
     return {user + nice + system + irq + softirq, idle + iowait, steal};
 }

@@ -3,12 +3,11 @@
 // What the kernel and the allocator say about a process: resident memory, CPU time, open
 // descriptors, and raising the descriptor limit. Linux only (/proc, getrusage, mallinfo2).
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <sys/types.h>
 
 namespace tether_scale {
 

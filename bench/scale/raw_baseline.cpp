@@ -3,7 +3,10 @@
 #include "process_metrics.hpp"
 
 #include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
+#include <iostream>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -11,10 +14,6 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <iostream>
 #include <vector>
 
 namespace tether_scale {
@@ -38,7 +37,10 @@ struct raw_link {
     std::string header;        ///< partial header bytes
 };
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string errno_text(const char* what)
+{
+    return std::string(what) + ": " + std::strerror(errno);
+}
 
 /// CPU time of the calling thread (nanosecond resolution, unlike getrusage's split figures).
 double thread_cpu_seconds()
@@ -50,7 +52,8 @@ double thread_cpu_seconds()
 
 } // namespace
 
-baseline_figures run_raw_baseline(std::uint16_t port, std::size_t count, std::chrono::seconds duration)
+baseline_figures run_raw_baseline(std::uint16_t port, std::size_t count,
+                                  std::chrono::seconds duration)
 {
     baseline_figures f;
     f.links = count;
@@ -145,7 +148,8 @@ baseline_figures run_raw_baseline(std::uint16_t port, std::size_t count, std::ch
                     }
                     continue;
                 }
-                const auto take = std::min<std::uint32_t>(l.pending, static_cast<std::uint32_t>(r - k));
+                const auto take =
+                    std::min<std::uint32_t>(l.pending, static_cast<std::uint32_t>(r - k));
                 l.pending -= take;
                 k += take;
                 if (l.pending == 0)

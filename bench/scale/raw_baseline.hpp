@@ -19,12 +19,15 @@ namespace tether_scale {
 struct baseline_figures {
     std::size_t links = 0;
     double seconds = 0;
-    double cpu_seconds = 0; ///< of the pinging thread only
+    double cpu_seconds = 0;      ///< of the pinging thread only
     double send_cpu_seconds = 0; ///< of that, inside the send() calls of the pings
     std::uint64_t pings = 0, pongs = 0;
-    std::string error;      ///< empty: it ran
+    std::string error; ///< empty: it ran
 
-    double us_per_ping() const { return pings > 0 ? 1e6 * cpu_seconds / static_cast<double>(pings) : 0; }
+    double us_per_ping() const
+    {
+        return pings > 0 ? 1e6 * cpu_seconds / static_cast<double>(pings) : 0;
+    }
     double send_us_per_ping() const
     {
         return pings > 0 ? 1e6 * send_cpu_seconds / static_cast<double>(pings) : 0;
@@ -32,6 +35,7 @@ struct baseline_figures {
     double percent_of_core() const { return seconds > 0 ? 100.0 * cpu_seconds / seconds : 0; }
 };
 
-baseline_figures run_raw_baseline(std::uint16_t port, std::size_t links, std::chrono::seconds duration);
+baseline_figures run_raw_baseline(std::uint16_t port, std::size_t links,
+                                  std::chrono::seconds duration);
 
 } // namespace tether_scale

@@ -32,12 +32,13 @@ void health_rows(const char* when, const health_window& h)
         fmt("%llu (%llu declared dead)", static_cast<unsigned long long>(h.lost),
             static_cast<unsigned long long>(h.dead)));
     row("  slowest pong, pool's view", fmt("%.1f ms (%llu of %llu pongs >= 500 ms)", h.max_pong_ms,
-                                          static_cast<unsigned long long>(h.slow_pongs),
-                                          static_cast<unsigned long long>(h.pongs)));
-    row("  slowest pong, server probe", fmt("%.1f ms (%llu of %llu >= 500 ms, %llu failed)", h.probe_max_ms,
-                                           static_cast<unsigned long long>(h.probe_slow),
-                                           static_cast<unsigned long long>(h.probe_samples),
-                                           static_cast<unsigned long long>(h.probe_failures)));
+                                           static_cast<unsigned long long>(h.slow_pongs),
+                                           static_cast<unsigned long long>(h.pongs)));
+    row("  slowest pong, server probe",
+        fmt("%.1f ms (%llu of %llu >= 500 ms, %llu failed)", h.probe_max_ms,
+            static_cast<unsigned long long>(h.probe_slow),
+            static_cast<unsigned long long>(h.probe_samples),
+            static_cast<unsigned long long>(h.probe_failures)));
 }
 
 nlohmann::json health_json(const health_window& h)
@@ -53,24 +54,33 @@ nlohmann::json health_json(const health_window& h)
             {"probe_max_ms", h.probe_max_ms}};
 }
 
-const char* verdict(bool ok) { return ok ? "[target met]" : "[TARGET MISSED]"; }
+const char* verdict(bool ok)
+{
+    return ok ? "[target met]" : "[TARGET MISSED]";
+}
 
-double mib(std::int64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+double mib(std::int64_t bytes)
+{
+    return static_cast<double>(bytes) / (1024.0 * 1024.0);
+}
 
 void print_baseline(const baseline_figures& b)
 {
-    std::printf("\nBaseline: minimal epoll pinger (one thread, no pool), %zu links, each pinged once a second\n",
+    std::printf("\nBaseline: minimal epoll pinger (one thread, no pool), %zu links, each pinged "
+                "once a second\n",
                 b.links);
     if (!b.error.empty()) {
         row("result", "failed: " + b.error);
         return;
     }
-    row("CPU", fmt("%.2f s in %.1f s = %.2f%% of one core", b.cpu_seconds, b.seconds, b.percent_of_core()));
+    row("CPU", fmt("%.2f s in %.1f s = %.2f%% of one core", b.cpu_seconds, b.seconds,
+                   b.percent_of_core()));
     row("pings sent / pongs received", fmt("%llu / %llu", static_cast<unsigned long long>(b.pings),
                                            static_cast<unsigned long long>(b.pongs)));
     row("CPU per ping", fmt("%.2f us (the floor on this machine)", b.us_per_ping()));
-    row("  of which inside send()", fmt("%.2f us (%.2f%% of one core)", b.send_us_per_ping(),
-                                        b.seconds > 0 ? 100.0 * b.send_cpu_seconds / b.seconds : 0.0));
+    row("  of which inside send()",
+        fmt("%.2f us (%.2f%% of one core)", b.send_us_per_ping(),
+            b.seconds > 0 ? 100.0 * b.send_cpu_seconds / b.seconds : 0.0));
 }
 
 // The health-CPU target of design.md §5 is stated for 10,000 links pinged every second; other
@@ -80,7 +90,8 @@ bool cpu_target_applies(const options& o)
     return o.links == 10'000 && o.ping_interval == std::chrono::seconds(1);
 }
 
-void print_idle(const idle_figures& f, const std::optional<baseline_figures>& baseline, const options& o)
+void print_idle(const idle_figures& f, const std::optional<baseline_figures>& baseline,
+                const options& o)
 {
     const bool cpu_target = cpu_target_applies(o);
     std::printf("\nPhase 1: %zu idle links, pinged every %lld ms\n", f.links,
@@ -95,17 +106,22 @@ void print_idle(const idle_figures& f, const std::optional<baseline_figures>& ba
     row("time to open all", fmt("%.2f s (%.0f links/s)", f.open_seconds,
                                 static_cast<double>(f.links) / f.open_seconds));
     health_rows("while opening", f.during_open);
-    row("client RSS growth at open", fmt("%.1f MiB = %.0f B/link", mib(f.rss_open - f.rss_before), f.rss_per_link()),
+    row("client RSS growth at open",
+        fmt("%.1f MiB = %.0f B/link", mib(f.rss_open - f.rss_before), f.rss_per_link()),
         verdict(f.rss_per_link() <= target_bytes_per_link));
-    row("  of which malloc'd, in use", fmt("%.1f MiB = %.0f B/link", mib(f.heap_open - f.heap_before), f.heap_per_link()));
-    row("client RSS growth during hold", fmt("%+.1f MiB = %+.0f B/link", mib(f.rss_end - f.rss_open),
-                                             f.rss_growth_per_link_during_hold()));
-    row("client CPU during hold", fmt("%.2f s in %.1f s = %.2f%% of one core", f.client_cpu_seconds,
-                                      f.hold_seconds, f.cpu_percent_of_core()),
-        cpu_target ? verdict(f.cpu_percent_of_core() < target_percent_of_core) : "[target: 10,000 links, 1 s]");
-    row("pings sent / pongs received", fmt("%llu / %llu (%.2f per link-second)",
-                                           static_cast<unsigned long long>(f.pings),
-                                           static_cast<unsigned long long>(f.pongs), f.pings_per_link_second()));
+    row("  of which malloc'd, in use",
+        fmt("%.1f MiB = %.0f B/link", mib(f.heap_open - f.heap_before), f.heap_per_link()));
+    row("client RSS growth during hold",
+        fmt("%+.1f MiB = %+.0f B/link", mib(f.rss_end - f.rss_open),
+            f.rss_growth_per_link_during_hold()));
+    row("client CPU during hold",
+        fmt("%.2f s in %.1f s = %.2f%% of one core", f.client_cpu_seconds, f.hold_seconds,
+            f.cpu_percent_of_core()),
+        cpu_target ? verdict(f.cpu_percent_of_core() < target_percent_of_core)
+                   : "[target: 10,000 links, 1 s]");
+    row("pings sent / pongs received",
+        fmt("%llu / %llu (%.2f per link-second)", static_cast<unsigned long long>(f.pings),
+            static_cast<unsigned long long>(f.pongs), f.pings_per_link_second()));
     row("mean ping period per link", fmt("%.2f s", f.mean_ping_period_seconds()));
     if (baseline && baseline->error.empty() && baseline->us_per_ping() > 0)
         row("client CPU per ping", fmt("%.2f us = %.1fx the minimal pinger's", f.us_per_ping(),
@@ -114,16 +130,17 @@ void print_idle(const idle_figures& f, const std::optional<baseline_figures>& ba
         row("client CPU per ping", fmt("%.2f us (ping, pong, timers)", f.us_per_ping()));
     row("server CPU per ping", fmt("%.2f us (for reference: pong only)", f.server_us_per_ping()));
     row("client context switches per ping", fmt("%.2f (%lld in all)", f.switches_per_ping(),
-                                                 static_cast<long long>(f.context_switches)));
+                                                static_cast<long long>(f.context_switches)));
     health_rows("during the hold", f.during_hold);
-    row("connects (failed)", fmt("%llu for %zu links (%llu)", static_cast<unsigned long long>(f.connects),
-                                f.links, static_cast<unsigned long long>(f.connect_failures)));
+    row("connects (failed)",
+        fmt("%llu for %zu links (%llu)", static_cast<unsigned long long>(f.connects), f.links,
+            static_cast<unsigned long long>(f.connect_failures)));
     row("server CPU during hold", fmt("%.2f%% of one core", f.server_cpu_percent_of_core()));
     row("machine CPU busy during hold", fmt("%.0f%% of all CPUs (steal %.1f%%), all processes",
                                             f.machine_busy_percent, f.machine_steal_percent));
-    row("server RSS growth at open", fmt("%.1f MiB = %.0f B/link%s", mib(f.server_rss_open - f.server_rss_before),
-                                         f.server_rss_per_link(),
-                                         baseline ? " (too low: reuses the baseline's memory)" : ""));
+    row("server RSS growth at open",
+        fmt("%.1f MiB = %.0f B/link%s", mib(f.server_rss_open - f.server_rss_before),
+            f.server_rss_per_link(), baseline ? " (too low: reuses the baseline's memory)" : ""));
     row("server open descriptors at end", fmt("%ld", f.server_fds_end));
     row("pool shutdown", fmt("%.2f s", f.shutdown_seconds));
     for (const auto& failure : f.failures)
@@ -132,8 +149,9 @@ void print_idle(const idle_figures& f, const std::optional<baseline_figures>& ba
 
 void print_load(const load_figures& f)
 {
-    std::printf("\nPhase 2: %zu links, %u closed-loop callers (acquire, 64-byte request, release)\n",
-                f.links, f.threads);
+    std::printf(
+        "\nPhase 2: %zu links, %u closed-loop callers (acquire, 64-byte request, release)\n",
+        f.links, f.threads);
     row("links alive at the end", fmt("%zu of %zu (open: %zu)", f.ready_end, f.links, f.total_end),
         f.failures.empty() ? "[ok]" : "[FAILED]");
     if (!f.opened) {
@@ -144,9 +162,11 @@ void print_load(const load_figures& f)
     row("throughput", fmt("%.0f req/s (%llu in %.1f s, %llu errors)", f.requests_per_second(),
                           static_cast<unsigned long long>(f.requests), f.seconds,
                           static_cast<unsigned long long>(f.errors)));
-    row("latency p50 / p99 / p99.9 / max", fmt("%.0f / %.0f / %.0f / %.0f us", f.p50_us, f.p99_us, f.p999_us, f.max_us));
+    row("latency p50 / p99 / p99.9 / max",
+        fmt("%.0f / %.0f / %.0f / %.0f us", f.p50_us, f.p99_us, f.p999_us, f.max_us));
     row("client CPU per request", fmt("%.1f us (callers + io threads)", f.client_us_per_request()));
-    row("server CPU", fmt("%.0f%% of one core", f.seconds > 0 ? 100.0 * f.server_cpu_seconds / f.seconds : 0));
+    row("server CPU",
+        fmt("%.0f%% of one core", f.seconds > 0 ? 100.0 * f.server_cpu_seconds / f.seconds : 0));
     row("pings during load (idle links)", fmt("%llu", static_cast<unsigned long long>(f.pings)));
     health_rows("during the load", f.during_load);
     for (const auto& failure : f.failures)
@@ -159,14 +179,16 @@ void print_summary(const options& o, const run_context& ctx, const run_figures& 
 {
     const auto& idle = figures.idle;
     const auto& load = figures.load;
-    std::printf("\ntether_scale: pool -> echo_server (pid %ld, %d io thread%s%s) on 127.0.0.1\n",
-                ctx.server_pid, o.server_threads, o.server_threads == 1 ? "" : "s",
-                ctx.server_pinned_cpu >= 0 ? fmt(", pinned to CPU %d", ctx.server_pinned_cpu).c_str() : "");
-    std::printf("pool: io_threads %u, ping_interval %lld ms, ping_timeout %lld ms, max_concurrent_connects %zu\n",
+    std::printf(
+        "\ntether_scale: pool -> echo_server (pid %ld, %d io thread%s%s) on 127.0.0.1\n",
+        ctx.server_pid, o.server_threads, o.server_threads == 1 ? "" : "s",
+        ctx.server_pinned_cpu >= 0 ? fmt(", pinned to CPU %d", ctx.server_pinned_cpu).c_str() : "");
+    std::printf("pool: io_threads %u, ping_interval %lld ms, ping_timeout %lld ms, "
+                "max_concurrent_connects %zu\n",
                 o.io_threads, static_cast<long long>(o.ping_interval.count()),
                 static_cast<long long>(o.ping_timeout.count()), o.max_concurrent_connects);
-    std::printf("machine: %u CPUs, load average %s at start, %s at end; RLIMIT_NOFILE %llu\n", ctx.cpus,
-                ctx.load_average_start.c_str(), ctx.load_average_end.c_str(),
+    std::printf("machine: %u CPUs, load average %s at start, %s at end; RLIMIT_NOFILE %llu\n",
+                ctx.cpus, ctx.load_average_start.c_str(), ctx.load_average_end.c_str(),
                 static_cast<unsigned long long>(ctx.nofile_limit));
     if (figures.baseline)
         print_baseline(*figures.baseline);
@@ -174,13 +196,14 @@ void print_summary(const options& o, const run_context& ctx, const run_figures& 
         print_idle(*idle, figures.baseline, o);
     if (load)
         print_load(*load);
-    std::printf("\nNotes: RSS is the client's resident memory (VmRSS); kernel socket buffers are kernel\n"
-                "memory and not in it. Client CPU is getrusage of the whole process minus the bench's\n"
-                "own threads (main, server probe); with no requests in phase 1 it is all health\n"
-                "checking. CPU figures include contention from anything else running on the machine\n"
-                "(see load average and machine CPU busy). The server probe is one plain socket pinging\n"
-                "the server every 100 ms outside the pool: slow pool pongs with a fast probe mean the\n"
-                "client was late, not the server.\n");
+    std::printf(
+        "\nNotes: RSS is the client's resident memory (VmRSS); kernel socket buffers are kernel\n"
+        "memory and not in it. Client CPU is getrusage of the whole process minus the bench's\n"
+        "own threads (main, server probe); with no requests in phase 1 it is all health\n"
+        "checking. CPU figures include contention from anything else running on the machine\n"
+        "(see load average and machine CPU busy). The server probe is one plain socket pinging\n"
+        "the server every 100 ms outside the pool: slow pool pongs with a fast probe mean the\n"
+        "client was late, not the server.\n");
     std::fflush(stdout);
 }
 
@@ -200,7 +223,8 @@ void write_json(const std::string& path, const options& o, const run_context& ct
                    {"max_concurrent_connects", o.max_concurrent_connects},
                    {"server_threads", o.server_threads},
                    {"server_pinned_cpu", ctx.server_pinned_cpu}};
-    j["targets"] = {{"bytes_per_link", target_bytes_per_link}, {"percent_of_core", target_percent_of_core}};
+    j["targets"] = {{"bytes_per_link", target_bytes_per_link},
+                    {"percent_of_core", target_percent_of_core}};
     if (figures.baseline) {
         const auto& b = *figures.baseline;
         j["baseline"] = {{"links", b.links},
@@ -215,42 +239,43 @@ void write_json(const std::string& path, const options& o, const run_context& ct
     }
     if (idle) {
         const auto& f = *idle;
-        j["idle"] = {{"links", f.links},
-                     {"opened", f.opened},
-                     {"open_seconds", f.open_seconds},
-                     {"rss_before_bytes", f.rss_before},
-                     {"rss_open_bytes", f.rss_open},
-                     {"rss_end_bytes", f.rss_end},
-                     {"rss_bytes_per_link", f.rss_per_link()},
-                     {"heap_bytes_per_link", f.heap_per_link()},
-                     {"rss_growth_during_hold_bytes_per_link", f.rss_growth_per_link_during_hold()},
-                     {"hold_seconds", f.hold_seconds},
-                     {"client_cpu_seconds", f.client_cpu_seconds},
-                     {"client_cpu_percent_of_core", f.cpu_percent_of_core()},
-                     {"pings", f.pings},
-                     {"pongs", f.pongs},
-                     {"pings_per_link_second", f.pings_per_link_second()},
-                     {"client_cpu_us_per_ping", f.us_per_ping()},
-                     {"client_context_switches", f.context_switches},
-                     {"mean_ping_period_seconds", f.mean_ping_period_seconds()},
-                     {"server_cpu_percent_of_core", f.server_cpu_percent_of_core()},
-                     {"machine_busy_percent", f.machine_busy_percent},
-                     {"machine_steal_percent", f.machine_steal_percent},
-                     {"server_rss_bytes_per_link", f.server_rss_per_link()},
-                     {"server_fds_end", f.server_fds_end},
-                     {"alive_end", f.ready_end},
-                     {"open_end", f.total_end},
-                     {"connects", f.connects},
-                     {"connect_failures", f.connect_failures},
-                     {"connections_lost", f.connections_lost},
-                     {"dead_links", f.dead_links},
-                     {"shutdown_seconds", f.shutdown_seconds},
-                     {"health_while_opening", health_json(f.during_open)},
-                     {"health_during_hold", health_json(f.during_hold)},
-                     {"rss_target_met", f.opened && f.rss_per_link() <= target_bytes_per_link},
-                     {"cpu_target_applies", cpu_target_applies(o)},
-                     {"cpu_target_met", f.opened && f.cpu_percent_of_core() < target_percent_of_core},
-                     {"failures", f.failures}};
+        j["idle"] = {
+            {"links", f.links},
+            {"opened", f.opened},
+            {"open_seconds", f.open_seconds},
+            {"rss_before_bytes", f.rss_before},
+            {"rss_open_bytes", f.rss_open},
+            {"rss_end_bytes", f.rss_end},
+            {"rss_bytes_per_link", f.rss_per_link()},
+            {"heap_bytes_per_link", f.heap_per_link()},
+            {"rss_growth_during_hold_bytes_per_link", f.rss_growth_per_link_during_hold()},
+            {"hold_seconds", f.hold_seconds},
+            {"client_cpu_seconds", f.client_cpu_seconds},
+            {"client_cpu_percent_of_core", f.cpu_percent_of_core()},
+            {"pings", f.pings},
+            {"pongs", f.pongs},
+            {"pings_per_link_second", f.pings_per_link_second()},
+            {"client_cpu_us_per_ping", f.us_per_ping()},
+            {"client_context_switches", f.context_switches},
+            {"mean_ping_period_seconds", f.mean_ping_period_seconds()},
+            {"server_cpu_percent_of_core", f.server_cpu_percent_of_core()},
+            {"machine_busy_percent", f.machine_busy_percent},
+            {"machine_steal_percent", f.machine_steal_percent},
+            {"server_rss_bytes_per_link", f.server_rss_per_link()},
+            {"server_fds_end", f.server_fds_end},
+            {"alive_end", f.ready_end},
+            {"open_end", f.total_end},
+            {"connects", f.connects},
+            {"connect_failures", f.connect_failures},
+            {"connections_lost", f.connections_lost},
+            {"dead_links", f.dead_links},
+            {"shutdown_seconds", f.shutdown_seconds},
+            {"health_while_opening", health_json(f.during_open)},
+            {"health_during_hold", health_json(f.during_hold)},
+            {"rss_target_met", f.opened && f.rss_per_link() <= target_bytes_per_link},
+            {"cpu_target_applies", cpu_target_applies(o)},
+            {"cpu_target_met", f.opened && f.cpu_percent_of_core() < target_percent_of_core},
+            {"failures", f.failures}};
     }
     if (load) {
         const auto& f = *load;

@@ -5,14 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdexcept>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace tether_scale {
 namespace {
@@ -101,7 +100,8 @@ bool server_probe::ping_once(std::uint64_t id)
                 break;
             const auto msg = nlohmann::json::parse(inbox_.substr(4, n), nullptr, false);
             inbox_.erase(0, 4 + n);
-            if (msg.is_object() && msg.value("type", "") == "pong" && msg.value("id", std::uint64_t{0}) == id)
+            if (msg.is_object() && msg.value("type", "") == "pong" &&
+                msg.value("id", std::uint64_t{0}) == id)
                 return true;
         }
         char buf[512];

@@ -22,9 +22,9 @@ public:
 
     struct window {
         std::uint64_t samples = 0;
-        std::uint64_t slow = 0;                 ///< round trip >= 500 ms
+        std::uint64_t slow = 0; ///< round trip >= 500 ms
         std::chrono::microseconds max_rtt{0};
-        std::uint64_t failures = 0;             ///< no pong within 5 s, or the connection broke
+        std::uint64_t failures = 0; ///< no pong within 5 s, or the connection broke
     };
 
     /// Connects to 127.0.0.1:port and starts probing; throws std::runtime_error.
@@ -36,7 +36,10 @@ public:
     /// Figures of the probes sent in [from, to).
     window between(clock::time_point from, clock::time_point to) const;
     /// CPU used by the probe thread so far (to take out of the client's figures).
-    std::chrono::microseconds cpu() const noexcept { return std::chrono::microseconds(cpu_us_.load()); }
+    std::chrono::microseconds cpu() const noexcept
+    {
+        return std::chrono::microseconds(cpu_us_.load());
+    }
 
 private:
     struct sample {

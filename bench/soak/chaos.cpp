@@ -45,8 +45,8 @@ std::string with_ms(std::string_view name, std::chrono::milliseconds d)
 
 } // namespace
 
-chaos::chaos(tether_bench::server_process& server, tether::test::fault_proxy& proxy, tether::pool pool,
-             ledger& book, std::uint64_t seed, std::function<bool()> stopping)
+chaos::chaos(tether_bench::server_process& server, tether::test::fault_proxy& proxy,
+             tether::pool pool, ledger& book, std::uint64_t seed, std::function<bool()> stopping)
     : server_(server), proxy_(proxy), pool_(std::move(pool)), book_(book), rng_(seed),
       stopping_(std::move(stopping))
 {
@@ -58,7 +58,10 @@ std::chrono::milliseconds chaos::between(int min_ms, int max_ms)
     return std::chrono::milliseconds(min_ms + static_cast<int>(rng_() % span));
 }
 
-std::chrono::milliseconds chaos::next_pause() { return between(1500, 4000); }
+std::chrono::milliseconds chaos::next_pause()
+{
+    return between(1500, 4000);
+}
 
 void chaos::pause(std::chrono::milliseconds d)
 {

@@ -16,15 +16,15 @@
 
 #include "ledger.hpp"
 
-#include <fault_proxy.hpp>
-#include <server_process.hpp>
 #include <tether/pool.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <fault_proxy.hpp>
 #include <functional>
 #include <map>
 #include <random>
+#include <server_process.hpp>
 #include <string>
 
 namespace soak {

@@ -15,13 +15,20 @@ constexpr std::size_t max_anomalies_kept = 20;
 std::string_view name_of(op_kind kind)
 {
     switch (kind) {
-    case op_kind::acquire: return "acquire";
-    case op_kind::async_acquire: return "async_acquire";
-    case op_kind::lease_request: return "lease_request";
-    case op_kind::lease_async_request: return "lease_async_request";
-    case op_kind::pool_request: return "pool_request";
-    case op_kind::pool_async_request: return "pool_async_request";
-    case op_kind::chaos_request: return "chaos_request";
+    case op_kind::acquire:
+        return "acquire";
+    case op_kind::async_acquire:
+        return "async_acquire";
+    case op_kind::lease_request:
+        return "lease_request";
+    case op_kind::lease_async_request:
+        return "lease_async_request";
+    case op_kind::pool_request:
+        return "pool_request";
+    case op_kind::pool_async_request:
+        return "pool_async_request";
+    case op_kind::chaos_request:
+        return "chaos_request";
     }
     return "?";
 }
@@ -57,7 +64,8 @@ void ledger::complete(const ticket& t, std::string_view outcome)
         ++totals_.ok;
         ++kind.ok;
         if (entry.timed)
-            latencies_ms_.push_back(std::chrono::duration<double, std::milli>(now - entry.issued).count());
+            latencies_ms_.push_back(
+                std::chrono::duration<double, std::milli>(now - entry.issued).count());
         return;
     }
     ++totals_.failed;
@@ -69,7 +77,8 @@ void ledger::complete(const ticket& t, std::string_view outcome)
         ++f->second;
     if (outcome == wrong_reply)
         note_anomaly_locked("operation #" + std::to_string(t.id) + " (" +
-                            std::string(name_of(entry.kind)) + ") got a reply that was not its own");
+                            std::string(name_of(entry.kind)) +
+                            ") got a reply that was not its own");
 }
 
 ledger::totals ledger::snapshot() const
@@ -92,7 +101,8 @@ std::vector<ledger::open_op> ledger::oldest(std::size_t n) const
     }
     const auto by_age = [](const open_op& a, const open_op& b) { return a.age > b.age; };
     if (ops.size() > n) {
-        std::partial_sort(ops.begin(), ops.begin() + static_cast<std::ptrdiff_t>(n), ops.end(), by_age);
+        std::partial_sort(ops.begin(), ops.begin() + static_cast<std::ptrdiff_t>(n), ops.end(),
+                          by_age);
         ops.resize(n);
     } else {
         std::sort(ops.begin(), ops.end(), by_age);

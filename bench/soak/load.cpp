@@ -10,11 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <string_view>
 #include <iostream>
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace soak {
@@ -37,8 +37,7 @@ struct request_plan {
 };
 
 /// The outcome of a request: "ok" only for the very body sent back (or the error asked for).
-template <class Code>
-std::string judge(const request_plan& plan, const Code& ec, const json& reply)
+template <class Code> std::string judge(const request_plan& plan, const Code& ec, const json& reply)
 {
     if (ec == tether::errc::server_error)
         return plan.wants_error && reply.is_object() &&
@@ -131,7 +130,8 @@ private:
         p.body = {{"caller", index_}, {"seq", seq_++}};
         const int r = pick(100);
         if (r < 90) {
-            p.body["pad"] = std::string(static_cast<std::size_t>(pick(513)), static_cast<char>('a' + pick(26)));
+            p.body["pad"] =
+                std::string(static_cast<std::size_t>(pick(513)), static_cast<char>('a' + pick(26)));
             p.timed = true;
         } else if (r < 94) {
             const int ms = r < 93 ? 10 + pick(400) : 900 + pick(400); // 1 s request timeout
@@ -196,8 +196,8 @@ private:
         const auto t = book_.issue(kind, plan.timed && kind == op_kind::lease_async_request);
         pending->add();
         const json body = plan.body;
-        auto on_done = [&book = book_, pending, t, plan = std::move(plan)](
-                           boost::system::error_code ec, json reply) {
+        auto on_done = [&book = book_, pending, t,
+                        plan = std::move(plan)](boost::system::error_code ec, json reply) {
             const std::string outcome = judge(plan, ec, reply);
             book.complete(t, outcome);
             pending->note(outcome);
@@ -208,8 +208,8 @@ private:
             cancels.push_back({clock::now() + std::chrono::milliseconds(20 + pick(281)), signal});
             // The handler keeps the signal alive as long as the operation may look at it.
             initiate(body, asio::bind_cancellation_slot(
-                               signal->slot(), [on_done = std::move(on_done), signal](
-                                                   boost::system::error_code ec, json reply) {
+                               signal->slot(), [on_done = std::move(on_done),
+                                                signal](boost::system::error_code ec, json reply) {
                                    on_done(ec, std::move(reply));
                                }));
         } else {
@@ -249,9 +249,15 @@ private:
                               l.async_request(body, std::forward<decltype(handler)>(handler));
                           });
         switch (pick(3)) {
-        case 0: l.release(); break; // early: the requests still complete
-        case 1: { tether::lease moved = std::move(l); break; } // dropped while in flight
-        default: break;             // held until they complete
+        case 0:
+            l.release();
+            break; // early: the requests still complete
+        case 1: {
+            tether::lease moved = std::move(l);
+            break;
+        } // dropped while in flight
+        default:
+            break; // held until they complete
         }
         wait_emitting(*pending, cancels);
     }
@@ -276,8 +282,8 @@ private:
         const auto t = book_.issue(op_kind::async_acquire, false);
         pending->add();
         pool_.async_acquire(asio::bind_cancellation_slot(
-            signal->slot(), [&book = book_, pending, t, signal](boost::system::error_code ec,
-                                                                 tether::lease l) {
+            signal->slot(),
+            [&book = book_, pending, t, signal](boost::system::error_code ec, tether::lease l) {
                 const std::string outcome = ec ? outcome_of(ec) : l ? "ok" : wrong_reply;
                 book.complete(t, outcome);
                 pending->note(outcome);
@@ -344,7 +350,8 @@ void load::run_caller(unsigned index, std::uint64_t seed)
         caller(pool_, book_, seed, index, stop_).run();
     } catch (const std::exception& e) {
         caller_errors_.fetch_add(1);
-        std::cerr << "tether_soak: caller " << index << " stopped by an exception: " << e.what() << '\n';
+        std::cerr << "tether_soak: caller " << index << " stopped by an exception: " << e.what()
+                  << '\n';
     }
     std::lock_guard lock(mutex_);
     --running_;

@@ -13,8 +13,9 @@
 // Bodies: 90 % plain echoes with a 0-512 byte pad (checked to come back unchanged; the round
 // trip of those sent on a lease feeds the p99), 4 % sleeps of 10-1300 ms (the longest exceed
 // the 1 s request timeout), 3 % server errors, 2 % notifies, 1 % goaways. A caller that met
-// no_endpoint_available (the server is down) pauses 5-20 ms, as an application would. Each caller waits for its own asynchronous operations (up to
-// a limit) before starting the next, which bounds the work in flight.
+// no_endpoint_available (the server is down) pauses 5-20 ms, as an application would. Each caller
+// waits for its own asynchronous operations (up to a limit) before starting the next, which bounds
+// the work in flight.
 
 #include "ledger.hpp"
 

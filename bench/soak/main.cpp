@@ -32,8 +32,6 @@
 #include "output.hpp"
 #include "process_stats.hpp"
 
-#include <fault_proxy.hpp>
-#include <server_process.hpp>
 #include <tether/tether.hpp>
 
 #include <algorithm>
@@ -42,11 +40,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <fault_proxy.hpp>
 #include <future>
-#include <map>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
+#include <server_process.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -76,7 +76,7 @@ constexpr auto drain = 1s;
 constexpr long rss_growth_floor_kib = 8 * 1024; // allowed growth: the larger of this ...
 constexpr long rss_growth_percent = 50;         // ... and this share of the warm-up RSS
 constexpr int fd_headroom = 24; // during the run, outside proxy pairs, over the count with fixtures
-constexpr int thread_headroom = 4;               // over fixtures + io threads + callers + monitor
+constexpr int thread_headroom = 4; // over fixtures + io threads + callers + monitor
 constexpr auto shutdown_limit = 10s;
 constexpr auto callers_stop_limit = 30s;
 constexpr auto recovery_limit = 15s;
@@ -86,10 +86,19 @@ constexpr auto teardown_limit = 5s;   // for descriptors and threads to return t
 
 std::atomic<bool> interrupted{false};
 
-extern "C" void on_signal(int) { interrupted.store(true); }
+extern "C" void on_signal(int)
+{
+    interrupted.store(true);
+}
 
-double seconds(clock::duration d) { return std::chrono::duration<double>(d).count(); }
-double mib(long kib) { return static_cast<double>(kib) / 1024.0; }
+double seconds(clock::duration d)
+{
+    return std::chrono::duration<double>(d).count();
+}
+double mib(long kib)
+{
+    return static_cast<double>(kib) / 1024.0;
+}
 
 std::string format(const char* fmt, auto... args)
 {
@@ -99,8 +108,7 @@ std::string format(const char* fmt, auto... args)
 }
 
 /// Sleeps until `until` or until `stop()` holds, in short slices.
-template <class Stop>
-void sleep_until(clock::time_point until, Stop stop)
+template <class Stop> void sleep_until(clock::time_point until, Stop stop)
 {
     while (!stop() && clock::now() < until)
         std::this_thread::sleep_for(std::min<clock::duration>(50ms, until - clock::now()));
@@ -188,8 +196,8 @@ void print_summary(const soak::ledger::totals& t, const std::map<std::string, un
 int run(const soak::options& opt)
 {
     say(format("tether_soak: %.2f min, seed %llu, %u callers, server %s",
-               seconds(opt.duration) / 60.0, static_cast<unsigned long long>(opt.seed),
-               opt.callers, opt.server.c_str()));
+               seconds(opt.duration) / 60.0, static_cast<unsigned long long>(opt.seed), opt.callers,
+               opt.server.c_str()));
 
     const soak::process_sample baseline = soak::sample_process();
 
@@ -233,8 +241,9 @@ int run(const soak::options& opt)
     const auto end = start + opt.duration;
     std::atomic<unsigned> faults_injected{0};
     std::optional<soak::monitor> mon;
-    mon.emplace(book, limits, [&] { return faults_injected.load(); },
-                [&] { return 2 * static_cast<int>(proxy->connections_open()); });
+    mon.emplace(
+        book, limits, [&] { return faults_injected.load(); },
+        [&] { return 2 * static_cast<int>(proxy->connections_open()); });
     const auto stopping = [&] {
         return interrupted.load() || clock::now() >= end || !mon->failure().empty();
     };
@@ -281,11 +290,13 @@ int run(const soak::options& opt)
     const auto shutdown_started = clock::now();
     auto shutdown_done = std::async(std::launch::async, [&pool] { pool.shutdown(drain); });
     if (shutdown_done.wait_for(shutdown_limit) != std::future_status::ready)
-        abandon("pool.shutdown did not return within " + std::to_string(shutdown_limit.count()) + " s",
+        abandon("pool.shutdown did not return within " + std::to_string(shutdown_limit.count()) +
+                    " s",
                 pool, server);
     const double shutdown_s = seconds(clock::now() - shutdown_started);
     if (!callers->join(callers_stop_limit))
-        abandon("a caller thread did not stop within " + std::to_string(callers_stop_limit.count()) + " s",
+        abandon("a caller thread did not stop within " +
+                    std::to_string(callers_stop_limit.count()) + " s",
                 pool, server);
     sleep_until(clock::now() + completion_grace, [&] { return book.snapshot().outstanding == 0; });
     std::this_thread::sleep_for(200ms); // a second completion would show up here
@@ -317,15 +328,16 @@ int run(const soak::options& opt)
     const std::uint64_t lost = totals.issued - totals.completed;
     const auto wrong = totals.failures.find(soak::wrong_reply);
     const std::uint64_t wrong_replies = wrong == totals.failures.end() ? 0 : wrong->second;
-    say(format("requests %llu, ok %llu, failed %llu, lost %llu, double completions %llu, wrong "
-               "replies %llu",
-               static_cast<unsigned long long>(totals.issued),
-               static_cast<unsigned long long>(totals.ok),
-               static_cast<unsigned long long>(totals.failed), static_cast<unsigned long long>(lost),
-               static_cast<unsigned long long>(totals.double_completions),
-               static_cast<unsigned long long>(wrong_replies)));
+    say(format(
+        "requests %llu, ok %llu, failed %llu, lost %llu, double completions %llu, wrong "
+        "replies %llu",
+        static_cast<unsigned long long>(totals.issued), static_cast<unsigned long long>(totals.ok),
+        static_cast<unsigned long long>(totals.failed), static_cast<unsigned long long>(lost),
+        static_cast<unsigned long long>(totals.double_completions),
+        static_cast<unsigned long long>(wrong_replies)));
     for (const auto& op : stuck)
-        say(format("  never completed: #%llu %s, open %.1f s", static_cast<unsigned long long>(op.id),
+        say(format("  never completed: #%llu %s, open %.1f s",
+                   static_cast<unsigned long long>(op.id),
                    std::string(soak::name_of(op.kind)).c_str(), seconds(op.age)));
     for (const auto& a : book.anomalies())
         say("  anomaly: " + a);
@@ -349,13 +361,16 @@ int run(const soak::options& opt)
     if (caller_errors != 0)
         failed.push_back("exceptions in callers");
     if (growth.rss_at_warmup_kib >= 0) {
-        const long allowed = std::max(rss_growth_floor_kib, growth.rss_at_warmup_kib * rss_growth_percent / 100);
+        const long allowed =
+            std::max(rss_growth_floor_kib, growth.rss_at_warmup_kib * rss_growth_percent / 100);
         const long grew = growth.rss_max_after_kib - growth.rss_at_warmup_kib;
         say(format("RSS: %.1f MiB at the end of the warm-up, peak after it %.1f MiB: growth %.1f "
                    "MiB (bound %.1f MiB)",
-                   mib(growth.rss_at_warmup_kib), mib(growth.rss_max_after_kib), mib(grew), mib(allowed)));
+                   mib(growth.rss_at_warmup_kib), mib(growth.rss_max_after_kib), mib(grew),
+                   mib(allowed)));
         if (grew > allowed)
-            failed.push_back(format("RSS grew by %.1f MiB (bound %.1f MiB)", mib(grew), mib(allowed)));
+            failed.push_back(
+                format("RSS grew by %.1f MiB (bound %.1f MiB)", mib(grew), mib(allowed)));
     } else {
         say("RSS: the run ended inside the warm-up; growth not judged");
     }
@@ -365,9 +380,11 @@ int run(const soak::options& opt)
     say(format("threads: baseline %d, peak %d (ceiling %d), after teardown %d", baseline.threads,
                growth.threads_max, limits.thread_ceiling, after.threads));
     if (after.fds > baseline.fds)
-        failed.push_back(format("%d descriptors still open after teardown", after.fds - baseline.fds));
+        failed.push_back(
+            format("%d descriptors still open after teardown", after.fds - baseline.fds));
     if (after.threads > baseline.threads)
-        failed.push_back(format("%d threads still running after teardown", after.threads - baseline.threads));
+        failed.push_back(
+            format("%d threads still running after teardown", after.threads - baseline.threads));
     if (totals.ok == 0)
         failed.push_back("no operation succeeded");
 
@@ -378,7 +395,8 @@ int run(const soak::options& opt)
     std::string why;
     for (const auto& f : failed)
         why += (why.empty() ? "" : "; ") + f;
-    say(format("VERDICT: FAIL (seed %llu): %s", static_cast<unsigned long long>(opt.seed), why.c_str()));
+    say(format("VERDICT: FAIL (seed %llu): %s", static_cast<unsigned long long>(opt.seed),
+               why.c_str()));
     return environment_error.empty() ? exit_fail : exit_environment;
 }
 

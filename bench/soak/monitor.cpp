@@ -16,10 +16,13 @@ using namespace std::chrono_literals;
 
 constexpr auto report_every = 5s;
 constexpr auto check_every = 250ms;
-constexpr auto stall_limit = 10s;     // no completion at all while operations are open
-constexpr auto stuck_op_limit = 30s;  // one operation open this long
+constexpr auto stall_limit = 10s;    // no completion at all while operations are open
+constexpr auto stuck_op_limit = 30s; // one operation open this long
 
-double seconds(clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(clock::duration d)
+{
+    return std::chrono::duration<double>(d).count();
+}
 
 /// The 99th percentile (nearest rank) of `v`; NaN when empty.
 double p99(std::vector<double>& v)
@@ -42,11 +45,15 @@ monitor::monitor(ledger& book, monitor_limits limits, std::function<unsigned()> 
     thread_ = std::thread([this] { run(); });
 }
 
-monitor::~monitor() { stop(); }
+monitor::~monitor()
+{
+    stop();
+}
 
 void monitor::print_header()
 {
-    say("   time   requests         ok   failed inflight    req/s   p99ms  rssMiB   fds  thr faults");
+    say("   time   requests         ok   failed inflight    req/s   p99ms  rssMiB   fds  thr "
+        "faults");
 }
 
 void monitor::stop()
@@ -124,15 +131,17 @@ void monitor::check(clock::time_point now, const process_sample& s)
     const auto t = book_.snapshot();
     const auto last = std::max(t.last_completion, start_);
     if (t.outstanding > 0 && now - last > stall_limit)
-        fail("hang: no operation completed for " + std::to_string(static_cast<int>(seconds(now - last))) +
-             " s while " + std::to_string(t.outstanding) + " were open");
+        fail("hang: no operation completed for " +
+             std::to_string(static_cast<int>(seconds(now - last))) + " s while " +
+             std::to_string(t.outstanding) + " were open");
     if (const auto old = book_.oldest(1); !old.empty() && old.front().age > stuck_op_limit)
         fail("hang: operation #" + std::to_string(old.front().id) + " (" +
              std::string(name_of(old.front().kind)) + ") open for " +
              std::to_string(static_cast<int>(seconds(old.front().age))) + " s");
     const int own_fds = s.fds - proxy_fds_();
     if (own_fds > limits_.fd_ceiling)
-        fail("descriptors: " + std::to_string(own_fds) + " open outside the proxy's pairs, above the ceiling of " +
+        fail("descriptors: " + std::to_string(own_fds) +
+             " open outside the proxy's pairs, above the ceiling of " +
              std::to_string(limits_.fd_ceiling));
     if (s.threads > limits_.thread_ceiling)
         fail("threads: " + std::to_string(s.threads) + " running, above the ceiling of " +

@@ -26,9 +26,9 @@
 namespace soak {
 
 struct monitor_limits {
-    std::chrono::milliseconds warmup{0};      ///< RSS growth is measured after this
-    int fd_ceiling = 0;                       ///< most descriptors outside proxy pairs, during the run
-    int thread_ceiling = 0;                   ///< most threads allowed during the run
+    std::chrono::milliseconds warmup{0}; ///< RSS growth is measured after this
+    int fd_ceiling = 0;                  ///< most descriptors outside proxy pairs, during the run
+    int thread_ceiling = 0;              ///< most threads allowed during the run
 };
 
 class monitor {
@@ -50,8 +50,8 @@ public:
     struct growth {
         long rss_at_warmup_kib = -1; ///< -1: the run ended inside the warm-up
         long rss_max_after_kib = -1;
-        int fds_max = 0;          ///< all descriptors
-        int own_fds_max = 0;      ///< outside the proxy's pairs
+        int fds_max = 0;     ///< all descriptors
+        int own_fds_max = 0; ///< outside the proxy's pairs
         int threads_max = 0;
     };
     growth figures() const;

@@ -41,8 +41,7 @@ exit status: 0 pass, 1 a check failed, 2 bad command line, 3 the environment fai
     std::exit(exit_usage);
 }
 
-template <class T>
-T parse_integer(std::string_view option, std::string_view text, T min, T max)
+template <class T> T parse_integer(std::string_view option, std::string_view text, T min, T max)
 {
     const std::optional<T> value = tether_bench::parse_number<T>(text, min, max);
     if (!value)
@@ -98,7 +97,8 @@ options parse_options(int argc, char** argv)
     }
     if (!minutes)
         usage_error("MINUTES is required");
-    o.duration = std::chrono::milliseconds(static_cast<long long>(std::llround(*minutes * 60'000.0)));
+    o.duration =
+        std::chrono::milliseconds(static_cast<long long>(std::llround(*minutes * 60'000.0)));
     if (o.duration.count() < 1000)
         usage_error("MINUTES must amount to at least one second");
     o.seed = seed ? *seed : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();

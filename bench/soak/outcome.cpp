@@ -31,8 +31,7 @@ constexpr std::array<std::string_view, 16> errc_names{
     "invalid_argument",
 };
 
-template <class Code>
-std::string name_of(const Code& ec)
+template <class Code> std::string name_of(const Code& ec)
 {
     if (!ec)
         return "ok";
@@ -51,6 +50,9 @@ std::string outcome_of(const boost::system::error_code& ec)
     return name_of(ec);
 }
 
-std::string outcome_of(const std::error_code& ec) { return name_of(ec); }
+std::string outcome_of(const std::error_code& ec)
+{
+    return name_of(ec);
+}
 
 } // namespace soak

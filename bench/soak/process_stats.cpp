@@ -1,7 +1,6 @@
 #include "process_stats.hpp"
 
 #include <dirent.h>
-
 #include <fstream>
 #include <string>
 

@@ -51,8 +51,8 @@ struct tcp_keepalive_policy {
 /// a host that is not a numeric address; it must not block for long. Return an error (e.g.
 /// boost::asio::error::host_not_found) to fail the connect: it counts as a connect failure and
 /// backs the endpoint off.
-using resolve_function = std::function<std::error_code(const endpoint& ep,
-                                                       std::vector<std::string>& addresses)>;
+using resolve_function =
+    std::function<std::error_code(const endpoint& ep, std::vector<std::string>& addresses)>;
 
 /// Called with the body of every `notify` the server sends; runs on the pool's io threads, one
 /// call at a time, and must not block.
@@ -68,32 +68,35 @@ inline unsigned default_io_threads() noexcept
 /// Every setting of a pool; `pool_builder` fills it in and `build()` validates it. Durations are
 /// all > 0: nothing is switched off by zero. Defaults are those of the README's table.
 struct pool_config {
-    std::vector<endpoint> endpoints;               ///< one or more; connects go round-robin
-    std::size_t min_connections = 1;               ///< opened at build() and kept open
-    std::size_t max_connections = 16;              ///< >= 1 and >= min_connections
-    unsigned io_threads = default_io_threads();    ///< threads running the pool's io_context; >= 1
+    std::vector<endpoint> endpoints;            ///< one or more; connects go round-robin
+    std::size_t min_connections = 1;            ///< opened at build() and kept open
+    std::size_t max_connections = 16;           ///< >= 1 and >= min_connections
+    unsigned io_threads = default_io_threads(); ///< threads running the pool's io_context; >= 1
     std::chrono::milliseconds acquire_timeout{30'000};
-    std::size_t max_waiters = 1024;                ///< callers allowed to wait in acquire at once
+    std::size_t max_waiters = 1024; ///< callers allowed to wait in acquire at once
     std::chrono::milliseconds connect_timeout{5'000}; ///< resolve + TCP connect + proving ping/pong
     std::chrono::milliseconds request_timeout{30'000};
-    std::chrono::milliseconds ping_interval{10'000};  ///< probe a link that received nothing this long
-    std::chrono::milliseconds ping_timeout{5'000};    ///< nothing received this long after a probe: dead
+    std::chrono::milliseconds ping_interval{
+        10'000}; ///< probe a link that received nothing this long
+    std::chrono::milliseconds ping_timeout{
+        5'000}; ///< nothing received this long after a probe: dead
     backoff_policy backoff;
     tcp_keepalive_policy tcp_keepalive;
     /// TCP_USER_TIMEOUT; unset means ping_interval + ping_timeout.
     std::optional<std::chrono::milliseconds> tcp_user_timeout;
-    std::uint32_t max_frame_size = 4u << 20;       ///< in 64 .. 2^32-1 bytes, both directions
-    std::size_t max_json_depth = 64;               ///< nesting limit of received JSON, >= 2
-    std::chrono::milliseconds drain_timeout{5'000};   ///< drain of the implicit shutdown
-    std::size_t max_concurrent_connects = 16;      ///< connects in flight at once, pool-wide
+    std::uint32_t max_frame_size = 4u << 20;             ///< in 64 .. 2^32-1 bytes, both directions
+    std::size_t max_json_depth = 64;                     ///< nesting limit of received JSON, >= 2
+    std::chrono::milliseconds drain_timeout{5'000};      ///< drain of the implicit shutdown
+    std::size_t max_concurrent_connects = 16;            ///< connects in flight at once, pool-wide
     std::chrono::milliseconds max_lifetime{30 * 60'000}; ///< idle links older than this are retired
-    std::chrono::milliseconds idle_timeout{10 * 60'000}; ///< surplus links idle this long are closed
-    std::size_t max_outstanding_per_link = 1024;   ///< requests in flight on one link
-    std::size_t max_queued_notifies = 1024;        ///< notifies waiting for the handler; excess dropped
+    std::chrono::milliseconds idle_timeout{10 *
+                                           60'000}; ///< surplus links idle this long are closed
+    std::size_t max_outstanding_per_link = 1024;    ///< requests in flight on one link
+    std::size_t max_queued_notifies = 1024; ///< notifies waiting for the handler; excess dropped
     std::chrono::milliseconds lease_warn_threshold{60'000}; ///< lease held longer: observer is told
-    notify_handler on_notify;                      ///< optional
-    std::shared_ptr<pool_observer> observer;       ///< optional
-    resolve_function resolver;                     ///< optional; default: Asio's resolver
+    notify_handler on_notify;                               ///< optional
+    std::shared_ptr<pool_observer> observer;                ///< optional
+    resolve_function resolver;                              ///< optional; default: Asio's resolver
 
     /// The TCP_USER_TIMEOUT actually applied.
     std::chrono::milliseconds effective_tcp_user_timeout() const
@@ -101,7 +104,10 @@ struct pool_config {
         return tcp_user_timeout ? *tcp_user_timeout : ping_interval + ping_timeout;
     }
     /// Worst case between a peer vanishing silently and the pool noticing it.
-    std::chrono::milliseconds dead_peer_detection_bound() const { return ping_interval + ping_timeout; }
+    std::chrono::milliseconds dead_peer_detection_bound() const
+    {
+        return ping_interval + ping_timeout;
+    }
 };
 
 /// Throws tether::config_error naming the first setting that breaks a rule.

@@ -13,21 +13,21 @@ namespace tether {
 /// `ec == tether::errc::x` holds for a `std::error_code` and a `boost::system::error_code`.
 /// Values never change meaning between releases; zero is not used (it means success).
 enum class errc {
-    acquire_timeout = 1,    ///< no link became available within `acquire_timeout`
-    pool_closed,            ///< the pool was shut down (or is shutting down)
-    connect_failed,         ///< resolve, TCP connect or the proving ping/pong failed
-    no_endpoint_available,  ///< nothing idle, leased or connecting, and every endpoint backs off
-    connection_lost,        ///< the link broke (peer closed, reset, or found dead by probing)
-    connection_draining,    ///< the link received `goaway`; nothing was sent; retry on another lease
-    request_timeout,        ///< no response within `request_timeout`; the link stays usable
-    protocol_error,         ///< the peer broke protocol v1; the link was closed
-    frame_too_large,        ///< a frame over `max_frame_size` (outgoing: the link is kept)
-    server_error,           ///< the server answered with an `error` object
-    too_many_waiters,       ///< the acquire queue is full (`max_waiters`)
-    too_many_requests,      ///< the link already has `max_outstanding_per_link` requests in flight
-    invalid_lease,          ///< the lease is empty, moved-from or released
-    would_block_io_thread,  ///< a blocking call was made on one of the pool's own io threads
-    invalid_argument,       ///< a value cannot be sent as protocol v1 (e.g. a string that is not UTF-8)
+    acquire_timeout = 1,   ///< no link became available within `acquire_timeout`
+    pool_closed,           ///< the pool was shut down (or is shutting down)
+    connect_failed,        ///< resolve, TCP connect or the proving ping/pong failed
+    no_endpoint_available, ///< nothing idle, leased or connecting, and every endpoint backs off
+    connection_lost,       ///< the link broke (peer closed, reset, or found dead by probing)
+    connection_draining,   ///< the link received `goaway`; nothing was sent; retry on another lease
+    request_timeout,       ///< no response within `request_timeout`; the link stays usable
+    protocol_error,        ///< the peer broke protocol v1; the link was closed
+    frame_too_large,       ///< a frame over `max_frame_size` (outgoing: the link is kept)
+    server_error,          ///< the server answered with an `error` object
+    too_many_waiters,      ///< the acquire queue is full (`max_waiters`)
+    too_many_requests,     ///< the link already has `max_outstanding_per_link` requests in flight
+    invalid_lease,         ///< the lease is empty, moved-from or released
+    would_block_io_thread, ///< a blocking call was made on one of the pool's own io threads
+    invalid_argument, ///< a value cannot be sent as protocol v1 (e.g. a string that is not UTF-8)
 };
 
 /// The category of tether::errc; its name() is "tether".
@@ -74,7 +74,7 @@ private:
 
 } // namespace tether
 
-template <>
-struct boost::system::is_error_code_enum<tether::errc> : std::true_type {};
-template <>
-struct std::is_error_code_enum<tether::errc> : std::true_type {};
+template <> struct boost::system::is_error_code_enum<tether::errc> : std::true_type {
+};
+template <> struct std::is_error_code_enum<tether::errc> : std::true_type {
+};

@@ -45,7 +45,8 @@ public:
         (void)ep, (void)delay, (void)failures;
     }
     /// A pong answered our ping after `rtt`.
-    virtual void on_ping_rtt(const endpoint& ep, std::uint64_t link_id, std::chrono::microseconds rtt)
+    virtual void on_ping_rtt(const endpoint& ep, std::uint64_t link_id,
+                             std::chrono::microseconds rtt)
     {
         (void)ep, (void)link_id, (void)rtt;
     }

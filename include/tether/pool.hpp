@@ -50,12 +50,11 @@ public:
     auto async_acquire(CompletionToken&& token,
                        std::source_location site = std::source_location::current())
     {
-        return boost::asio::async_initiate<CompletionToken,
-                                           void(boost::system::error_code, lease)>(
+        return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code, lease)>(
             [](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
                std::source_location where) {
-                detail::async_acquire_erased(anchor, detail::with_handler_memory(std::move(handler)),
-                                             where);
+                detail::async_acquire_erased(
+                    anchor, detail::with_handler_memory(std::move(handler)), where);
             },
             token, anchor_, site);
     }
@@ -76,8 +75,8 @@ public:
     {
         return boost::asio::async_initiate<CompletionToken,
                                            void(boost::system::error_code, nlohmann::json)>(
-            [](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
-               const nlohmann::json& b, std::source_location where) {
+            [](auto handler, std::shared_ptr<detail::pool_anchor> anchor, const nlohmann::json& b,
+               std::source_location where) {
                 detail::async_pool_request_erased(
                     anchor, b, detail::with_handler_memory(std::move(handler)), where);
             },
@@ -112,7 +111,9 @@ public:
 
 private:
     friend class pool_builder;
-    explicit pool(std::shared_ptr<detail::pool_anchor> anchor) noexcept : anchor_(std::move(anchor)) {}
+    explicit pool(std::shared_ptr<detail::pool_anchor> anchor) noexcept : anchor_(std::move(anchor))
+    {
+    }
     detail::pool_impl& impl() const;
 
     std::shared_ptr<detail::pool_anchor> anchor_;

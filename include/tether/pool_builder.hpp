@@ -36,7 +36,8 @@ public:
     pool_builder& backoff(std::chrono::milliseconds initial, double multiplier,
                           std::chrono::milliseconds max, double jitter);
     /// TCP keep-alive: idle time, probe interval (whole seconds), probe count.
-    pool_builder& tcp_keepalive(std::chrono::seconds idle, std::chrono::seconds interval, int count);
+    pool_builder& tcp_keepalive(std::chrono::seconds idle, std::chrono::seconds interval,
+                                int count);
     pool_builder& tcp_user_timeout(std::chrono::milliseconds d);
     /// One knob for dead-peer detection: a peer that vanishes silently (or hangs) is found
     /// within `budget`. Sets ping_interval to 2/3 of it and ping_timeout to 1/3 (their sum is

@@ -69,10 +69,12 @@ bool callbacks_example(tether::pool& pool)
             json body{{"op", "echo"}, {"seq", i}};
             run->lease.async_request(body, [run, body](boost::system::error_code rec, json reply) {
                 if (rec) {
-                    std::cout << "  request " << body["seq"] << " failed: " << rec.message() << '\n';
+                    std::cout << "  request " << body["seq"] << " failed: " << rec.message()
+                              << '\n';
                     run->failures.fetch_add(1);
                 } else if (reply != body) {
-                    std::cout << "  request " << body["seq"] << ": wrong reply " << reply.dump() << '\n';
+                    std::cout << "  request " << body["seq"] << ": wrong reply " << reply.dump()
+                              << '\n';
                     run->failures.fetch_add(1);
                 } else {
                     std::cout << "  reply " << reply.dump() << '\n';
@@ -135,19 +137,18 @@ bool coroutines_example(tether::pool& pool)
     int matched = 0;
     int failures = 0;
     for (int w = 0; w < workers; ++w)
-        asio::co_spawn(caller, worker(pool, w, per_worker),
-                       [&](std::exception_ptr e, int ok) {
-                           // Runs on `caller`, like the coroutine itself: no locking needed.
-                           if (e) {
-                               try {
-                                   std::rethrow_exception(e);
-                               } catch (const std::exception& ex) {
-                                   std::cout << "  worker failed: " << ex.what() << '\n';
-                               }
-                               ++failures;
-                           }
-                           matched += ok;
-                       });
+        asio::co_spawn(caller, worker(pool, w, per_worker), [&](std::exception_ptr e, int ok) {
+            // Runs on `caller`, like the coroutine itself: no locking needed.
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    std::cout << "  worker failed: " << ex.what() << '\n';
+                }
+                ++failures;
+            }
+            matched += ok;
+        });
     asio::co_spawn(caller, one_shot(pool), [&](std::exception_ptr e, bool ok) {
         if (e) {
             try {
@@ -185,14 +186,14 @@ try {
     }
 
     tether::pool pool = tether::pool_builder{}
-        .endpoint(ep.host, ep.port)
-        .min_connections(1)
-        .max_connections(4)
-        .io_threads(2)
-        .acquire_timeout(5s)
-        .connect_timeout(2s)
-        .request_timeout(5s)
-        .build();
+                            .endpoint(ep.host, ep.port)
+                            .min_connections(1)
+                            .max_connections(4)
+                            .io_threads(2)
+                            .acquire_timeout(5s)
+                            .connect_timeout(2s)
+                            .request_timeout(5s)
+                            .build();
 
     std::cout << "callbacks:\n";
     const bool callbacks_ok = callbacks_example(pool);

@@ -55,7 +55,8 @@ struct options {
 const char* const usage =
     "usage: tether_demo [--endpoint host:port]... [--duration SECONDS] [--threads N]\n"
     "                   [--connections N] [--pipeline N] [--io-threads N]\n"
-    "  --endpoint     server to connect to; repeatable (default: start the echo server in-process)\n"
+    "  --endpoint     server to connect to; repeatable (default: start the echo server "
+    "in-process)\n"
     "  --duration     seconds to run (default 10); SIGINT/SIGTERM stop earlier\n"
     "  --threads      caller threads (default 4)\n"
     "  --connections  max_connections of the pool (default 4)\n"
@@ -67,8 +68,8 @@ unsigned long parse_count(const std::string& name, const std::string& v, unsigne
     std::size_t used = 0;
     const unsigned long n = std::stoul(v, &used);
     if (used != v.size() || n == 0 || n > max)
-        throw std::invalid_argument(name + ": expected a whole number in 1.." + std::to_string(max) +
-                                    ", got '" + v + "'");
+        throw std::invalid_argument(name + ": expected a whole number in 1.." +
+                                    std::to_string(max) + ", got '" + v + "'");
     return n;
 }
 
@@ -98,7 +99,8 @@ options parse_options(int argc, char** argv)
                 std::size_t used = 0;
                 o.duration_s = std::stod(value, &used);
                 if (used != value.size() || !(o.duration_s > 0) || o.duration_s > 1e7)
-                    throw std::invalid_argument("--duration: expected seconds > 0, got '" + value + "'");
+                    throw std::invalid_argument("--duration: expected seconds > 0, got '" + value +
+                                                "'");
             } else if (name == "--threads") {
                 o.threads = static_cast<unsigned>(parse_count(name, value, 1024));
             } else if (name == "--connections") {
@@ -113,7 +115,8 @@ options parse_options(int argc, char** argv)
         } catch (const std::invalid_argument& e) {
             // std::stoul/stod throw invalid_argument with a useless what(): say which option.
             const std::string what = e.what();
-            if (what.rfind("--", 0) == 0 || what.rfind("unknown", 0) == 0) throw;
+            if (what.rfind("--", 0) == 0 || what.rfind("unknown", 0) == 0)
+                throw;
             throw std::invalid_argument(name + ": bad value '" + value + "'");
         } catch (const std::out_of_range&) {
             throw std::invalid_argument(name + ": value out of range '" + value + "'");
@@ -151,18 +154,21 @@ public:
     }
     void merge(const std::vector<std::uint32_t>& samples)
     {
-        for (auto s : samples) add(s);
+        for (auto s : samples)
+            add(s);
     }
     std::uint64_t count() const { return count_; }
     /// Upper bound of the bucket holding quantile q, in microseconds.
     std::uint64_t quantile(double q) const
     {
-        if (count_ == 0) return 0;
+        if (count_ == 0)
+            return 0;
         const auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_)));
         std::uint64_t seen = 0;
         for (std::size_t i = 0; i < buckets_.size(); ++i) {
             seen += buckets_[i];
-            if (seen >= std::max<std::uint64_t>(rank, 1)) return upper(i);
+            if (seen >= std::max<std::uint64_t>(rank, 1))
+                return upper(i);
         }
         return upper(buckets_.size() - 1);
     }
@@ -174,7 +180,8 @@ private:
 
     static std::size_t index(std::uint64_t v)
     {
-        if (v < sub) return static_cast<std::size_t>(v);
+        if (v < sub)
+            return static_cast<std::size_t>(v);
         const auto msb = static_cast<unsigned>(63 - __builtin_clzll(v)); // >= sub_bits
         const auto shift = msb - sub_bits;
         const auto mantissa = static_cast<std::size_t>((v >> shift) & (sub - 1));
@@ -182,7 +189,8 @@ private:
     }
     static std::uint64_t upper(std::size_t i)
     {
-        if (i < sub) return i;
+        if (i < sub)
+            return i;
         const std::size_t shift = i / sub - 1;
         const std::uint64_t mantissa = i % sub;
         return ((sub + mantissa + 1) << shift) - 1;
@@ -194,7 +202,8 @@ private:
 
 std::uint32_t exact_quantile(std::vector<std::uint32_t>& v, double q)
 {
-    if (v.empty()) return 0;
+    if (v.empty())
+        return 0;
     auto k = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
     k = std::clamp<std::size_t>(k, 1, v.size()) - 1;
     std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
@@ -216,10 +225,10 @@ std::string format_us(std::uint64_t us)
 // ---------------------------------------------------------------------------------------------
 
 struct figures {
-    std::atomic<std::uint64_t> ok{0};          // replies that matched their request
-    std::atomic<std::uint64_t> mismatches{0};  // replies that did not
-    std::atomic<std::uint64_t> failures{0};    // failed requests and acquires
-    std::atomic<std::uint64_t> leases{0};      // batches run
+    std::atomic<std::uint64_t> ok{0};         // replies that matched their request
+    std::atomic<std::uint64_t> mismatches{0}; // replies that did not
+    std::atomic<std::uint64_t> failures{0};   // failed requests and acquires
+    std::atomic<std::uint64_t> leases{0};     // batches run
 
     std::mutex m; // guards the members below
     std::vector<std::uint32_t> interval_latencies_us;
@@ -233,12 +242,12 @@ struct figures {
         std::lock_guard lock(m);
         interval_latencies_us.push_back(v);
     }
-    template <class Code>
-    void record_error(const char* where, const Code& ec)
+    template <class Code> void record_error(const char* where, const Code& ec)
     {
         failures.fetch_add(1, std::memory_order_relaxed);
         std::ostringstream key;
-        key << where << ": " << ec.category().name() << ':' << ec.value() << " (" << ec.message() << ')';
+        key << where << ": " << ec.category().name() << ':' << ec.value() << " (" << ec.message()
+            << ')';
         std::lock_guard lock(m);
         ++errors[key.str()];
     }
@@ -261,7 +270,8 @@ struct batch {
     void one_done()
     {
         std::lock_guard lock(m); // notify under the lock: the waiter cannot miss it
-        if (--remaining == 0) cv.notify_all();
+        if (--remaining == 0)
+            cv.notify_all();
     }
 };
 
@@ -286,20 +296,22 @@ void caller_thread(tether::pool pool, unsigned thread_no, std::size_t pipeline, 
             json body{{"op", "echo"},
                       {"thread", thread_no},
                       {"seq", seq},
-                      {"data", tag + "-" + std::to_string(seq) + "-" + std::to_string(seq * 2654435761u % 1000003u)}};
+                      {"data", tag + "-" + std::to_string(seq) + "-" +
+                                   std::to_string(seq * 2654435761u % 1000003u)}};
             ++seq;
             const auto start = steady::now();
-            lease.async_request(body, [b, &fig, start, body](boost::system::error_code rec, json reply) {
-                if (rec) {
-                    fig.record_error("request", rec);
-                } else if (reply != body) {
-                    fig.record_mismatch(body, reply);
-                } else {
-                    fig.record_latency(steady::now() - start);
-                    fig.ok.fetch_add(1, std::memory_order_relaxed);
-                }
-                b->one_done();
-            });
+            lease.async_request(body,
+                                [b, &fig, start, body](boost::system::error_code rec, json reply) {
+                                    if (rec) {
+                                        fig.record_error("request", rec);
+                                    } else if (reply != body) {
+                                        fig.record_mismatch(body, reply);
+                                    } else {
+                                        fig.record_latency(steady::now() - start);
+                                        fig.ok.fetch_add(1, std::memory_order_relaxed);
+                                    }
+                                    b->one_done();
+                                });
         }
         {
             std::unique_lock lock(b->m);
@@ -327,14 +339,14 @@ void print_figures_line(double elapsed_s, std::uint64_t delta_ok, double interva
     const auto p50 = exact_quantile(lat, 0.50);
     const auto p99 = exact_quantile(lat, 0.99);
     char line[320];
-    std::snprintf(line, sizeof line,
-                  "[%5.1fs] %9.0f req/s  total %10llu  idle %zu leased %zu connecting %zu waiting %zu"
-                  "  failures %llu  p50 %s p99 %s",
-                  elapsed_s, static_cast<double>(delta_ok) / interval_s,
-                  static_cast<unsigned long long>(fig.ok.load()), s.idle, s.leased, s.connecting,
-                  s.waiting,
-                  static_cast<unsigned long long>(fig.failures.load() + fig.mismatches.load()),
-                  format_us(p50).c_str(), format_us(p99).c_str());
+    std::snprintf(
+        line, sizeof line,
+        "[%5.1fs] %9.0f req/s  total %10llu  idle %zu leased %zu connecting %zu waiting %zu"
+        "  failures %llu  p50 %s p99 %s",
+        elapsed_s, static_cast<double>(delta_ok) / interval_s,
+        static_cast<unsigned long long>(fig.ok.load()), s.idle, s.leased, s.connecting, s.waiting,
+        static_cast<unsigned long long>(fig.failures.load() + fig.mismatches.load()),
+        format_us(p50).c_str(), format_us(p99).c_str());
     std::cout << line << std::endl;
 }
 
@@ -358,7 +370,8 @@ int run(const options& opt)
     }
 
     tether::pool_builder builder;
-    for (const auto& ep : endpoints) builder.endpoint(ep.host, ep.port);
+    for (const auto& ep : endpoints)
+        builder.endpoint(ep.host, ep.port);
     const auto request_timeout = 5s;
     tether::pool pool = builder.min_connections(1)
                             .max_connections(opt.connections)
@@ -370,7 +383,8 @@ int run(const options& opt)
                             .build();
 
     std::cout << "endpoints:";
-    for (const auto& ep : endpoints) std::cout << ' ' << tether::to_string(ep);
+    for (const auto& ep : endpoints)
+        std::cout << ' ' << tether::to_string(ep);
     std::cout << "\ncaller threads " << opt.threads << ", max_connections " << opt.connections
               << ", pipeline " << opt.pipeline << ", io threads " << pool.config().io_threads
               << ", duration " << opt.duration_s << " s (Ctrl-C stops earlier)\n";
@@ -396,9 +410,11 @@ int run(const options& opt)
     std::uint64_t last_ok = 0;
     for (auto next_tick = start + 1s; !stop_requested.load();) {
         const auto now = steady::now();
-        if (now >= deadline) break;
+        if (now >= deadline)
+            break;
         if (now < next_tick) {
-            std::this_thread::sleep_for(std::min<steady::duration>({50ms, next_tick - now, deadline - now}));
+            std::this_thread::sleep_for(
+                std::min<steady::duration>({50ms, next_tick - now, deadline - now}));
             continue;
         }
         const std::uint64_t ok_now = fig.ok.load();
@@ -430,7 +446,8 @@ int run(const options& opt)
         forced = true;
         pool.shutdown(1s);
     }
-    for (auto& t : callers) t.join();
+    for (auto& t : callers)
+        t.join();
     const double elapsed = std::chrono::duration<double>(stopped_at - start).count();
 
     // Last partial interval, then the summary.
@@ -441,27 +458,32 @@ int run(const options& opt)
         fig.interval_latencies_us.clear();
     }
     pool.shutdown(2s);
-    if (server) server->drain_and_stop();
+    if (server)
+        server->drain_and_stop();
 
     const auto ok = fig.ok.load();
     const auto mismatches = fig.mismatches.load();
     std::cout << "\nsummary\n"
-              << "  duration        " << elapsed << " s" << (by_signal ? " (stopped by signal)" : "")
+              << "  duration        " << elapsed << " s"
+              << (by_signal ? " (stopped by signal)" : "")
               << (forced ? " (pool shut down forcibly)" : "") << '\n'
-              << "  requests ok     " << ok << " (" << static_cast<std::uint64_t>(static_cast<double>(ok) / std::max(elapsed, 1e-9))
+              << "  requests ok     " << ok << " ("
+              << static_cast<std::uint64_t>(static_cast<double>(ok) / std::max(elapsed, 1e-9))
               << " req/s)\n"
               << "  leases          " << fig.leases.load() << '\n'
               << "  mismatches      " << mismatches << '\n'
               << "  errors          " << fig.failures.load() << '\n';
-    for (const auto& [what, n] : fig.errors) std::cout << "    " << n << " x " << what << '\n';
-    for (const auto& ex : fig.mismatch_examples) std::cout << "    mismatch: " << ex << '\n';
+    for (const auto& [what, n] : fig.errors)
+        std::cout << "    " << n << " x " << what << '\n';
+    for (const auto& ex : fig.mismatch_examples)
+        std::cout << "    mismatch: " << ex << '\n';
     std::cout << "  latency         p50 " << format_us(overall.quantile(0.50)) << ", p99 "
-              << format_us(overall.quantile(0.99)) << ", p99.9 " << format_us(overall.quantile(0.999))
-              << " (" << overall.count() << " samples)\n"
+              << format_us(overall.quantile(0.99)) << ", p99.9 "
+              << format_us(overall.quantile(0.999)) << " (" << overall.count() << " samples)\n"
               << "  pool            connects " << final_stats.connects << ", connect failures "
-              << final_stats.connect_failures << ", connections lost " << final_stats.connections_lost
-              << ", request timeouts " << final_stats.request_timeouts << ", pings "
-              << final_stats.pings_sent << '\n';
+              << final_stats.connect_failures << ", connections lost "
+              << final_stats.connections_lost << ", request timeouts "
+              << final_stats.request_timeouts << ", pings " << final_stats.pings_sent << '\n';
 
     if (mismatches != 0) {
         std::cout << "FAILED: " << mismatches << " replies did not match their request\n";

@@ -11,7 +11,8 @@
 
 static void run(const std::string& host, std::uint16_t port)
 {
-    // [quickstart]
+    // [quickstart] (shown in the README as written: not reformatted)
+    // clang-format off
     using namespace std::chrono_literals;
     tether::pool pool = tether::pool_builder{}
         .endpoint(host, port)
@@ -28,6 +29,7 @@ static void run(const std::string& host, std::uint16_t port)
 
     std::cout << "stats: " << pool.stats() << '\n';
     pool.shutdown(5s);
+    // clang-format on
     // [/quickstart]
 }
 

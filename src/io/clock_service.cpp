@@ -16,8 +16,8 @@ public:
         // An earlier wait completes with operation_aborted, or, when it had expired already
         // and its handler is queued, finds a newer generation: dropped either way.
         timer_.expires_at(at);
-        timer_.async_wait([this, gen = ++generation_, fn = std::move(on_expiry)](
-                              const boost::system::error_code& ec) {
+        timer_.async_wait([this, gen = ++generation_,
+                           fn = std::move(on_expiry)](const boost::system::error_code& ec) {
             if (!ec && gen == generation_)
                 fn();
         });

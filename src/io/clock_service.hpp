@@ -34,7 +34,8 @@ public:
     /// Cheaper and up to a few milliseconds behind now(): for figures, not for deadlines.
     virtual clock_time coarse_now() const noexcept = 0;
     /// A timer whose expiries run on `strand` (an executor that serializes them).
-    virtual std::unique_ptr<deadline_timer> make_timer(const boost::asio::any_io_executor& strand) = 0;
+    virtual std::unique_ptr<deadline_timer>
+    make_timer(const boost::asio::any_io_executor& strand) = 0;
 };
 
 /// steady_clock, CLOCK_MONOTONIC_COARSE and Asio's steady_timer.

@@ -15,13 +15,13 @@
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/defer.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/defer.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/system_executor.hpp>
@@ -54,8 +54,7 @@ enum class completion_mode {
     inline_for_blocking_caller,
 };
 
-template <class T>
-class pending_op {
+template <class T> class pending_op {
 public:
     using handler_type = boost::asio::any_completion_handler<void(boost::system::error_code, T)>;
 
@@ -97,10 +96,10 @@ public:
         boost::asio::defer(fallback_,
                            boost::asio::bind_executor(
                                std::move(work_),
-                               boost::asio::bind_allocator(
-                                   alloc, [h = std::move(handler_), ec, v = std::move(value)]() mutable {
-                                       std::move(h)(ec, std::move(v));
-                                   })));
+                               boost::asio::bind_allocator(alloc, [h = std::move(handler_), ec,
+                                                                   v = std::move(value)]() mutable {
+                                   std::move(h)(ec, std::move(v));
+                               })));
     }
 
     /// For completions after the pool's io threads are gone: dispatched to the handler's own

@@ -5,9 +5,9 @@
 // shared depot under a short lock, in batches. Bounded, so a burst of in-flight operations
 // does not pin memory for good.
 
-#include <tether/detail/handler_memory.hpp>
-
 #include "io/adaptive_mutex.hpp"
+
+#include <tether/detail/handler_memory.hpp>
 
 #include <array>
 #include <mutex>

@@ -22,8 +22,7 @@
 
 namespace tether::detail {
 
-template <class Owner>
-class health_registry {
+template <class Owner> class health_registry {
 public:
     using clock = std::chrono::steady_clock;
 

@@ -13,7 +13,10 @@ io_runner::io_runner(unsigned threads)
 {
 }
 
-io_runner::~io_runner() { join_threads(); }
+io_runner::~io_runner()
+{
+    join_threads();
+}
 
 void io_runner::start(const std::shared_ptr<void>& keep_alive)
 {

@@ -34,7 +34,8 @@ link::link(std::shared_ptr<link_owner> owner, const link_context& context, std::
       endpoint_index_(endpoint_index), strand_(asio::make_strand(context.io)),
       transport_(context.make_transport(strand_, config_)),
       timer_(context.clock.make_timer(strand_)),
-      fsm_(timing_of(config_), context.clock.now(), (context.seed ^ (id * 0x9e3779b97f4a7c15ULL)) | 1),
+      fsm_(timing_of(config_), context.clock.now(),
+           (context.seed ^ (id * 0x9e3779b97f4a7c15ULL)) | 1),
       decoder_(config_.max_frame_size)
 {
 }
@@ -84,7 +85,8 @@ void link::submit_request(std::uint64_t id, std::string_view frame, request_op o
 void link::schedule_drain()
 {
     if (ctx_.running_in_io_thread()) {
-        asio::dispatch(strand_, with_handler_memory([self = shared_from_this()] { self->drain_inbox(); }));
+        asio::dispatch(strand_,
+                       with_handler_memory([self = shared_from_this()] { self->drain_inbox(); }));
         return;
     }
     asio::post(ctx_.io, with_handler_memory([self = shared_from_this()] {
@@ -249,7 +251,8 @@ void link::hold_release(std::shared_ptr<link> donor) noexcept
 void link::perform(sansio::link_action action)
 {
     switch (action) {
-    case sansio::link_action::none: break;
+    case sansio::link_action::none:
+        break;
     case sansio::link_action::send_ping:
         send_ping();
         publish_health(); // the pong deadline (proving: the connect deadline's timer runs)
@@ -263,7 +266,9 @@ void link::perform(sansio::link_action action)
         publish_health();
         owner_->on_link_ready(shared_from_this());
         break;
-    case sansio::link_action::close: close_now(); break;
+    case sansio::link_action::close:
+        close_now();
+        break;
     }
 }
 

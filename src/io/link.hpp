@@ -48,7 +48,10 @@ public:
 
     // ---- from leases, any thread ---------------------------------------------------------
     /// Next request id on this link (unique among its outstanding requests).
-    std::uint64_t allocate_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed) & 0x1f'ffff'ffff'ffffULL; }
+    std::uint64_t allocate_id() noexcept
+    {
+        return next_id_.fetch_add(1, std::memory_order_relaxed) & 0x1f'ffff'ffff'ffffULL;
+    }
     /// Queues a serialized request frame (copied); `op` completes exactly once. The caller has
     /// already added a hold for it (see hold_add).
     void submit_request(std::uint64_t id, std::string_view frame, request_op op);
@@ -152,15 +155,15 @@ private:
     sansio::link_fsm fsm_;
     wire::frame_decoder decoder_;
     sansio::request_table<request_op> requests_;
-    request_inbox<request_op> inbox_;                         // submissions from any thread
-    std::string inbox_frames_;                                // strand: a drained batch's frames
+    request_inbox<request_op> inbox_; // submissions from any thread
+    std::string inbox_frames_;        // strand: a drained batch's frames
     std::vector<request_inbox<request_op>::entry> inbox_entries_; // strand: and its entries
-    bool draining_inbox_ = false;                             // strand: inside drain_inbox
-    std::string write_pending_;   // frames queued while a write is in flight
-    std::string write_inflight_;  // the buffer of the write in flight
+    bool draining_inbox_ = false;                                 // strand: inside drain_inbox
+    std::string write_pending_;  // frames queued while a write is in flight
+    std::string write_inflight_; // the buffer of the write in flight
     bool writing_ = false;
-    bool in_read_loop_ = false;   // decoding a read's frames (strand only)
-    bool return_pending_ = false; // the last hold dropped during that loop
+    bool in_read_loop_ = false;      // decoding a read's frames (strand only)
+    bool return_pending_ = false;    // the last hold dropped during that loop
     bool overdue_rechecked_ = false; // a ping deadline passed; looked again after queued reads
     struct finished_request {
         request_op op;
@@ -168,8 +171,8 @@ private:
         nlohmann::json value;
     };
     std::vector<finished_request> finished_in_loop_; // completed after the link is returned
-    bool shutting_down_ = false;  // pool shutdown: refusals say pool_closed
-    std::string connect_detail_;  // why the connect failed, for diagnostics
+    bool shutting_down_ = false;                     // pool shutdown: refusals say pool_closed
+    std::string connect_detail_;                     // why the connect failed, for diagnostics
 
     std::atomic<bool> accepting_{false};
     std::atomic<int> refusal_{0}; // tether::errc told to refused requests, 0 while accepting

@@ -2,9 +2,8 @@
 // queue that coalesces frames into one write; pings and pongs sent directly when nothing else
 // is queued.
 
-#include "io/link.hpp"
-
 #include "io/frame_scratch.hpp"
+#include "io/link.hpp"
 #include "sansio/control_fast_path.hpp"
 #include "sansio/message.hpp"
 
@@ -105,7 +104,10 @@ bool link::handle_payload(std::string_view payload)
 }
 
 // A ping from the server: answered at once, whatever else is going on.
-void link::on_message(const wire::ping& m) { send_control(wire::pong{m.id}); }
+void link::on_message(const wire::ping& m)
+{
+    send_control(wire::pong{m.id});
+}
 
 void link::on_message(const wire::pong& m)
 {
@@ -114,8 +116,9 @@ void link::on_message(const wire::pong& m)
     if (matched) {
         ctx_.counters.pongs_received.fetch_add(1, std::memory_order_relaxed);
         if (auto* obs = ctx_.observer(); obs && fsm_.last_rtt())
-            obs->on_ping_rtt(peer(), id_,
-                             std::chrono::duration_cast<std::chrono::microseconds>(*fsm_.last_rtt()));
+            obs->on_ping_rtt(
+                peer(), id_,
+                std::chrono::duration_cast<std::chrono::microseconds>(*fsm_.last_rtt()));
     } else {
         ctx_.counters.late_responses.fetch_add(1, std::memory_order_relaxed);
     }
@@ -127,7 +130,8 @@ void link::on_message(wire::response& m)
 {
     if (m.error) {
         ctx_.counters.server_errors.fetch_add(1, std::memory_order_relaxed);
-        nlohmann::json error_body{{"code", m.error->code}, {"message", std::move(m.error->message)}};
+        nlohmann::json error_body{{"code", m.error->code},
+                                  {"message", std::move(m.error->message)}};
         handle_response(m.id, std::move(error_body), make_error_code(errc::server_error));
     } else {
         handle_response(m.id, std::move(m.body), {});
@@ -181,7 +185,8 @@ void link::queue_frame(std::string_view frame)
 
 void link::start_write()
 {
-    if (fsm_.state() == sansio::link_state::closed || fsm_.state() == sansio::link_state::connecting)
+    if (fsm_.state() == sansio::link_state::closed ||
+        fsm_.state() == sansio::link_state::connecting)
         return;
     writing_ = true;
     write_inflight_.swap(write_pending_);

@@ -29,13 +29,16 @@ struct link_context {
     const pool_config& config;
     pool_counters& counters;
     boost::asio::io_context& io;
-    health_registry<link>& health; ///< proven links enrol for the pool's health tick
-    std::uint64_t seed;            ///< mixed into each link's ping-jitter seed
-    clock_service& clock;          ///< time and timers (a manual clock in tests)
+    health_registry<link>& health;    ///< proven links enrol for the pool's health tick
+    std::uint64_t seed;               ///< mixed into each link's ping-jitter seed
+    clock_service& clock;             ///< time and timers (a manual clock in tests)
     transport_factory make_transport; ///< plain TCP, TLS, or a test's fake
 
     pool_observer* observer() const noexcept { return config.observer.get(); }
-    bool running_in_io_thread() const noexcept { return io.get_executor().running_in_this_thread(); }
+    bool running_in_io_thread() const noexcept
+    {
+        return io.get_executor().running_in_this_thread();
+    }
 };
 
 /// Events a link reports to its pool, each from the link's strand except on_link_returned

@@ -22,7 +22,8 @@ namespace tether::detail {
 
 class notify_dispatcher {
 public:
-    notify_dispatcher(boost::asio::io_context& io, const pool_config& config, pool_counters& counters)
+    notify_dispatcher(boost::asio::io_context& io, const pool_config& config,
+                      pool_counters& counters)
         : strand_(boost::asio::make_strand(io)), config_(config), counters_(counters)
     {
     }
@@ -41,7 +42,8 @@ public:
             try {
                 config_.on_notify(body);
             } catch (const std::exception& e) {
-                log_message(log_severity::error, std::string("on_notify handler threw: ") + e.what());
+                log_message(log_severity::error,
+                            std::string("on_notify handler threw: ") + e.what());
             }
             queued_.fetch_sub(1, std::memory_order_acq_rel);
         });

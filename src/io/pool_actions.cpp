@@ -1,9 +1,8 @@
 // The pool driver's side of the core's actions: each one turned into work for a deferred
 // object under the lock, and that work performed after the lock is released.
 
-#include "io/pool_deferred.hpp"
-
 #include "io/lease_access.hpp"
+#include "io/pool_deferred.hpp"
 
 #include <tether/error.hpp>
 

@@ -41,7 +41,10 @@ public:
         keep_running();
         drains_.push_back({std::move(l), reason});
     }
-    void observe(std::function<void(pool_observer&)> call) { observations_.push_back(std::move(call)); }
+    void observe(std::function<void(pool_observer&)> call)
+    {
+        observations_.push_back(std::move(call));
+    }
     void finished() { finished_ = true; }
     /// A reference to let go of after the lock (never the last one of a link under it).
     void drop(std::shared_ptr<link> l)

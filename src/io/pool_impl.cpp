@@ -57,14 +57,15 @@ pool_anchor::~pool_anchor()
 }
 
 pool_impl::pool_impl(pool_config config, pool_seams s)
-    : config_(std::move(config)), runner_(config_.io_threads),
-      link_context_{config_,
-                    counters_,
-                    runner_.context(),
-                    health_,
-                    random_seed(),
-                    s.clock ? *s.clock : steady_clock_service(),
-                    s.make_transport ? std::move(s.make_transport) : make_tcp_transport},
+    : config_(std::move(config)),
+      runner_(config_.io_threads), link_context_{config_,
+                                                 counters_,
+                                                 runner_.context(),
+                                                 health_,
+                                                 random_seed(),
+                                                 s.clock ? *s.clock : steady_clock_service(),
+                                                 s.make_transport ? std::move(s.make_transport)
+                                                                  : make_tcp_transport},
       strand_(asio::make_strand(runner_.context())), clock_(link_context_.clock),
       wake_timer_(clock_.make_timer(strand_)), drain_timer_(clock_.make_timer(strand_)),
       health_timer_(clock_.make_timer(strand_)), notifies_(runner_.context(), config_, counters_),
@@ -288,7 +289,8 @@ void pool_impl::on_wake_timer()
 static clock::duration health_tick_period(const pool_config& c)
 {
     return std::clamp<clock::duration>(std::min(c.ping_interval, c.ping_timeout) / 16,
-                                       std::chrono::milliseconds(1), std::chrono::milliseconds(250));
+                                       std::chrono::milliseconds(1),
+                                       std::chrono::milliseconds(250));
 }
 
 void pool_impl::arm_health_timer()

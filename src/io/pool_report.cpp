@@ -12,7 +12,10 @@ using clock = std::chrono::steady_clock;
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
-std::uint64_t get(const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); }
+std::uint64_t get(const std::atomic<std::uint64_t>& a)
+{
+    return a.load(std::memory_order_relaxed);
+}
 
 void copy_link_counters(const pool_counters& c, pool_stats& s)
 {
@@ -111,7 +114,8 @@ std::string pool_impl::diagnostics() const
         os << "; " << to_string(config_.endpoints[e.endpoint_index]) << ": links "
            << core_.records().backend(b).links << ", failures " << e.backoff.failures();
         if (e.backing_off(now))
-            os << ", backing off " << duration_cast<milliseconds>(e.retry_at - now).count() << " ms";
+            os << ", backing off " << duration_cast<milliseconds>(e.retry_at - now).count()
+               << " ms";
         if (!e.last_error.empty())
             os << ", last error: " << e.last_error;
     }

@@ -19,8 +19,7 @@
 
 namespace tether::detail {
 
-template <class Op>
-class request_inbox {
+template <class Op> class request_inbox {
 public:
     struct entry {
         std::uint64_t id = 0;

@@ -6,9 +6,9 @@
 
 #include "io/completion.hpp"
 
-#include <tether/error.hpp>
 #include <tether/detail/erased.hpp>
 #include <tether/detail/handler_memory.hpp>
+#include <tether/error.hpp>
 
 #include <boost/system/error_code.hpp>
 #include <nlohmann/json.hpp>
@@ -21,8 +21,7 @@
 
 namespace tether::detail {
 
-template <class T>
-class sync_wait {
+template <class T> class sync_wait {
 public:
     /// A handler to pass to the operation; must be invoked exactly once. Its erased form is
     /// allocated here and freed on the io thread that completes it: shared handler memory.

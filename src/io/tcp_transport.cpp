@@ -41,16 +41,16 @@ public:
             resolve_with_seam(ep, std::move(user));
             return;
         }
-        resolver_.async_resolve(ep.host, std::to_string(ep.port),
-                                [this, &ep, user](const error_code& e,
-                                                  const tcp::resolver::results_type& results) {
-                                    if (e) {
-                                        user->on_transport_connected(
-                                            e, "resolve " + to_string(ep) + ": " + e.message());
-                                        return;
-                                    }
-                                    connect_any(ep, results, user);
-                                });
+        resolver_.async_resolve(
+            ep.host, std::to_string(ep.port),
+            [this, &ep, user](const error_code& e, const tcp::resolver::results_type& results) {
+                if (e) {
+                    user->on_transport_connected(e,
+                                                 "resolve " + to_string(ep) + ": " + e.message());
+                    return;
+                }
+                connect_any(ep, results, user);
+            });
     }
 
     void async_read_some(asio::mutable_buffer into, std::shared_ptr<transport_user> user) override
@@ -63,11 +63,11 @@ public:
 
     void async_write(asio::const_buffer data, std::shared_ptr<transport_user> user) override
     {
-        asio::async_write(socket_, data,
-                          with_handler_memory([user = std::move(user)](const error_code& ec,
-                                                                       std::size_t) {
-                              user->on_transport_written(ec);
-                          }));
+        asio::async_write(
+            socket_, data,
+            with_handler_memory([user = std::move(user)](const error_code& ec, std::size_t) {
+                user->on_transport_written(ec);
+            }));
     }
 
     std::size_t write_now(asio::const_buffer data, error_code& ec) override
@@ -97,7 +97,8 @@ private:
             rec = config_.resolver(ep, names);
         } catch (const std::exception& e) {
             user->on_transport_connected(asio::error::host_not_found,
-                                         "resolve " + to_string(ep) + ": resolver threw: " + e.what());
+                                         "resolve " + to_string(ep) +
+                                             ": resolver threw: " + e.what());
             return;
         }
         std::vector<tcp::endpoint> targets;
@@ -110,14 +111,16 @@ private:
         if (rec || targets.empty()) {
             user->on_transport_connected(
                 asio::error::host_not_found,
-                "resolve " + to_string(ep) + ": " + (rec ? rec.message() : std::string("no usable address")));
+                "resolve " + to_string(ep) + ": " +
+                    (rec ? rec.message() : std::string("no usable address")));
             return;
         }
         connect_any(ep, targets, std::move(user));
     }
 
     template <class Endpoints>
-    void connect_any(const endpoint& ep, const Endpoints& targets, std::shared_ptr<transport_user> user)
+    void connect_any(const endpoint& ep, const Endpoints& targets,
+                     std::shared_ptr<transport_user> user)
     {
         asio::async_connect(socket_, targets,
                             [this, &ep, user](const error_code& e, const tcp::endpoint&) {
@@ -125,7 +128,8 @@ private:
                             });
     }
 
-    void on_connected(const endpoint& ep, const error_code& ec, const std::shared_ptr<transport_user>& user)
+    void on_connected(const endpoint& ep, const error_code& ec,
+                      const std::shared_ptr<transport_user>& user)
     {
         if (ec) {
             user->on_transport_connected(ec, "connect " + to_string(ep) + ": " + ec.message());
@@ -136,8 +140,8 @@ private:
         if (!opt_ec) // for write_now's direct sends; Asio's asynchronous operations do not mind
             socket_.non_blocking(true, opt_ec);
         if (opt_ec) {
-            user->on_transport_connected(opt_ec,
-                                         "socket options " + to_string(ep) + ": " + opt_ec.message());
+            user->on_transport_connected(opt_ec, "socket options " + to_string(ep) + ": " +
+                                                     opt_ec.message());
             return;
         }
         user->on_transport_connected({}, {});

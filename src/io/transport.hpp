@@ -26,7 +26,8 @@ class transport_user {
 public:
     /// Connected and ready for bytes, or not: `detail` says why in words ("resolve h:p: ...",
     /// "connect h:p: ...", "socket options h:p: ...").
-    virtual void on_transport_connected(const boost::system::error_code& ec, std::string detail) = 0;
+    virtual void on_transport_connected(const boost::system::error_code& ec,
+                                        std::string detail) = 0;
     virtual void on_transport_read(const boost::system::error_code& ec, std::size_t n) = 0;
     /// The whole buffer of async_write was written, or the write failed.
     virtual void on_transport_written(const boost::system::error_code& ec) = 0;
@@ -44,10 +45,12 @@ public:
     virtual void async_read_some(boost::asio::mutable_buffer into,
                                  std::shared_ptr<transport_user> user) = 0;
     /// Writes all of `data`; the buffer stays valid until the completion.
-    virtual void async_write(boost::asio::const_buffer data, std::shared_ptr<transport_user> user) = 0;
+    virtual void async_write(boost::asio::const_buffer data,
+                             std::shared_ptr<transport_user> user) = 0;
     /// Writes what the connection takes right now without waiting; returns the bytes taken
     /// (0 and no error when it would block).
-    virtual std::size_t write_now(boost::asio::const_buffer data, boost::system::error_code& ec) = 0;
+    virtual std::size_t write_now(boost::asio::const_buffer data,
+                                  boost::system::error_code& ec) = 0;
     /// Bytes received and not read yet.
     virtual std::size_t available(boost::system::error_code& ec) = 0;
     /// Shuts the connection down; pending operations complete with an error.

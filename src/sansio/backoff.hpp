@@ -42,7 +42,8 @@ public:
 
     /// The un-jittered delay after `failures` consecutive failures (failures >= 1):
     /// min(max, initial * multiplier^(failures-1)).
-    static std::chrono::milliseconds base_delay(const backoff_params& p, unsigned failures) noexcept;
+    static std::chrono::milliseconds base_delay(const backoff_params& p,
+                                                unsigned failures) noexcept;
 
     /// Records one more failure and returns the delay before the next attempt: base_delay
     /// spread uniformly over [base·(1-jitter), base·(1+jitter)] (jitter applied after the cap).

@@ -19,16 +19,22 @@ public:
     using json = nlohmann::json;
 
     // The result, once the SAX driver (json_sax_reader, or json::sax_parse) returned true.
-    bool is_object = false;        ///< the payload is a JSON object
-    bool type_is_string = false;   ///< it has a "type" member and it is a string
-    std::string type;              ///< that string
+    bool is_object = false;      ///< the payload is a JSON object
+    bool type_is_string = false; ///< it has a "type" member and it is a string
+    std::string type;            ///< that string
     std::optional<json> id, body, error, reason;
 
     // nlohmann's SAX interface.
     bool null() { return dom_ ? dom_->null() : scalar(nullptr); }
     bool boolean(bool v) { return dom_ ? dom_->boolean(v) : scalar(v); }
-    bool number_integer(json::number_integer_t v) { return dom_ ? dom_->number_integer(v) : scalar(v); }
-    bool number_unsigned(json::number_unsigned_t v) { return dom_ ? dom_->number_unsigned(v) : scalar(v); }
+    bool number_integer(json::number_integer_t v)
+    {
+        return dom_ ? dom_->number_integer(v) : scalar(v);
+    }
+    bool number_unsigned(json::number_unsigned_t v)
+    {
+        return dom_ ? dom_->number_unsigned(v) : scalar(v);
+    }
     bool number_float(json::number_float_t v, const json::string_t& s)
     {
         return dom_ ? dom_->number_float(v, s) : scalar(v);
@@ -62,8 +68,7 @@ public:
                                       : member::other;
         return true;
     }
-    template <class Exception>
-    bool parse_error(std::size_t, const std::string&, const Exception&)
+    template <class Exception> bool parse_error(std::size_t, const std::string&, const Exception&)
     {
         return false;
     }
@@ -76,18 +81,24 @@ private:
     std::optional<json>* target()
     {
         switch (member_) {
-        case member::type: type_is_string = false; return nullptr;
-        case member::id: return &id;
-        case member::body: return &body;
-        case member::error: return &error;
-        case member::reason: return &reason;
-        case member::other: return nullptr;
+        case member::type:
+            type_is_string = false;
+            return nullptr;
+        case member::id:
+            return &id;
+        case member::body:
+            return &body;
+        case member::error:
+            return &error;
+        case member::reason:
+            return &reason;
+        case member::other:
+            return nullptr;
         }
         return nullptr;
     }
 
-    template <class T>
-    bool scalar(T&& v)
+    template <class T> bool scalar(T&& v)
     {
         if (depth_ == 1 && is_object)
             if (auto* t = target())

@@ -13,9 +13,15 @@ namespace {
 // Scratch capacity kept between parses; a bigger buffer (one huge reply) is given back.
 constexpr std::size_t keep_capacity = 16 * 1024;
 
-unsigned byte(char c) { return static_cast<unsigned char>(c); }
+unsigned byte(char c)
+{
+    return static_cast<unsigned char>(c);
+}
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
 
 // Four hex digits at p (both cases), as nlohmann's get_codepoint; -1 if they are not there.
 int hex4(const char* p, const char* end)
@@ -131,19 +137,43 @@ json_sax_reader::token json_sax_reader::scan()
     if (cur_ == end_)
         return token::end_of_input;
     switch (*cur_) {
-    case '[': ++cur_; return token::begin_array;
-    case ']': ++cur_; return token::end_array;
-    case '{': ++cur_; return token::begin_object;
-    case '}': ++cur_; return token::end_object;
-    case ':': ++cur_; return token::name_separator;
-    case ',': ++cur_; return token::value_separator;
-    case 't': return scan_literal("true", token::literal_true);
-    case 'f': return scan_literal("false", token::literal_false);
-    case 'n': return scan_literal("null", token::literal_null);
-    case '"': return scan_string();
+    case '[':
+        ++cur_;
+        return token::begin_array;
+    case ']':
+        ++cur_;
+        return token::end_array;
+    case '{':
+        ++cur_;
+        return token::begin_object;
+    case '}':
+        ++cur_;
+        return token::end_object;
+    case ':':
+        ++cur_;
+        return token::name_separator;
+    case ',':
+        ++cur_;
+        return token::value_separator;
+    case 't':
+        return scan_literal("true", token::literal_true);
+    case 'f':
+        return scan_literal("false", token::literal_false);
+    case 'n':
+        return scan_literal("null", token::literal_null);
+    case '"':
+        return scan_string();
     case '-':
-    case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9':
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9':
         return scan_number();
     case '\0': // nlohmann's lexer takes a NUL for the end of the input
         return token::end_of_input;
@@ -154,7 +184,8 @@ json_sax_reader::token json_sax_reader::scan()
 
 json_sax_reader::token json_sax_reader::scan_literal(std::string_view text, token t)
 {
-    if (static_cast<std::size_t>(end_ - cur_) < text.size() || std::string_view(cur_, text.size()) != text)
+    if (static_cast<std::size_t>(end_ - cur_) < text.size() ||
+        std::string_view(cur_, text.size()) != text)
         return token::parse_error;
     cur_ += text.size();
     return t;
@@ -196,14 +227,30 @@ json_sax_reader::token json_sax_reader::scan_string()
         if (++p == e)
             return token::parse_error;
         switch (*p++) {
-        case '"': string_.push_back('"'); break;
-        case '\\': string_.push_back('\\'); break;
-        case '/': string_.push_back('/'); break;
-        case 'b': string_.push_back('\b'); break;
-        case 'f': string_.push_back('\f'); break;
-        case 'n': string_.push_back('\n'); break;
-        case 'r': string_.push_back('\r'); break;
-        case 't': string_.push_back('\t'); break;
+        case '"':
+            string_.push_back('"');
+            break;
+        case '\\':
+            string_.push_back('\\');
+            break;
+        case '/':
+            string_.push_back('/');
+            break;
+        case 'b':
+            string_.push_back('\b');
+            break;
+        case 'f':
+            string_.push_back('\f');
+            break;
+        case 'n':
+            string_.push_back('\n');
+            break;
+        case 'r':
+            string_.push_back('\r');
+            break;
+        case 't':
+            string_.push_back('\t');
+            break;
         case 'u': {
             const int cp1 = hex4(p, e);
             if (cp1 < 0)

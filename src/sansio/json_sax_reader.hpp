@@ -35,8 +35,7 @@ public:
     // number_integer, number_unsigned, number_float, string, key, start/end_object,
     // start/end_array). Returns false on malformed input or as soon as a handler returns false.
     // Not reentrant: a handler must not call parse() on the same reader.
-    template <class Sax>
-    bool parse(std::string_view text, Sax& sax)
+    template <class Sax> bool parse(std::string_view text, Sax& sax)
     {
         begin(text);
         const bool ok = run(sax);
@@ -46,9 +45,21 @@ public:
 
 private:
     enum class token {
-        begin_array, begin_object, end_array, end_object, name_separator, value_separator,
-        literal_true, literal_false, literal_null, value_string, value_unsigned, value_integer,
-        value_float, end_of_input, parse_error
+        begin_array,
+        begin_object,
+        end_array,
+        end_object,
+        name_separator,
+        value_separator,
+        literal_true,
+        literal_false,
+        literal_null,
+        value_string,
+        value_unsigned,
+        value_integer,
+        value_float,
+        end_of_input,
+        parse_error
     };
 
     void begin(std::string_view text);
@@ -60,8 +71,7 @@ private:
 
     // nlohmann's sax_parse_internal, with its `states` stack and control flow kept as they are
     // so that the events, and the point where they stop, match it one for one.
-    template <class Sax>
-    bool run(Sax& sax)
+    template <class Sax> bool run(Sax& sax)
     {
         token t = scan();
         bool skip_to_state_evaluation = false;
@@ -76,7 +86,8 @@ private:
                             return false;
                         break;
                     }
-                    if (t != token::value_string || !sax.key(string_) || scan() != token::name_separator)
+                    if (t != token::value_string || !sax.key(string_) ||
+                        scan() != token::name_separator)
                         return false;
                     states_.push_back('o');
                     t = scan();
@@ -143,7 +154,8 @@ private:
             }
             // in an object
             if ((t = scan()) == token::value_separator) {
-                if (scan() != token::value_string || !sax.key(string_) || scan() != token::name_separator)
+                if (scan() != token::value_string || !sax.key(string_) ||
+                    scan() != token::name_separator)
                     return false;
                 t = scan();
                 continue;
@@ -160,12 +172,12 @@ private:
     bool at_start_ = true; // nothing scanned yet (where a BOM may be)
 
     // The last token's value. Reused from parse to parse: capacity is the point.
-    std::string string_;                  // string or key, unescaped
-    std::string number_;                  // a float's text as nlohmann passes it
+    std::string string_; // string or key, unescaped
+    std::string number_; // a float's text as nlohmann passes it
     double float_ = 0;
     std::int64_t integer_ = 0;
     std::uint64_t unsigned_ = 0;
-    std::string states_;                  // open containers, innermost last: 'a' array, 'o' object
+    std::string states_; // open containers, innermost last: 'a' array, 'o' object
 };
 
 } // namespace tether::wire

@@ -15,8 +15,8 @@ void link_fsm::schedule_next_ping(time_point from) noexcept
 {
     // Jitter only shortens the interval, so detection stays within interval + timeout.
     const double factor = 1.0 - timing_.ping_jitter * rng_.unit();
-    const auto interval = std::chrono::duration_cast<duration>(
-        std::chrono::duration<double, duration::period>(
+    const auto interval =
+        std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
             static_cast<double>(timing_.ping_interval.count()) * factor));
     next_ping_at_ = from + interval;
 }
@@ -74,9 +74,8 @@ link_action link_fsm::on_pong(std::uint64_t id, time_point now, bool& matched) n
 
 duration link_fsm::early_ping_slack() const noexcept
 {
-    return std::chrono::duration_cast<duration>(
-        std::chrono::duration<double, duration::period>(
-            static_cast<double>(timing_.ping_interval.count()) * timing_.ping_jitter));
+    return std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
+        static_cast<double>(timing_.ping_interval.count()) * timing_.ping_jitter));
 }
 
 bool link_fsm::ping_overdue(time_point now) const noexcept
@@ -109,7 +108,8 @@ link_action link_fsm::on_timer(time_point now) noexcept
         if (now + early_ping_slack() >= next_ping_at_)
             return send_ping(now);
         return link_action::none;
-    case link_state::closed: return link_action::none;
+    case link_state::closed:
+        return link_action::none;
     }
     return link_action::none;
 }
@@ -127,7 +127,8 @@ link_action link_fsm::on_drain(std::size_t outstanding, boost::system::error_cod
         return outstanding == 0 ? close(reason) : link_action::none;
     case link_state::draining:
         return outstanding == 0 ? close(reason_) : link_action::none;
-    case link_state::closed: return link_action::none;
+    case link_state::closed:
+        return link_action::none;
     }
     return link_action::none;
 }
@@ -150,13 +151,15 @@ time_point link_fsm::deadline() const noexcept
 {
     switch (state_) {
     case link_state::connecting:
-    case link_state::proving: return connect_deadline_;
+    case link_state::proving:
+        return connect_deadline_;
     case link_state::ready:
     case link_state::draining:
         if (ping_sent_at_)
             return std::max(*ping_sent_at_, last_rx_) + timing_.ping_timeout;
         return next_ping_at_;
-    case link_state::closed: return time_point::max();
+    case link_state::closed:
+        return time_point::max();
     }
     return time_point::max();
 }

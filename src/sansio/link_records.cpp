@@ -61,8 +61,12 @@ void link_records::count(const link_record& r, int sign)
         add(gauges_.idle);
         add(gauges_.ready);
         break;
-    case link_status::leased: add(gauges_.ready); break;
-    case link_status::draining: add(gauges_.draining); break;
+    case link_status::leased:
+        add(gauges_.ready);
+        break;
+    case link_status::draining:
+        add(gauges_.draining);
+        break;
     }
     if (r.held) {
         add(gauges_.leased);
@@ -95,10 +99,18 @@ void link_records::recount(link_gauges& pool, std::vector<backend_gauges>& backe
         backend_gauges& b = backends[r.backend];
         ++b.links;
         switch (r.status) {
-        case link_status::connecting: ++pool.connecting, ++b.connecting; break;
-        case link_status::idle: ++pool.idle, ++pool.ready; break;
-        case link_status::leased: ++pool.ready; break;
-        case link_status::draining: ++pool.draining; break;
+        case link_status::connecting:
+            ++pool.connecting, ++b.connecting;
+            break;
+        case link_status::idle:
+            ++pool.idle, ++pool.ready;
+            break;
+        case link_status::leased:
+            ++pool.ready;
+            break;
+        case link_status::draining:
+            ++pool.draining;
+            break;
         }
         if (r.held)
             ++pool.leased, ++b.leased;

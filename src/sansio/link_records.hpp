@@ -22,14 +22,14 @@ struct link_record {
     std::uint64_t id = 0;
     backend_id backend = 0;
     link_status status = link_status::connecting;
-    bool held = false;      ///< a lease holds it (status leased, or draining while still held)
-    bool replacing = false; ///< past max_lifetime: retired once a replacement is proven
-    bool warned = false;    ///< this lease was reported as held too long
+    bool held = false;       ///< a lease holds it (status leased, or draining while still held)
+    bool replacing = false;  ///< past max_lifetime: retired once a replacement is proven
+    bool warned = false;     ///< this lease was reported as held too long
     std::uint64_t epoch = 0; ///< the backend's failure epoch when the connect started
     pool_time retire_at{};   ///< opened + jittered max_lifetime
     pool_time idle_since{};
     pool_time leased_at{};
-    pool_duration idle_limit{}; ///< jittered idle_timeout
+    pool_duration idle_limit{};  ///< jittered idle_timeout
     std::source_location site{}; ///< of the current lease
 };
 
@@ -38,7 +38,7 @@ struct link_gauges {
     std::size_t total = 0;
     std::size_t connecting = 0;
     std::size_t idle = 0;
-    std::size_t leased = 0;    ///< held by a lease, whatever the status
+    std::size_t leased = 0; ///< held by a lease, whatever the status
     std::size_t draining = 0;
     std::size_t ready = 0;     ///< proven and in service: idle or leased status
     std::size_t replacing = 0; ///< marked replacing and not draining
@@ -64,8 +64,7 @@ public:
     void remove(link_slot slot);
 
     /// The single transition function: `f(link_record&)` may change any field.
-    template <class F>
-    void change(link_slot slot, F&& f)
+    template <class F> void change(link_slot slot, F&& f)
     {
         link_record& r = records_[slot];
         const link_status before = r.status;
@@ -87,8 +86,7 @@ public:
     const std::vector<link_slot>& idle_stack() const noexcept { return idle_; }
 
     /// Calls f(slot, record) for every record, in slot order.
-    template <class F>
-    void for_each(F&& f) const
+    template <class F> void for_each(F&& f) const
     {
         for (link_slot s = 0; s < records_.size(); ++s)
             if (used_[s])

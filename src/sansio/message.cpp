@@ -25,8 +25,8 @@ parse_result invalid(std::string detail)
     return {make_error_code(errc::protocol_error), std::move(detail), unknown{}};
 }
 
-// An id per protocol.md: a JSON integer (no fraction, no exponent) in 0 .. 2^53-1 ("-0" is 0). nlohmann
-// parses every non-negative integer literal as number_unsigned, negative ones as
+// An id per protocol.md: a JSON integer (no fraction, no exponent) in 0 .. 2^53-1 ("-0" is 0).
+// nlohmann parses every non-negative integer literal as number_unsigned, negative ones as
 // number_integer and anything with '.', 'e' or beyond 64 bits as number_float.
 bool read_id(const std::optional<json>& value, std::uint64_t& id, std::string& why)
 {
@@ -237,7 +237,9 @@ std::size_t json_depth(std::string_view text, std::size_t limit)
             continue;
         }
         switch (c) {
-        case '"': in_string = true; break;
+        case '"':
+            in_string = true;
+            break;
         case '{':
         case '[':
             if (++depth > deepest) {
@@ -251,7 +253,8 @@ std::size_t json_depth(std::string_view text, std::size_t limit)
             if (depth > 0)
                 --depth;
             break;
-        default: break;
+        default:
+            break;
         }
     }
     return deepest;
@@ -332,15 +335,13 @@ boost::system::error_code serialize(const message& msg, std::string& out,
 boost::system::error_code serialize_request(std::uint64_t id, const json& body, std::string& out,
                                             std::uint32_t max_frame_size)
 {
-    return write_frame(out, max_frame_size,
-                       [&](frame_writer& w) { fill_request(w, id, body); });
+    return write_frame(out, max_frame_size, [&](frame_writer& w) { fill_request(w, id, body); });
 }
 
-boost::system::error_code serialize_response(std::uint64_t id, const json& body,
-                                             std::string& out, std::uint32_t max_frame_size)
+boost::system::error_code serialize_response(std::uint64_t id, const json& body, std::string& out,
+                                             std::uint32_t max_frame_size)
 {
-    return write_frame(out, max_frame_size,
-                       [&](frame_writer& w) { fill_response(w, id, body); });
+    return write_frame(out, max_frame_size, [&](frame_writer& w) { fill_response(w, id, body); });
 }
 
 std::string to_payload(const message& msg)

@@ -20,8 +20,12 @@ using json = nlohmann::json;
 inline constexpr std::uint64_t max_id = (std::uint64_t{1} << 53) - 1;
 inline constexpr std::size_t default_max_json_depth = 64;
 
-struct ping { std::uint64_t id = 0; };
-struct pong { std::uint64_t id = 0; };
+struct ping {
+    std::uint64_t id = 0;
+};
+struct pong {
+    std::uint64_t id = 0;
+};
 struct request {
     std::uint64_t id = 0;
     json body;
@@ -35,11 +39,17 @@ struct response {
     json body;                         ///< the result, when `error` is empty
     std::optional<error_object> error; ///< the server's error, when set
 };
-struct notify { json body; };
-struct goaway { std::string reason; };
+struct notify {
+    json body;
+};
+struct goaway {
+    std::string reason;
+};
 /// A message of an unknown type, or of a known type sent in the wrong direction: the receiver
 /// ignores it and counts it.
-struct unknown { std::string type; };
+struct unknown {
+    std::string type;
+};
 
 using message = std::variant<ping, pong, request, response, notify, goaway, unknown>;
 
@@ -74,8 +84,8 @@ boost::system::error_code serialize(const message& msg, std::string& out,
 /// Shorthands for the hot paths: no variant, no copy of the body.
 boost::system::error_code serialize_request(std::uint64_t id, const json& body, std::string& out,
                                             std::uint32_t max_frame_size);
-boost::system::error_code serialize_response(std::uint64_t id, const json& body,
-                                             std::string& out, std::uint32_t max_frame_size);
+boost::system::error_code serialize_response(std::uint64_t id, const json& body, std::string& out,
+                                             std::uint32_t max_frame_size);
 
 /// The payload alone, without the frame header (tests, logs).
 std::string to_payload(const message& msg);

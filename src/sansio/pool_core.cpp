@@ -26,7 +26,10 @@ pool_core::pool_core(const pool_limits& limits, std::size_t endpoints, std::uint
         backends_.set_cursor(static_cast<std::size_t>(rng_.next() % endpoints));
 }
 
-void pool_core::start(pool_time now, actions& out) { fill(now, out); }
+void pool_core::start(pool_time now, actions& out)
+{
+    fill(now, out);
+}
 
 // ---- acquire ------------------------------------------------------------------------------------
 
@@ -82,7 +85,10 @@ acquire_outcome pool_core::acquire(pool_time now, const std::source_location& si
     return enqueue(now, site, out);
 }
 
-bool pool_core::cancel_waiter(waiter_id id) { return waiters_.erase(id); }
+bool pool_core::cancel_waiter(waiter_id id)
+{
+    return waiters_.erase(id);
+}
 
 void pool_core::fail_all_waiters(errc code, actions& out)
 {
@@ -226,7 +232,8 @@ void pool_core::link_returned(link_slot slot, bool usable, pool_time now, action
         if (start_connect(now, out)) // make before break
             records_.change(slot, [](link_record& rec) { rec.replacing = true; });
         break;
-    case return_verdict::reuse: break;
+    case return_verdict::reuse:
+        break;
     }
     hand_out(slot, now, out);
 }
@@ -256,8 +263,8 @@ void pool_core::link_closed(link_slot slot, errc reason, std::string_view detail
     fail_if_nothing_can_serve(now, out);
 }
 
-void pool_core::record_connect_failure(const link_record& r, std::string_view detail,
-                                       pool_time now, actions& out)
+void pool_core::record_connect_failure(const link_record& r, std::string_view detail, pool_time now,
+                                       actions& out)
 {
     backend& b = backends_[r.backend];
     ++counters_.connect_failures;
@@ -322,7 +329,8 @@ void pool_core::warn_long_leases(pool_time now, actions& out)
         const link_record& r = records_.at(s);
         ++counters_.leases_held_too_long;
         out.emplace_back(lease_held_too_long{
-            r.id, std::chrono::duration_cast<std::chrono::milliseconds>(now - r.leased_at), r.site});
+            r.id, std::chrono::duration_cast<std::chrono::milliseconds>(now - r.leased_at),
+            r.site});
         records_.change(s, [](link_record& rec) { rec.warned = true; });
     }
 }
@@ -333,8 +341,11 @@ void pool_core::recycle_idle_links(pool_time now, actions& out)
     const std::vector<link_slot> idle = records_.idle_stack(); // retiring changes the stack
     for (const link_slot s : idle) {
         switch (recycle_idle(records_.at(s), gauges(), limits_, now)) {
-        case idle_verdict::keep: break;
-        case idle_verdict::retire: retire(s, errc::connection_draining, out); break;
+        case idle_verdict::keep:
+            break;
+        case idle_verdict::retire:
+            retire(s, errc::connection_draining, out);
+            break;
         case idle_verdict::replace:
             // Make before break: link_ready() retires this one once the replacement is proven.
             if (start_connect(now, out))

@@ -4,7 +4,8 @@
 
 namespace tether::sansio {
 
-std::size_t connects_wanted(const link_gauges& g, std::size_t waiters, const pool_limits& l) noexcept
+std::size_t connects_wanted(const link_gauges& g, std::size_t waiters,
+                            const pool_limits& l) noexcept
 {
     const std::size_t live = g.live();
     std::size_t wanted = live < l.min_connections ? l.min_connections - live : 0;

@@ -14,7 +14,8 @@ namespace tether::sansio {
 /// How many connects to start now: enough to get back to min_connections, and one per waiter
 /// not already covered by a connect in flight, never past max_connections (draining links do
 /// not count: they are on their way out).
-std::size_t connects_wanted(const link_gauges& g, std::size_t waiters, const pool_limits& l) noexcept;
+std::size_t connects_wanted(const link_gauges& g, std::size_t waiters,
+                            const pool_limits& l) noexcept;
 
 /// No idle link, nothing connecting, nothing leased that could come back, and every backend
 /// is backing off: waiting in acquire could only end in a timeout.

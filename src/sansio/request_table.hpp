@@ -58,8 +58,7 @@ public:
     }
 
     /// Calls `f(id, Pending&&)` for every request whose deadline is <= now, removing them.
-    template <class F>
-    void take_expired(TimePoint now, F&& f)
+    template <class F> void take_expired(TimePoint now, F&& f)
     {
         while (!deadlines_.empty() && deadlines_.front().at <= now) {
             const deadline_entry d = deadlines_.front();
@@ -71,8 +70,7 @@ public:
     }
 
     /// Calls `f(id, Pending&&)` for every outstanding request, removing them all.
-    template <class F>
-    void take_all(F&& f)
+    template <class F> void take_all(F&& f)
     {
         while (!entries_.empty()) {
             const std::uint64_t id = entries_.begin()->first;

@@ -26,7 +26,8 @@ public:
         if (wire_->connect_result)
             complete_connect(*wire_->connect_result);
     }
-    void async_read_some(asio::mutable_buffer into, std::shared_ptr<detail::transport_user> user) override
+    void async_read_some(asio::mutable_buffer into,
+                         std::shared_ptr<detail::transport_user> user) override
     {
         read_into_ = into;
         read_user_ = std::move(user);
@@ -64,7 +65,8 @@ public:
         if (!connect_user_)
             return;
         post([user = std::move(connect_user_), ec] {
-            user->on_transport_connected(ec, ec ? "connect (fake): " + ec.message() : std::string());
+            user->on_transport_connected(ec,
+                                         ec ? "connect (fake): " + ec.message() : std::string());
         });
     }
     void deliver(std::string_view bytes)
@@ -85,11 +87,7 @@ public:
     }
 
 private:
-    template <class F>
-    void post(F&& f)
-    {
-        asio::post(strand_, std::forward<F>(f));
-    }
+    template <class F> void post(F&& f) { asio::post(strand_, std::forward<F>(f)); }
     bool take_write_error(error_code& ec)
     {
         ec = wire_->write_error;
@@ -113,13 +111,17 @@ private:
             inbound_.erase(0, n);
             post([user = std::move(read_user_), n] { user->on_transport_read({}, n); });
         } else if (stream_error_) {
-            post([user = std::move(read_user_), ec = stream_error_] { user->on_transport_read(ec, 0); });
+            post([user = std::move(read_user_), ec = stream_error_] {
+                user->on_transport_read(ec, 0);
+            });
         }
     }
     void fail_all(error_code ec)
     {
         if (connect_user_)
-            post([user = std::move(connect_user_), ec] { user->on_transport_connected(ec, "closed"); });
+            post([user = std::move(connect_user_), ec] {
+                user->on_transport_connected(ec, "closed");
+            });
         if (read_user_)
             post([user = std::move(read_user_), ec] { user->on_transport_read(ec, 0); });
         if (write_user_)
@@ -167,8 +169,8 @@ std::vector<std::string> fake_wire::take_frames()
     std::size_t pos = 0;
     while (written.size() - pos >= 4) {
         const auto* p = reinterpret_cast<const unsigned char*>(written.data() + pos);
-        const std::size_t len = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) |
-                                (std::size_t{p[2]} << 8) | p[3];
+        const std::size_t len =
+            (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) | (std::size_t{p[2]} << 8) | p[3];
         if (written.size() - pos - 4 < len)
             break;
         frames.emplace_back(written.substr(pos + 4, len));
@@ -178,8 +180,9 @@ std::vector<std::string> fake_wire::take_frames()
     return frames;
 }
 
-detail::transport_factory fake_transport_factory(std::shared_ptr<std::deque<std::shared_ptr<fake_wire>>> wires,
-                                                 std::shared_ptr<std::vector<std::shared_ptr<fake_wire>>> made)
+detail::transport_factory
+fake_transport_factory(std::shared_ptr<std::deque<std::shared_ptr<fake_wire>>> wires,
+                       std::shared_ptr<std::vector<std::shared_ptr<fake_wire>>> made)
 {
     return [wires, made](const asio::any_io_executor& strand, const pool_config&) {
         std::shared_ptr<fake_wire> wire;

@@ -53,7 +53,8 @@ struct fake_wire {
 
 /// The factory to put in a link_context: every new link gets the next wire of `wires` (or a
 /// fresh one), appended to `made`.
-detail::transport_factory fake_transport_factory(std::shared_ptr<std::deque<std::shared_ptr<fake_wire>>> wires,
-                                                 std::shared_ptr<std::vector<std::shared_ptr<fake_wire>>> made);
+detail::transport_factory
+fake_transport_factory(std::shared_ptr<std::deque<std::shared_ptr<fake_wire>>> wires,
+                       std::shared_ptr<std::vector<std::shared_ptr<fake_wire>>> made);
 
 } // namespace tether::test

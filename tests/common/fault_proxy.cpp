@@ -33,9 +33,9 @@ using socket_t = loopback_acceptor::socket_t;
 using timer_t = asio::basic_waitable_timer<steady, asio::wait_traits<steady>, strand_t>;
 using mode = fault_proxy::mode;
 
-constexpr std::size_t read_size = 64 * 1024;        // one read, forwarded as one chunk
+constexpr std::size_t read_size = 64 * 1024;             // one read, forwarded as one chunk
 constexpr std::size_t max_queued = std::size_t{1} << 20; // per direction; reading pauses above
-constexpr std::size_t max_drain_reads = 1024;        // bound of the drain before a FIN close
+constexpr std::size_t max_drain_reads = 1024;            // bound of the drain before a FIN close
 constexpr auto cut_wait_limit = std::chrono::seconds(10);
 
 class session;
@@ -49,7 +49,8 @@ struct control {
     tcp::resolver::results_type targets;
 
     std::mutex mutex;
-    std::unordered_map<std::uint64_t, std::shared_ptr<session>> sessions; // owning: a paused pair has no pending operation
+    std::unordered_map<std::uint64_t, std::shared_ptr<session>>
+        sessions; // owning: a paused pair has no pending operation
     std::uint64_t next_id = 0;
 
     std::chrono::milliseconds delay() const { return std::chrono::milliseconds(delay_ms.load()); }
@@ -77,7 +78,7 @@ struct control {
 
 struct chunk {
     std::vector<char> data;
-    std::size_t offset = 0;  // bytes already written
+    std::size_t offset = 0; // bytes already written
     steady::time_point read_at;
 };
 
@@ -85,10 +86,7 @@ struct chunk {
 class session : public std::enable_shared_from_this<session> {
 public:
     session(control& c, std::uint64_t id, socket_t client)
-        : control_(c),
-          id_(id),
-          client_(std::move(client)),
-          upstream_(client_.get_executor()),
+        : control_(c), id_(id), client_(std::move(client)), upstream_(client_.get_executor()),
           to_upstream_(client_.get_executor(), client_, upstream_),
           to_client_(client_.get_executor(), upstream_, client_)
     {
@@ -151,7 +149,9 @@ public:
 
 private:
     struct direction {
-        direction(const strand_t& ex, socket_t& src, socket_t& dst) : from(src), to(dst), timer(ex) {}
+        direction(const strand_t& ex, socket_t& src, socket_t& dst) : from(src), to(dst), timer(ex)
+        {
+        }
         socket_t& from;
         socket_t& to;
         std::vector<char> buffer = std::vector<char>(read_size);
@@ -182,29 +182,31 @@ private:
 
     void pump_read(direction& d)
     {
-        if (closed_ || d.reading || d.eof || d.queued >= max_queued
-            || control_.current_mode.load() == mode::blackhole)
+        if (closed_ || d.reading || d.eof || d.queued >= max_queued ||
+            control_.current_mode.load() == mode::blackhole)
             return;
         d.reading = true;
-        d.from.async_read_some(asio::buffer(d.buffer), [self = shared_from_this(), &d](error_code ec, std::size_t n) {
-            d.reading = false;
-            if (self->closed_)
-                return;
-            if (n > 0) {
-                const auto first = d.buffer.begin();
-                d.queue.push_back(chunk{std::vector<char>(first, first + static_cast<std::ptrdiff_t>(n)), 0,
-                                        steady::now()});
-                d.queued += n;
-            }
-            if (ec == asio::error::eof) {
-                d.eof = true;
-            } else if (ec) {
-                self->close(true); // reset or another failure: abort the pair, both sides
-                return;
-            }
-            self->pump_write(d);
-            self->pump_read(d);
-        });
+        d.from.async_read_some(
+            asio::buffer(d.buffer), [self = shared_from_this(), &d](error_code ec, std::size_t n) {
+                d.reading = false;
+                if (self->closed_)
+                    return;
+                if (n > 0) {
+                    const auto first = d.buffer.begin();
+                    d.queue.push_back(
+                        chunk{std::vector<char>(first, first + static_cast<std::ptrdiff_t>(n)), 0,
+                              steady::now()});
+                    d.queued += n;
+                }
+                if (ec == asio::error::eof) {
+                    d.eof = true;
+                } else if (ec) {
+                    self->close(true); // reset or another failure: abort the pair, both sides
+                    return;
+                }
+                self->pump_write(d);
+                self->pump_read(d);
+            });
     }
 
     void pump_write(direction& d)
@@ -323,14 +325,18 @@ struct fault_proxy::impl {
     }
 };
 
-fault_proxy::fault_proxy(const std::string& target_host, std::uint16_t target_port, unsigned threads)
+fault_proxy::fault_proxy(const std::string& target_host, std::uint16_t target_port,
+                         unsigned threads)
     : impl_(std::make_unique<impl>(target_host, target_port, threads))
 {
 }
 
 fault_proxy::~fault_proxy() = default;
 
-std::uint16_t fault_proxy::port() const { return impl_->acceptor.port(); }
+std::uint16_t fault_proxy::port() const
+{
+    return impl_->acceptor.port();
+}
 
 void fault_proxy::set_mode(mode m)
 {
@@ -338,7 +344,10 @@ void fault_proxy::set_mode(mode m)
     impl_->kick_all();
 }
 
-fault_proxy::mode fault_proxy::get_mode() const { return impl_->ctl.current_mode.load(); }
+fault_proxy::mode fault_proxy::get_mode() const
+{
+    return impl_->ctl.current_mode.load();
+}
 
 void fault_proxy::set_delay(std::chrono::milliseconds d)
 {
@@ -367,8 +376,14 @@ void fault_proxy::cut_all(bool reset)
     done->cv.wait_for(lock, cut_wait_limit, [&] { return done->left == 0; });
 }
 
-std::size_t fault_proxy::connections_accepted() const { return impl_->ctl.accepted.load(); }
+std::size_t fault_proxy::connections_accepted() const
+{
+    return impl_->ctl.accepted.load();
+}
 
-std::size_t fault_proxy::connections_open() const { return impl_->ctl.open.load(); }
+std::size_t fault_proxy::connections_open() const
+{
+    return impl_->ctl.open.load();
+}
 
 } // namespace tether::test

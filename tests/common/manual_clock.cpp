@@ -58,7 +58,8 @@ private:
     std::uint64_t generation_ = 0;
 };
 
-std::unique_ptr<detail::deadline_timer> manual_clock::make_timer(const boost::asio::any_io_executor& strand)
+std::unique_ptr<detail::deadline_timer>
+manual_clock::make_timer(const boost::asio::any_io_executor& strand)
 {
     return std::make_unique<timer>(*this, strand);
 }

@@ -16,7 +16,8 @@ class manual_clock final : public detail::clock_service {
 public:
     detail::clock_time now() const noexcept override { return now_; }
     detail::clock_time coarse_now() const noexcept override { return now_; }
-    std::unique_ptr<detail::deadline_timer> make_timer(const boost::asio::any_io_executor& strand) override;
+    std::unique_ptr<detail::deadline_timer>
+    make_timer(const boost::asio::any_io_executor& strand) override;
 
     /// Moves time forward by `d`, posting the expiry of every timer due by then.
     void advance(std::chrono::nanoseconds d);

@@ -37,17 +37,20 @@ public:
     sansio::pool_core::actions out;
 
     // What the driver side knows.
-    std::set<link_slot> connecting;     ///< open_link asked for, no answer yet
-    std::map<waiter_id, bool> waiting;  ///< queued acquires -> completed?
+    std::set<link_slot> connecting;    ///< open_link asked for, no answer yet
+    std::map<waiter_id, bool> waiting; ///< queued acquires -> completed?
     std::map<waiter_id, link_slot> granted;
     std::map<waiter_id, errc> failed;
-    std::set<link_slot> held;           ///< leased to the test
-    std::set<link_slot> retiring;       ///< retire_link asked for, not closed yet
+    std::set<link_slot> held;     ///< leased to the test
+    std::set<link_slot> retiring; ///< retire_link asked for, not closed yet
     std::vector<waiter_id> grant_order;
     std::size_t finished_count = 0;
     std::size_t opened = 0, backoffs = 0, connect_failures_seen = 0, long_leases = 0;
 
-    void start() { step([&] { core.start(now, out); }); }
+    void start()
+    {
+        step([&] { core.start(now, out); });
+    }
 
     /// Acquire: the link leased at once, or the waiter queued, or the refusal.
     sansio::acquire_outcome acquire()
@@ -99,7 +102,10 @@ public:
         }
         now = until;
     }
-    void shutdown() { step([&] { core.shutdown(out); }); }
+    void shutdown()
+    {
+        step([&] { core.shutdown(out); });
+    }
     bool cancel(waiter_id id)
     {
         bool r = false;
@@ -162,8 +168,8 @@ public:
             const bool held_back = c.gauges().connecting >= c.limits().max_concurrent_connects ||
                                    !any_backend_accepts();
             ASSERT_TRUE(!short_of_links || held_back)
-                << "connects wanted but none started: live " << c.gauges().live()
-                << ", connecting " << c.gauges().connecting << ", waiters " << c.waiters().size();
+                << "connects wanted but none started: live " << c.gauges().live() << ", connecting "
+                << c.gauges().connecting << ", waiters " << c.waiters().size();
             if (short_of_links && !any_backend_accepts() &&
                 c.gauges().connecting < c.limits().max_concurrent_connects) {
                 ASSERT_NE(c.next_wake(), sansio::pool_time::max()) << "no retry scheduled";

@@ -25,9 +25,9 @@ public:
 
     explicit sax_recorder(std::size_t refuse_at = never) : refuse_at_(refuse_at) {}
 
-    std::string log;          ///< the events, encoded
-    std::size_t events = 0;   ///< how many were offered
-    bool refused = false;     ///< the handler said stop
+    std::string log;        ///< the events, encoded
+    std::size_t events = 0; ///< how many were offered
+    bool refused = false;   ///< the handler said stop
 
     bool null() { return put('n'); }
     bool boolean(bool v) { return put(v ? 'T' : 'F'); }
@@ -45,15 +45,15 @@ public:
     bool end_object() { return put('}'); }
     bool start_array(std::size_t n) { return put('[', &n, sizeof n); }
     bool end_array() { return put(']'); }
-    template <class Exception>
-    bool parse_error(std::size_t, const std::string&, const Exception&)
+    template <class Exception> bool parse_error(std::size_t, const std::string&, const Exception&)
     {
         log += 'E'; // not an offered event: it cannot be refused
         return false;
     }
 
 private:
-    bool put(char tag, const void* value = nullptr, std::size_t size = 0, std::string_view text = {})
+    bool put(char tag, const void* value = nullptr, std::size_t size = 0,
+             std::string_view text = {})
     {
         log += tag;
         log.append(static_cast<const char*>(value), size);

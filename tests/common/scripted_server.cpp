@@ -1,7 +1,6 @@
 #include "scripted_server.hpp"
 
 #include "loopback_acceptor.hpp"
-
 #include "sansio/frame_decoder.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -66,7 +65,7 @@ struct shared_state {
 };
 
 class conn_impl final : public scripted_server::connection {
-  public:
+public:
     conn_impl(shared_state& state, std::uint64_t id, socket_t socket)
         : state_(state), id_(id), socket_(std::move(socket)), timer_(socket_.get_executor()),
           decoder_(state.opts.max_frame_size)
@@ -143,7 +142,7 @@ class conn_impl final : public scripted_server::connection {
     /// Closes now, dropping queued output (strand only).
     void close_now() { do_close(); }
 
-  private:
+private:
     struct item {
         std::string data;
         std::chrono::microseconds delay; // before this item is written

@@ -31,12 +31,12 @@
 namespace tether::test {
 
 class scripted_server {
-  public:
+public:
     /// One accepted connection, as the script sees it. Held by shared_ptr (shared_from_this()
     /// keeps one past a callback, e.g. for a thread that floods it). A connection must not
     /// outlive its server: state that outlives the server keeps weak_ptrs.
     class connection : public std::enable_shared_from_this<connection> {
-      public:
+    public:
         virtual ~connection() = default;
 
         /// Queues `bytes` as they are: no framing.
@@ -120,7 +120,7 @@ class scripted_server {
     /// Closes every open connection now (FIN, queued output dropped). Returns once closed.
     void close_all();
 
-  private:
+private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

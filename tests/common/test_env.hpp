@@ -17,7 +17,8 @@ template <class Rep, class Period>
 std::chrono::milliseconds scaled(std::chrono::duration<Rep, Period> d)
 {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-    return std::chrono::milliseconds(static_cast<long long>(static_cast<double>(ms) * time_scale()));
+    return std::chrono::milliseconds(
+        static_cast<long long>(static_cast<double>(ms) * time_scale()));
 }
 
 /// Polls `done` every few milliseconds until it holds or `timeout` (already scaled by the caller

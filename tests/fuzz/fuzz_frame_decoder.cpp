@@ -34,10 +34,10 @@ using tether::wire::decode_status;
 using tether::wire::frame_decoder;
 using tether::wire::frame_header_size;
 
-#define FUZZ_CHECK(cond)                                                                         \
-    do {                                                                                         \
-        if (!(cond))                                                                             \
-            __builtin_trap();                                                                    \
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            __builtin_trap();                                                                      \
     } while (0)
 
 enum class outcome { need_more, too_small, too_large };
@@ -174,9 +174,12 @@ struct decoder_run {
 bool same_outcome(const boost::system::error_code& ec, outcome end)
 {
     switch (end) {
-    case outcome::need_more: return !ec;
-    case outcome::too_small: return ec == tether::errc::protocol_error;
-    case outcome::too_large: return ec == tether::errc::frame_too_large;
+    case outcome::need_more:
+        return !ec;
+    case outcome::too_small:
+        return ec == tether::errc::protocol_error;
+    case outcome::too_large:
+        return ec == tether::errc::frame_too_large;
     }
     return false;
 }
@@ -220,10 +223,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         while (!rest.empty()) {
             std::size_t chunk = 0;
             switch (r.below(4)) {
-            case 0: chunk = 1 + r.below(4); break;              // a byte or a few
-            case 1: chunk = 1 + r.below(64); break;             // small reads
-            case 2: chunk = 1 + r.below(read_chunk * 2); break; // around the read chunk
-            default: chunk = 1 + r.below(rest.size()); break;   // anything left
+            case 0:
+                chunk = 1 + r.below(4);
+                break; // a byte or a few
+            case 1:
+                chunk = 1 + r.below(64);
+                break; // small reads
+            case 2:
+                chunk = 1 + r.below(read_chunk * 2);
+                break; // around the read chunk
+            default:
+                chunk = 1 + r.below(rest.size());
+                break; // anything left
             }
             chunk = std::min(chunk, rest.size());
             const auto piece = rest.substr(0, chunk);
@@ -233,8 +244,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 chunked.feed(piece);
                 chunked.drain();
                 break;
-            case 1: chunked.read(piece, 0, r); break;
-            default: chunked.read(piece, r.below(2 * read_chunk + 1), r); break;
+            case 1:
+                chunked.read(piece, 0, r);
+                break;
+            default:
+                chunked.read(piece, r.below(2 * read_chunk + 1), r);
+                break;
             }
             if (r.below(8) == 0) {
                 chunked.dec.release_if_empty();

@@ -7,7 +7,6 @@
 // reused buffers are exercised too. A difference is a __builtin_trap().
 
 #include "sansio/json_sax_reader.hpp"
-
 #include "sax_recorder.hpp"
 
 #include <cstddef>
@@ -16,10 +15,10 @@
 
 namespace {
 
-#define FUZZ_CHECK(cond)                                                                         \
-    do {                                                                                         \
-        if (!(cond))                                                                             \
-            __builtin_trap();                                                                    \
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            __builtin_trap();                                                                      \
     } while (0)
 
 tether::wire::json_sax_reader reader;

@@ -13,13 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
-
 #include <gtest/gtest.h>
-
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -29,12 +23,16 @@
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <poll.h>
 #include <random>
 #include <set>
+#include <signal.h>
 #include <stdexcept>
 #include <string>
+#include <sys/wait.h>
 #include <system_error>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -50,9 +48,15 @@ using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
 /// Bound for things that must happen (generous: only a broken server hits it).
-std::chrono::milliseconds must_happen() { return scaled(5s); }
+std::chrono::milliseconds must_happen()
+{
+    return scaled(5s);
+}
 /// Bound for things that must NOT happen: how long we watch for them.
-std::chrono::milliseconds must_not_happen() { return scaled(300ms); }
+std::chrono::milliseconds must_not_happen()
+{
+    return scaled(300ms);
+}
 
 std::string frame_header(std::uint32_t length)
 {
@@ -71,10 +75,14 @@ enum class rx { frame, timeout, closed, bad_frame };
 const char* to_string(rx r)
 {
     switch (r) {
-    case rx::frame: return "frame";
-    case rx::timeout: return "timeout";
-    case rx::closed: return "closed";
-    case rx::bad_frame: return "bad frame";
+    case rx::frame:
+        return "frame";
+    case rx::timeout:
+        return "timeout";
+    case rx::closed:
+        return "closed";
+    case rx::bad_frame:
+        return "bad frame";
     }
     return "?";
 }
@@ -94,7 +102,10 @@ public:
         sock_.set_option(tcp::no_delay(true));
     }
 
-    void send_raw(std::string_view bytes) { asio::write(sock_, asio::buffer(bytes.data(), bytes.size())); }
+    void send_raw(std::string_view bytes)
+    {
+        asio::write(sock_, asio::buffer(bytes.data(), bytes.size()));
+    }
 
     boost::system::error_code try_send_raw(std::string_view bytes)
     {
@@ -132,8 +143,8 @@ public:
             }
             if (status == wire::decode_status::error)
                 return {rx::bad_frame, {}, ec};
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - clock_type::now());
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
             if (left.count() <= 0)
                 return {rx::timeout, {}, {}};
             pollfd p{sock_.native_handle(), POLLIN, 0};
@@ -155,8 +166,8 @@ public:
     {
         const auto deadline = clock_type::now() + timeout;
         for (;;) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - clock_type::now());
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
             auto r = read(std::max(left, std::chrono::milliseconds(0)));
             if (r.status != rx::frame)
                 return r;
@@ -308,7 +319,8 @@ TEST_F(EchoServer, ErrorControlRepliesWithCodeAndMessage)
 {
     start();
     raw_client c(port());
-    c.request(1, with_test(json::object(), {{"error", {{"code", 404}, {"message", "no such op \u2713"}}}}));
+    c.request(1, with_test(json::object(),
+                           {{"error", {{"code", 404}, {"message", "no such op \u2713"}}}}));
     auto r = next_as<wire::response>(c);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->id, 1u);
@@ -318,7 +330,8 @@ TEST_F(EchoServer, ErrorControlRepliesWithCodeAndMessage)
 
     // Combined with sleep_ms: the error still comes, later.
     const auto before = clock_type::now();
-    c.request(2, with_test(json::object(), {{"sleep_ms", 50}, {"error", {{"code", -32000}, {"message", "late"}}}}));
+    c.request(2, with_test(json::object(),
+                           {{"sleep_ms", 50}, {"error", {{"code", -32000}, {"message", "late"}}}}));
     r = next_as<wire::response>(c);
     ASSERT_TRUE(r);
     EXPECT_GE(clock_type::now() - before, 45ms);
@@ -413,7 +426,10 @@ struct garbage_case {
 };
 
 // Test names in ctest show the case's name, not a byte dump.
-void PrintTo(const garbage_case& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const garbage_case& c, std::ostream* os)
+{
+    *os << c.name;
+}
 
 class EchoServerGarbage : public ::testing::TestWithParam<garbage_case> {};
 
@@ -433,8 +449,9 @@ TEST_P(EchoServerGarbage, ClosesOnlyThatConnection)
     ASSERT_FALSE(wire::serialize_request(3, "after", bytes, 1024));
     (void)bad.try_send_raw(bytes);
     const auto end = bad.read(must_happen());
-    EXPECT_EQ(end.status, rx::closed) << "got " << to_string(end.status)
-                                      << (end.status == rx::frame ? ": " + wire::to_payload(end.msg) : "");
+    EXPECT_EQ(end.status, rx::closed)
+        << "got " << to_string(end.status)
+        << (end.status == rx::frame ? ": " + wire::to_payload(end.msg) : "");
 
     // The other connection, open all along, still works.
     good.request(10, {{"still", "works"}});
@@ -443,12 +460,14 @@ TEST_P(EchoServerGarbage, ClosesOnlyThatConnection)
     EXPECT_EQ(r->id, 10u);
     EXPECT_EQ(r->body, (json{{"still", "works"}}));
     EXPECT_EQ(server.protocol_errors(), 1u);
-    EXPECT_TRUE(tether::test::poll_until([&] { return server.connections_open() == 1; }, must_happen()));
+    EXPECT_TRUE(
+        tether::test::poll_until([&] { return server.connections_open() == 1; }, must_happen()));
 }
 
 std::string nested(int depth)
 {
-    return std::string(static_cast<std::size_t>(depth), '[') + std::string(static_cast<std::size_t>(depth), ']');
+    return std::string(static_cast<std::size_t>(depth), '[') +
+           std::string(static_cast<std::size_t>(depth), ']');
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -456,7 +475,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         garbage_case{"invalid_json", frame("{\"type\":\"ping\",\"id\":")},
         garbage_case{"not_json_at_all", frame("hello, world")},
-        garbage_case{"invalid_utf8", frame("{\"type\":\"request\",\"id\":4,\"body\":\"\xff\xfe\"}")},
+        garbage_case{"invalid_utf8",
+                     frame("{\"type\":\"request\",\"id\":4,\"body\":\"\xff\xfe\"}")},
         garbage_case{"zero_length", frame_header(0)},
         garbage_case{"over_limit_length", frame_header(1025) + std::string(64, 'x')},
         garbage_case{"huge_length", frame_header(0xFFFFFFFFu)},
@@ -467,7 +487,8 @@ INSTANTIATE_TEST_SUITE_P(
         garbage_case{"ping_with_negative_id", frame("{\"type\":\"ping\",\"id\":-1}")},
         garbage_case{"ping_with_fractional_id", frame("{\"type\":\"ping\",\"id\":1.5}")},
         garbage_case{"notify_without_body", frame("{\"type\":\"notify\"}")},
-        garbage_case{"too_deep", frame("{\"type\":\"request\",\"id\":4,\"body\":" + nested(8) + "}")}),
+        garbage_case{"too_deep",
+                     frame("{\"type\":\"request\",\"id\":4,\"body\":" + nested(8) + "}")}),
     [](const auto& p) { return p.param.name; });
 
 TEST_F(EchoServer, UnknownAndWrongDirectionTypesAreIgnoredAndCounted)
@@ -595,7 +616,8 @@ TEST_F(EchoServer, CloseControlClosesWithFinWithoutReplying)
     const auto r = c.read(must_happen());
     ASSERT_EQ(r.status, rx::closed) << to_string(r.status);
     EXPECT_EQ(r.ec, asio::error::eof) << r.ec.message();
-    EXPECT_TRUE(tether::test::poll_until([&] { return server_->connections_open() == 0; }, must_happen()));
+    EXPECT_TRUE(
+        tether::test::poll_until([&] { return server_->connections_open() == 0; }, must_happen()));
 }
 
 TEST_F(EchoServer, ResetControlClosesWithRst)
@@ -636,8 +658,8 @@ TEST_F(EchoServer, HangControlSilencesOnlyThatConnection)
     hung.ping(2);
     hung.request(3, "anyone?");
     const auto silent = hung.read(must_not_happen());
-    EXPECT_EQ(silent.status, rx::timeout) << "a hung connection answered or closed: "
-                                          << to_string(silent.status);
+    EXPECT_EQ(silent.status, rx::timeout)
+        << "a hung connection answered or closed: " << to_string(silent.status);
 
     other.ping(4);
     const auto pong = next_as<wire::pong>(other);
@@ -696,7 +718,8 @@ TEST_F(EchoServer, PingsEveryConnectionAtPingInterval)
         c.send(wire::pong{p->id});
     }
     EXPECT_GE(clock_type::now() - before, 100ms); // three intervals since the accept
-    EXPECT_TRUE(tether::test::poll_until([&] { return server_->pongs_received() >= 3; }, must_happen()));
+    EXPECT_TRUE(
+        tether::test::poll_until([&] { return server_->pongs_received() >= 3; }, must_happen()));
     EXPECT_GE(server_->pings_sent(), 3u);
 
     // Without ping_interval the server never pings.
@@ -793,7 +816,8 @@ TEST_F(EchoServer, CloseAllConnectionsWithResetOrFinAndKeepsAccepting)
     ASSERT_EQ(r.status, rx::closed);
     EXPECT_EQ(r.ec, asio::error::eof) << r.ec.message();
     EXPECT_EQ(server_->connections_accepted(), 3u);
-    EXPECT_TRUE(tether::test::poll_until([&] { return server_->connections_open() == 0; }, must_happen()));
+    EXPECT_TRUE(
+        tether::test::poll_until([&] { return server_->connections_open() == 0; }, must_happen()));
 }
 
 TEST_F(EchoServer, HardStopWithBusyConnectionsIsPromptAndReleasesEveryDescriptor)
@@ -808,9 +832,11 @@ TEST_F(EchoServer, HardStopWithBusyConnectionsIsPromptAndReleasesEveryDescriptor
         hung.request(1, with_test(json::object(), {{"hang", true}}));
         sleeping.request(1, with_test(json::object(), {{"sleep_ms", 600000}}));
         for (int i = 0; i < 50; ++i)
-            sleeping.request(static_cast<std::uint64_t>(i + 2), with_test(json::object(), {{"sleep_ms", 10 + i}}));
+            sleeping.request(static_cast<std::uint64_t>(i + 2),
+                             with_test(json::object(), {{"sleep_ms", 10 + i}}));
         idle.ping(1);
-        EXPECT_TRUE(tether::test::poll_until([&] { return server.requests() == 52; }, must_happen()));
+        EXPECT_TRUE(
+            tether::test::poll_until([&] { return server.requests() == 52; }, must_happen()));
         EXPECT_EQ(server.connections_open(), 3u);
 
         const auto before = clock_type::now();

@@ -53,7 +53,10 @@ json sleep_body(std::chrono::milliseconds sleep, int tag)
     return {{"tag", tag}, {"$test", {{"sleep_ms", static_cast<std::uint64_t>(sleep.count())}}}};
 }
 
-long long ms(steady::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+long long ms(steady::duration d)
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
 
 /// Outcomes of asynchronous requests, recorded with the moment each completed.
 struct flights {
@@ -196,20 +199,25 @@ void cut_scenario(bool reset)
             EXPECT_LE(r->at - cut, scaled(100ms));
             slowest = std::max(slowest, ms(r->at - cut));
         }
-        std::cout << "[          ] " << (reset ? "RST" : "FIN") << ": in-flight requests failed within "
-                  << slowest << " ms of the cut\n";
+        std::cout << "[          ] " << (reset ? "RST" : "FIN")
+                  << ": in-flight requests failed within " << slowest << " ms of the cut\n";
         std::error_code ec;
         (void)a.request(json{{"again", 1}}, ec);
-        EXPECT_EQ(ec, tether::errc::connection_lost) << "a broken lease fails fast: " << ec.message();
+        EXPECT_EQ(ec, tether::errc::connection_lost)
+            << "a broken lease fails fast: " << ec.message();
         a.release();
         b.release();
 
         const auto refill = steady::now();
-        ASSERT_TRUE(poll_until([&] {
-            const auto s = pool.stats();
-            return s.idle == 2 && s.connecting == 0 && s.total == 2;
-        }, scaled(3s))) << pool.diagnostics();
-        std::cout << "[          ] back to min_connections after " << ms(steady::now() - refill) << " ms\n";
+        ASSERT_TRUE(poll_until(
+            [&] {
+                const auto s = pool.stats();
+                return s.idle == 2 && s.connecting == 0 && s.total == 2;
+            },
+            scaled(3s)))
+            << pool.diagnostics();
+        std::cout << "[          ] back to min_connections after " << ms(steady::now() - refill)
+                  << " ms\n";
         EXPECT_GE(pool.stats().connections_lost, 2u);
         EXPECT_EQ(pool.request(json{{"after", "cut"}}), (json{{"after", "cut"}}));
         EXPECT_EQ(proxy.connections_accepted(), 4u) << "two links replaced, nothing more";
@@ -220,9 +228,15 @@ void cut_scenario(bool reset)
         << open_fd_count() << " descriptors open, " << fds_before << " before";
 }
 
-TEST(FaultProxyCut, WithRstFailsInFlightRequestsFastAndThePoolRefills) { cut_scenario(true); }
+TEST(FaultProxyCut, WithRstFailsInFlightRequestsFastAndThePoolRefills)
+{
+    cut_scenario(true);
+}
 
-TEST(FaultProxyCut, WithFinFailsInFlightRequestsFastAndThePoolRefills) { cut_scenario(false); }
+TEST(FaultProxyCut, WithFinFailsInFlightRequestsFastAndThePoolRefills)
+{
+    cut_scenario(false);
+}
 
 // --- 3. one byte at a time --------------------------------------------------------------------
 
@@ -242,7 +256,8 @@ TEST(FaultProxySlice, EveryBodySizeSurvivesOneByteWritesPipelined)
         std::string s(size, static_cast<char>('a' + static_cast<int>(i % 26)));
         json body{{"i", i}, {"s", s}};
         if (i % 5 == 0)
-            body["utf8"] = "\xC3\xBC \xE2\x82\xAC \xF0\x9F\x98\x80"; // multi-byte code points split too
+            body["utf8"] =
+                "\xC3\xBC \xE2\x82\xAC \xF0\x9F\x98\x80"; // multi-byte code points split too
         if (i % 7 == 0)
             body["nested"] = json{{"a", json::array({1, 2.5, nullptr, true, "x"})}};
         bytes += body.dump().size();
@@ -263,8 +278,8 @@ TEST(FaultProxySlice, EveryBodySizeSurvivesOneByteWritesPipelined)
         EXPECT_FALSE(r->ec) << i << ": " << r->ec.message();
         EXPECT_EQ(r->reply, bodies[i]) << i;
     }
-    std::cout << "[          ] " << n << " requests, " << bytes << " body bytes each way, sliced, in "
-              << ms(steady::now() - start) << " ms\n";
+    std::cout << "[          ] " << n << " requests, " << bytes
+              << " body bytes each way, sliced, in " << ms(steady::now() - start) << " ms\n";
     EXPECT_EQ(proxy.connections_accepted(), 1u) << "all on one link";
     EXPECT_EQ(server->requests(), n);
     EXPECT_EQ(pool.stats().protocol_errors, 0u);
@@ -302,7 +317,8 @@ TEST(FaultProxyDelay, LatencyIncludesTheDelayBothWays)
         EXPECT_GE(f.results[i]->at - start, 100ms);
         EXPECT_LT(f.results[i]->at - start, 100ms + scaled(300ms));
     }
-    std::cout << "[          ] with 50 ms each way: slowest sequential request " << slowest << " ms\n";
+    std::cout << "[          ] with 50 ms each way: slowest sequential request " << slowest
+              << " ms\n";
     EXPECT_EQ(pool.stats().request_timeouts, 0u);
 }
 
@@ -379,10 +395,13 @@ TEST(FaultProxyServerKill, InFlightRequestsFailFastAndThePoolRefillsFromANewServ
 
         auto again = tether::testing::start_echo_server(port);
         const auto restarted = steady::now();
-        ASSERT_TRUE(poll_until([&] {
-            const auto s = pool.stats();
-            return s.idle == 2 && s.connecting == 0 && s.total == 2;
-        }, scaled(3s))) << pool.diagnostics();
+        ASSERT_TRUE(poll_until(
+            [&] {
+                const auto s = pool.stats();
+                return s.idle == 2 && s.connecting == 0 && s.total == 2;
+            },
+            scaled(3s)))
+            << pool.diagnostics();
         std::cout << "[          ] back to min_connections " << ms(steady::now() - restarted)
                   << " ms after the new server started\n";
         EXPECT_EQ(pool.request(json{{"back", true}}), (json{{"back", true}}));

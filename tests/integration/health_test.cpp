@@ -11,20 +11,18 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <pthread.h>
-#include <signal.h>
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <future>
 #include <map>
 #include <mutex>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
 #include <set>
+#include <signal.h>
+#include <sys/socket.h>
 #include <thread>
 #include <vector>
 
@@ -97,7 +95,8 @@ TEST(Health, DeadPeerBudgetBoundsDetectionOfAHungServer)
     EXPECT_EQ(pool.config().dead_peer_detection_bound(), budget);
     server->set_unresponsive(true);
     const auto start = std::chrono::steady_clock::now();
-    ASSERT_TRUE(poll_until([&] { return pool.stats().dead_links_detected == 1; }, budget + scaled(1s)));
+    ASSERT_TRUE(
+        poll_until([&] { return pool.stats().dead_links_detected == 1; }, budget + scaled(1s)));
     // From the last byte received (at most a ping interval before start) plus tick slack.
     EXPECT_LE(std::chrono::steady_clock::now() - start, budget + scaled(150ms));
     server->set_unresponsive(false);
@@ -155,10 +154,12 @@ TEST(Health, ServerPingsAreAnsweredWhileALeaseIsBusy)
     // The lease's only request sleeps on the server; its pings keep coming every 20 ms and must
     // be answered meanwhile, not after the reply.
     const auto sleep = std::max<std::chrono::milliseconds>(scaled(600ms), 600ms);
-    auto reply = l.async_request(json{{"$test", {{"sleep_ms", sleep.count()}}}}, boost::asio::use_future);
+    auto reply =
+        l.async_request(json{{"$test", {{"sleep_ms", sleep.count()}}}}, boost::asio::use_future);
     ASSERT_TRUE(poll_until([&] { return server.pongs_received() >= pongs_before + 5; }, sleep))
         << "pongs while the request was in flight: " << server.pongs_received() - pongs_before;
-    EXPECT_NE(reply.wait_for(0s), std::future_status::ready) << "the pongs came only after the reply";
+    EXPECT_NE(reply.wait_for(0s), std::future_status::ready)
+        << "the pongs came only after the reply";
     EXPECT_NO_THROW(reply.get());
 }
 
@@ -177,7 +178,8 @@ std::vector<int> client_sockets_to(std::uint16_t port)
     for (int fd = 3; fd < 1024; ++fd) {
         sockaddr_in peer{};
         socklen_t len = sizeof peer;
-        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0 || peer.sin_family != AF_INET)
+        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0 ||
+            peer.sin_family != AF_INET)
             continue;
         if (ntohs(peer.sin_port) == port)
             fds.push_back(fd);
@@ -219,7 +221,8 @@ TEST(Health, DefaultTcpOptionsFollowThePingSettings)
     ASSERT_TRUE(pool.wait_ready(scaled(2s)));
     const auto fds = client_sockets_to(server->port());
     ASSERT_EQ(fds.size(), 1u);
-    // Defaults (README): keep-alive 30 s / 10 s / 3, TCP_USER_TIMEOUT = ping_interval + ping_timeout.
+    // Defaults (README): keep-alive 30 s / 10 s / 3, TCP_USER_TIMEOUT = ping_interval +
+    // ping_timeout.
     EXPECT_EQ(read_tcp_option(fds.front(), SOL_SOCKET, SO_KEEPALIVE), 1);
     EXPECT_EQ(read_tcp_option(fds.front(), IPPROTO_TCP, TCP_KEEPIDLE), 30);
     EXPECT_EQ(read_tcp_option(fds.front(), IPPROTO_TCP, TCP_KEEPINTVL), 10);
@@ -257,20 +260,23 @@ TEST(Health, RefusedConnectsBackOffWithinTheirBounds)
         });
     EXPECT_CALL(*obs, on_backoff(::testing::Field(&tether::endpoint::port, port), _, _))
         .Times(::testing::AtLeast(5))
-        .WillRepeatedly([&](const tether::endpoint&, std::chrono::milliseconds delay, unsigned failures) {
-            std::lock_guard lock(mutex);
-            delays.emplace_back(failures, delay);
-        });
+        .WillRepeatedly(
+            [&](const tether::endpoint&, std::chrono::milliseconds delay, unsigned failures) {
+                std::lock_guard lock(mutex);
+                delays.emplace_back(failures, delay);
+            });
     auto pool = tether::pool_builder{}
                     .endpoint("127.0.0.1", port)
                     .io_threads(1)
                     .backoff(40ms, 2.0, 200ms, 0.25)
                     .observer(obs)
                     .build();
-    ASSERT_TRUE(poll_until([&] {
-        std::lock_guard lock(mutex);
-        return delays.size() >= 6 && failed_at.size() >= 6;
-    }, scaled(5s)));
+    ASSERT_TRUE(poll_until(
+        [&] {
+            std::lock_guard lock(mutex);
+            return delays.size() >= 6 && failed_at.size() >= 6;
+        },
+        scaled(5s)));
     pool.shutdown();
     std::lock_guard lock(mutex);
     for (std::size_t k = 0; k < delays.size(); ++k) {
@@ -307,10 +313,13 @@ TEST(Health, RecoversAfterTheServerComesBack)
     o.port = port;
     tether::testing::echo_server again(o);
     again.start();
-    ASSERT_TRUE(poll_until([&] {
-        const auto s = pool.stats();
-        return s.idle == 2 && s.connecting == 0;
-    }, scaled(3s))) << pool.diagnostics();
+    ASSERT_TRUE(poll_until(
+        [&] {
+            const auto s = pool.stats();
+            return s.idle == 2 && s.connecting == 0;
+        },
+        scaled(3s)))
+        << pool.diagnostics();
     EXPECT_EQ(pool.request(json{{"back", true}}), (json{{"back", true}}));
     EXPECT_EQ(pool.stats().endpoints.at(0).consecutive_failures, 0u) << "reset by a proven link";
 }
@@ -382,7 +391,8 @@ TEST(Health, ResolutionGoesThroughTheResolverSeamAndItsFailuresBackOff)
                         ++calls;
                         EXPECT_EQ(ep.host, "db.internal.example");
                         if (!dns_up)
-                            return std::error_code(boost::system::error_code(boost::asio::error::host_not_found));
+                            return std::error_code(
+                                boost::system::error_code(boost::asio::error::host_not_found));
                         out.push_back("127.0.0.1");
                         return std::error_code();
                     })
@@ -408,11 +418,13 @@ TEST(Health, MaxConcurrentConnectsBoundsAWarmUpBurst)
                     .max_concurrent_connects(3)
                     .build();
     std::size_t most_connecting = 0;
-    const bool warm = poll_until([&] {
-        const auto s = pool.stats();
-        most_connecting = std::max(most_connecting, s.connecting);
-        return s.idle == 24;
-    }, scaled(5s));
+    const bool warm = poll_until(
+        [&] {
+            const auto s = pool.stats();
+            most_connecting = std::max(most_connecting, s.connecting);
+            return s.idle == 24;
+        },
+        scaled(5s));
     ASSERT_TRUE(warm) << pool.diagnostics();
     EXPECT_LE(most_connecting, 3u);
     EXPECT_GE(most_connecting, 1u);
@@ -561,9 +573,10 @@ struct retire_log {
     std::size_t count(std::uint64_t first_id, std::uint64_t last_id)
     {
         std::lock_guard lock(mutex);
-        return static_cast<std::size_t>(std::count_if(closed_at.begin(), closed_at.end(), [&](const auto& e) {
-            return e.first >= first_id && e.first <= last_id;
-        }));
+        return static_cast<std::size_t>(
+            std::count_if(closed_at.begin(), closed_at.end(), [&](const auto& e) {
+                return e.first >= first_id && e.first <= last_id;
+            }));
     }
 };
 
@@ -682,10 +695,12 @@ TEST(LeakDetection, ALeaseHeldTooLongIsReportedWithItsAcquireSite)
                     .build();
     const auto line = std::source_location::current().line() + 1;
     auto l = pool.acquire();
-    ASSERT_TRUE(poll_until([&] {
-        std::lock_guard lock(obs->mutex);
-        return !obs->reports.empty();
-    }, scaled(2s)));
+    ASSERT_TRUE(poll_until(
+        [&] {
+            std::lock_guard lock(obs->mutex);
+            return !obs->reports.empty();
+        },
+        scaled(2s)));
     {
         std::lock_guard lock(obs->mutex);
         ASSERT_EQ(obs->reports.size(), 1u);
@@ -728,7 +743,8 @@ TEST(Lifetime, AWaiterHoldingTheLastReferenceTimesOutWithoutDeadlock)
                         .connect_timeout(scaled(2s))
                         .acquire_timeout(scaled(150ms))
                         .build();
-        pool.async_acquire([&](boost::system::error_code ec, tether::lease) { result.set_value(ec); });
+        pool.async_acquire(
+            [&](boost::system::error_code ec, tether::lease) { result.set_value(ec); });
     } // the handle is gone: the pending acquire now holds the pool's last reference
     auto f = result.get_future();
     ASSERT_EQ(f.wait_for(scaled(3s)), std::future_status::ready) << "deadlock or lost handler";

@@ -19,8 +19,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <map>
 #include <future>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -60,7 +60,10 @@ protected:
     std::unique_ptr<tether::testing::echo_server> server_;
 };
 
-json sleep_body(int ms, int tag) { return {{"tag", tag}, {"$test", {{"sleep_ms", ms}}}}; }
+json sleep_body(int ms, int tag)
+{
+    return {{"tag", tag}, {"$test", {{"sleep_ms", ms}}}};
+}
 
 TEST_F(PoolTest, AcquireReleaseReusesTheSameLink)
 {
@@ -121,7 +124,8 @@ TEST_F(PoolTest, AcquireTimeoutExplainsWhy)
         EXPECT_LT(waited, scaled(2s));
         const std::string what = e.what();
         EXPECT_NE(what.find("leased 1"), std::string::npos) << what;
-        EXPECT_NE(what.find("pool_test.cpp"), std::string::npos) << "acquire site missing: " << what;
+        EXPECT_NE(what.find("pool_test.cpp"), std::string::npos)
+            << "acquire site missing: " << what;
         const std::string message = e.code().message();
         const auto first = what.find(message);
         ASSERT_NE(first, std::string::npos) << what;
@@ -147,8 +151,8 @@ TEST_F(PoolTest, WaitersAreServedInFifoOrder)
             ++done;
         });
         // Make the queue order unambiguous.
-        ASSERT_TRUE(poll_until([&] { return pool.stats().waiting == static_cast<std::size_t>(i + 1); },
-                               scaled(2s)));
+        ASSERT_TRUE(poll_until(
+            [&] { return pool.stats().waiting == static_cast<std::size_t>(i + 1); }, scaled(2s)));
     }
     held.release();
     ASSERT_TRUE(poll_until([&] { return done.load() == 5; }, scaled(5s)));
@@ -226,7 +230,8 @@ TEST_F(PoolTest, SixteenThreadsEachGetTheirOwnResponses)
     for (int t = 0; t < threads; ++t) {
         workers.emplace_back([&, t] {
             for (int i = 0; i < per_thread; ++i) {
-                const json body{{"t", t}, {"i", i}, {"s", std::string(static_cast<std::size_t>(i % 50), 'x')}};
+                const json body{
+                    {"t", t}, {"i", i}, {"s", std::string(static_cast<std::size_t>(i % 50), 'x')}};
                 std::error_code ec;
                 auto l = pool.acquire(ec);
                 if (ec) {
@@ -295,7 +300,8 @@ TEST_F(PoolTest, RequestTimeoutDropsTheLateResponseAndKeepsTheLink)
         for (int k = 0; k < 3; ++k)
             replies.push_back(l.async_request(sleep_body(30, tag + k), boost::asio::use_future));
         for (int k = 0; k < 3; ++k)
-            EXPECT_EQ(replies[static_cast<std::size_t>(k)].get().value("tag", 0), tag + k) << "a reply went to the wrong request";
+            EXPECT_EQ(replies[static_cast<std::size_t>(k)].get().value("tag", 0), tag + k)
+                << "a reply went to the wrong request";
         tag += 3;
     }
     EXPECT_EQ(pool.stats().late_responses, 1u);
@@ -325,7 +331,8 @@ TEST_F(PoolTest, ServerErrorsSurfaceWithCodeAndMessage)
     EXPECT_EQ(err["code"], 404);
     EXPECT_EQ(err["message"], "no such op");
     EXPECT_EQ(pool.stats().server_errors, 2u);
-    EXPECT_EQ(l.request(json{{"ok", true}}), (json{{"ok", true}})) << "link survives an error reply";
+    EXPECT_EQ(l.request(json{{"ok", true}}), (json{{"ok", true}}))
+        << "link survives an error reply";
 }
 
 TEST_F(PoolTest, ServerClosingMidRequestFailsItAndTheLinkIsReplaced)
@@ -348,10 +355,12 @@ TEST_F(PoolTest, ServerClosingMidRequestFailsItAndTheLinkIsReplaced)
     EXPECT_TRUE(ec == tether::errc::connection_lost) << ec.message();
     l.release();
     // Replaced in the background: min_connections again, and a new link id.
-    ASSERT_TRUE(poll_until([&] {
-        auto s = pool.stats();
-        return s.idle >= 1 && s.connecting == 0;
-    }, scaled(3s)));
+    ASSERT_TRUE(poll_until(
+        [&] {
+            auto s = pool.stats();
+            return s.idle >= 1 && s.connecting == 0;
+        },
+        scaled(3s)));
     auto again = pool.acquire();
     EXPECT_NE(again.link_id(), old_link);
     EXPECT_EQ(again.request(json{{"b", 2}}), (json{{"b", 2}}));
@@ -423,14 +432,16 @@ TEST_F(PoolTest, CallbacksTakingStdErrorCodeWork)
 }
 
 // Allocations through a handler's own associated allocator are counted here.
-template <class T>
-struct counting_allocator {
+template <class T> struct counting_allocator {
     using value_type = T;
     std::atomic<int>* allocated;
     std::atomic<int>* freed;
-    counting_allocator(std::atomic<int>* a, std::atomic<int>* f) noexcept : allocated(a), freed(f) {}
+    counting_allocator(std::atomic<int>* a, std::atomic<int>* f) noexcept : allocated(a), freed(f)
+    {
+    }
     template <class U>
-    counting_allocator(const counting_allocator<U>& o) noexcept : allocated(o.allocated), freed(o.freed)
+    counting_allocator(const counting_allocator<U>& o) noexcept
+        : allocated(o.allocated), freed(o.freed)
     {
     }
     T* allocate(std::size_t n)
@@ -443,8 +454,7 @@ struct counting_allocator {
         freed->fetch_add(1);
         std::allocator<T>().deallocate(p, n);
     }
-    template <class U>
-    bool operator==(const counting_allocator<U>& o) const noexcept
+    template <class U> bool operator==(const counting_allocator<U>& o) const noexcept
     {
         return allocated == o.allocated;
     }
@@ -477,11 +487,10 @@ TEST_F(PoolTest, CancelledRequestCompletesWithOperationAborted)
     auto l = pool.acquire();
     boost::asio::cancellation_signal signal;
     std::promise<boost::system::error_code> p;
-    l.async_request(sleep_body(static_cast<int>(scaled(500ms).count()), 1),
-                    boost::asio::bind_cancellation_slot(signal.slot(),
-                                                        [&](boost::system::error_code ec, json) {
-                                                            p.set_value(ec);
-                                                        }));
+    l.async_request(
+        sleep_body(static_cast<int>(scaled(500ms).count()), 1),
+        boost::asio::bind_cancellation_slot(
+            signal.slot(), [&](boost::system::error_code ec, json) { p.set_value(ec); }));
     std::this_thread::sleep_for(20ms);
     signal.emit(boost::asio::cancellation_type::terminal);
     auto f = p.get_future();
@@ -542,10 +551,12 @@ TEST_F(PoolTest, OutgoingFrameTooLargeKeepsTheLink)
 TEST_F(PoolTest, NotifiesReachTheHandler)
 {
     std::atomic<int> seen{0};
-    auto pool = builder().on_notify([&](const json& body) {
-        if (body.contains("seq"))
-            ++seen;
-    }).build();
+    auto pool = builder()
+                    .on_notify([&](const json& body) {
+                        if (body.contains("seq"))
+                            ++seen;
+                    })
+                    .build();
     auto l = pool.acquire();
     EXPECT_EQ(l.request(json{{"$test", {{"notify", 5}}}})["$test"]["notify"], 5);
     ASSERT_TRUE(poll_until([&] { return seen.load() == 5; }, scaled(2s)));
@@ -646,10 +657,12 @@ TEST_F(PoolTest, DroppingTheLastHandleShutsDownWithoutHanging)
         auto l = pool.acquire();
         EXPECT_EQ(l.request(json{{"z", 1}}), (json{{"z", 1}}));
     }
-    EXPECT_TRUE(poll_until([&] { return tether::test::open_fd_count() == fds_before; }, scaled(2s)));
+    EXPECT_TRUE(
+        poll_until([&] { return tether::test::open_fd_count() == fds_before; }, scaled(2s)));
     // At most as many as before: a short-lived thread of an earlier test (a detached completion
     // runner) may have been counted in the baseline and exited since.
-    EXPECT_TRUE(poll_until([&] { return tether::test::thread_count() <= threads_before; }, scaled(2s)));
+    EXPECT_TRUE(
+        poll_until([&] { return tether::test::thread_count() <= threads_before; }, scaled(2s)));
 }
 
 TEST_F(PoolTest, ShutdownFromInsideAHandlerDoesNotDeadlock)
@@ -683,7 +696,8 @@ TEST_F(PoolTest, NoEndpointAvailableFailsFastWhenEverythingBacksOff)
     std::error_code ec;
     (void)pool.acquire(ec);
     EXPECT_EQ(ec, tether::errc::no_endpoint_available);
-    EXPECT_LT(std::chrono::steady_clock::now() - start, scaled(1s)) << "must not wait out the timeout";
+    EXPECT_LT(std::chrono::steady_clock::now() - start, scaled(1s))
+        << "must not wait out the timeout";
     EXPECT_NE(pool.diagnostics().find("last error"), std::string::npos) << pool.diagnostics();
 }
 
@@ -691,11 +705,12 @@ class MockObserver : public tether::pool_observer {
 public:
     MOCK_METHOD(void, on_tcp_connected, (const tether::endpoint&, std::uint64_t), (override));
     MOCK_METHOD(void, on_connected, (const tether::endpoint&, std::uint64_t), (override));
-    MOCK_METHOD(void, on_goaway, (const tether::endpoint&, std::uint64_t, const std::string&), (override));
+    MOCK_METHOD(void, on_goaway, (const tether::endpoint&, std::uint64_t, const std::string&),
+                (override));
     MOCK_METHOD(void, on_disconnected, (const tether::endpoint&, std::uint64_t, std::error_code),
                 (override));
-    MOCK_METHOD(void, on_ping_rtt, (const tether::endpoint&, std::uint64_t, std::chrono::microseconds),
-                (override));
+    MOCK_METHOD(void, on_ping_rtt,
+                (const tether::endpoint&, std::uint64_t, std::chrono::microseconds), (override));
 };
 
 TEST_F(PoolTest, ObserverSeesConnectsAndDisconnects)
@@ -716,7 +731,8 @@ TEST_F(PoolTest, ObserverSeesConnectsAndDisconnects)
             else
                 ADD_FAILURE() << "unexpected disconnect reason " << ec.message();
         });
-    EXPECT_CALL(*obs, on_ping_rtt(::testing::_, ::testing::_, ::testing::_)).Times(::testing::AtLeast(1));
+    EXPECT_CALL(*obs, on_ping_rtt(::testing::_, ::testing::_, ::testing::_))
+        .Times(::testing::AtLeast(1));
     {
         auto pool = builder().observer(obs).build();
         ASSERT_TRUE(pool.wait_ready(scaled(2s)));
@@ -747,18 +763,22 @@ TEST_F(PoolTest, ObserverSeesEveryLinkEventInOrder)
     std::atomic<std::int64_t> goaway_at_us{0}, replacement_proven_at_us{0};
     const auto now_us = [] {
         return std::chrono::duration_cast<std::chrono::microseconds>(
-                   std::chrono::steady_clock::now().time_since_epoch()).count();
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
     };
     // A ping already in flight may still report its RTT around the goaway or the close.
     EXPECT_CALL(*obs, on_ping_rtt(ep, _, _)).Times(::testing::AnyNumber());
     ::testing::Sequence first, second;
     EXPECT_CALL(*obs, on_tcp_connected(ep, 1u)).InSequence(first);
     EXPECT_CALL(*obs, on_connected(ep, 1u)).InSequence(first).WillOnce([&] { ++proven; });
-    EXPECT_CALL(*obs, on_ping_rtt(ep, 1u, AllOf(Gt(0us), Lt(std::chrono::microseconds(scaled(1s))))))
+    EXPECT_CALL(*obs,
+                on_ping_rtt(ep, 1u, AllOf(Gt(0us), Lt(std::chrono::microseconds(scaled(1s))))))
         .Times(::testing::AtLeast(1))
         .InSequence(first)
         .WillRepeatedly([&] { ++rtts; });
-    EXPECT_CALL(*obs, on_goaway(ep, 1u, "test")).InSequence(first).WillOnce([&] { goaway_at_us = now_us(); });
+    EXPECT_CALL(*obs, on_goaway(ep, 1u, "test")).InSequence(first).WillOnce([&] {
+        goaway_at_us = now_us();
+    });
     EXPECT_CALL(*obs, on_disconnected(ep, 1u, std::error_code(tether::errc::connection_draining)))
         .InSequence(first)
         .WillOnce([&] { ++closed; });
@@ -772,7 +792,12 @@ TEST_F(PoolTest, ObserverSeesEveryLinkEventInOrder)
         .InSequence(second)
         .WillOnce([&] { ++closed; });
 
-    auto pool = builder().max_connections(2).ping_interval(scaled(50ms)).ping_timeout(scaled(1s)).observer(obs).build();
+    auto pool = builder()
+                    .max_connections(2)
+                    .ping_interval(scaled(50ms))
+                    .ping_timeout(scaled(1s))
+                    .observer(obs)
+                    .build();
     ASSERT_TRUE(pool.wait_ready(scaled(2s)));
     ASSERT_TRUE(poll_until([&] { return rtts.load() >= 1; }, scaled(2s)));
     {
@@ -828,10 +853,12 @@ TEST_F(PoolTest, GoawayStillDeliversOwedRepliesWhileTheReplacementIsProven)
     (void)l.request(json{{"after", "goaway"}}, ec);
     EXPECT_EQ(ec, tether::errc::connection_draining);
     l.release();
-    ASSERT_TRUE(poll_until([&] {
-        std::lock_guard lock(mutex);
-        return proven_at.count(2) == 1 && closed_at.count(1) == 1;
-    }, scaled(3s)));
+    ASSERT_TRUE(poll_until(
+        [&] {
+            std::lock_guard lock(mutex);
+            return proven_at.count(2) == 1 && closed_at.count(1) == 1;
+        },
+        scaled(3s)));
     std::lock_guard lock(mutex);
     ASSERT_NE(goaway_at, clock_type::time_point{});
     EXPECT_LT(proven_at[2] - goaway_at, scaled(200ms)) << "replacement not opened at once";
@@ -846,7 +873,11 @@ TEST(PoolBuilder, BuildRejectsInvalidSettings)
 {
     EXPECT_THROW((void)tether::pool_builder{}.build(), tether::config_error);
     try {
-        (void)tether::pool_builder{}.endpoint("127.0.0.1", 1).min_connections(5).max_connections(2).build();
+        (void)tether::pool_builder{}
+            .endpoint("127.0.0.1", 1)
+            .min_connections(5)
+            .max_connections(2)
+            .build();
         FAIL();
     } catch (const tether::config_error& e) {
         EXPECT_EQ(e.setting(), "min_connections");

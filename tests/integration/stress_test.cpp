@@ -105,7 +105,9 @@ TEST(Stress, EveryOperationCompletesExactlyOnceUnderChaosAndShutdown)
         for (int t = 0; t < 6; ++t) {
             workers.emplace_back([&, t] {
                 std::mt19937_64 rng(seed + static_cast<std::uint64_t>(t));
-                auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+                auto pick = [&](int n) {
+                    return static_cast<int>(rng() % static_cast<unsigned>(n));
+                };
                 while (!stop.load()) {
                     switch (pick(4)) {
                     case 0: { // acquire, pipeline, maybe move, release early or late
@@ -121,7 +123,8 @@ TEST(Stress, EveryOperationCompletesExactlyOnceUnderChaosAndShutdown)
                             json body{{"k", k}};
                             if (pick(4) == 0)
                                 body["$test"] = {{"sleep_ms", pick(250)}}; // some time out
-                            l.async_request(body, [&, id](boost::system::error_code e, json) { done(id, e); });
+                            l.async_request(
+                                body, [&, id](boost::system::error_code e, json) { done(id, e); });
                         }
                         tether::lease moved = std::move(l);
                         if (pick(2) == 0)
@@ -136,9 +139,8 @@ TEST(Stress, EveryOperationCompletesExactlyOnceUnderChaosAndShutdown)
                             return;
                         auto signal = std::make_shared<boost::asio::cancellation_signal>();
                         pool.async_acquire(boost::asio::bind_cancellation_slot(
-                            signal->slot(), [&, id, signal](boost::system::error_code e, tether::lease) {
-                                done(id, e);
-                            }));
+                            signal->slot(), [&, id, signal](boost::system::error_code e,
+                                                            tether::lease) { done(id, e); }));
                         std::this_thread::sleep_for(std::chrono::microseconds(pick(3000)));
                         if (pick(2) == 0)
                             signal->emit(boost::asio::cancellation_type::terminal);
@@ -148,8 +150,9 @@ TEST(Stress, EveryOperationCompletesExactlyOnceUnderChaosAndShutdown)
                         const long id = book.start();
                         if (id < 0)
                             return;
-                        pool.async_request(json{{"one", "shot"}},
-                                           [&, id](boost::system::error_code e, json) { done(id, e); });
+                        pool.async_request(
+                            json{{"one", "shot"}},
+                            [&, id](boost::system::error_code e, json) { done(id, e); });
                         break;
                     }
                     default: { // a cancelled request on a held lease
@@ -161,10 +164,12 @@ TEST(Stress, EveryOperationCompletesExactlyOnceUnderChaosAndShutdown)
                         if (id < 0)
                             return;
                         auto signal = std::make_shared<boost::asio::cancellation_signal>();
-                        l.async_request(json{{"$test", {{"sleep_ms", 50}}}},
-                                        boost::asio::bind_cancellation_slot(
-                                            signal->slot(),
-                                            [&, id, signal](boost::system::error_code e, json) { done(id, e); }));
+                        l.async_request(
+                            json{{"$test", {{"sleep_ms", 50}}}},
+                            boost::asio::bind_cancellation_slot(
+                                signal->slot(), [&, id, signal](boost::system::error_code e, json) {
+                                    done(id, e);
+                                }));
                         std::this_thread::sleep_for(std::chrono::milliseconds(pick(5)));
                         signal->emit(boost::asio::cancellation_type::terminal);
                         break;
@@ -178,8 +183,12 @@ TEST(Stress, EveryOperationCompletesExactlyOnceUnderChaosAndShutdown)
             while (!stop.load()) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(40 + rng() % 80));
                 switch (rng() % 3) {
-                case 0: proxy->cut_all(true); break;
-                case 1: proxy->cut_all(false); break;
+                case 0:
+                    proxy->cut_all(true);
+                    break;
+                case 1:
+                    proxy->cut_all(false);
+                    break;
                 default:
                     proxy->set_mode(tether::test::fault_proxy::mode::blackhole);
                     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 120));
@@ -199,8 +208,7 @@ TEST(Stress, EveryOperationCompletesExactlyOnceUnderChaosAndShutdown)
         for (auto& w : workers)
             w.join();
 
-        const bool all_done = poll_until(
-            [&] { return book.with_count(0) == 0; }, scaled(10s));
+        const bool all_done = poll_until([&] { return book.with_count(0) == 0; }, scaled(10s));
         EXPECT_TRUE(all_done) << book.with_count(0) << " operations never completed";
         std::this_thread::sleep_for(50ms); // a second completion would show up here
         EXPECT_EQ(book.with_count(0), 0u);
@@ -217,8 +225,8 @@ TEST(Stress, EveryOperationCompletesExactlyOnceUnderChaosAndShutdown)
     EXPECT_TRUE(poll_until([&] { return tether::test::open_fd_count() == fds_before; }, scaled(3s)))
         << "descriptors leaked: " << tether::test::open_fd_count() << " vs " << fds_before;
     // Completions after shutdown run on a short-lived tether thread that exits when idle.
-    EXPECT_TRUE(poll_until([&] { return tether::test::thread_count() <= threads_before; },
-                           scaled(3s)))
+    EXPECT_TRUE(
+        poll_until([&] { return tether::test::thread_count() <= threads_before; }, scaled(3s)))
         << "threads left behind: " << tether::test::thread_count() << " vs " << threads_before;
 }
 

@@ -37,7 +37,10 @@ backoff_params no_jitter()
     return p;
 }
 
-double ms(milliseconds d) { return static_cast<double>(d.count()); }
+double ms(milliseconds d)
+{
+    return static_cast<double>(d.count());
+}
 
 // ---------------------------------------------------------------------------------------------
 // base_delay
@@ -48,9 +51,9 @@ TEST(BackoffBase, FollowsInitialTimesMultiplierPowerNMinusOne)
     EXPECT_EQ(backoff_schedule::base_delay(p, 1), 200ms);
     EXPECT_EQ(backoff_schedule::base_delay(p, 2), 320ms);
     EXPECT_EQ(backoff_schedule::base_delay(p, 3), 512ms);
-    EXPECT_EQ(backoff_schedule::base_delay(p, 4), 819ms);   // 819.2
-    EXPECT_EQ(backoff_schedule::base_delay(p, 5), 1310ms);  // 1310.72
-    EXPECT_EQ(backoff_schedule::base_delay(p, 6), 2097ms);  // 2097.152
+    EXPECT_EQ(backoff_schedule::base_delay(p, 4), 819ms);    // 819.2
+    EXPECT_EQ(backoff_schedule::base_delay(p, 5), 1310ms);   // 1310.72
+    EXPECT_EQ(backoff_schedule::base_delay(p, 6), 2097ms);   // 2097.152
     EXPECT_EQ(backoff_schedule::base_delay(p, 11), 21990ms); // 21990.23
 }
 
@@ -114,9 +117,8 @@ TEST(BackoffBase, MultiplierOneIsConstant)
 TEST(BackoffSchedule, ZeroJitterGivesExactBaseSequence)
 {
     backoff_schedule s(no_jitter(), 42);
-    const std::vector<long long> expected = {200,  320,   512,   819,   1310,  2097,
-                                             3355, 5368,  8589,  13743, 21990, 30000,
-                                             30000, 30000, 30000};
+    const std::vector<long long> expected = {200,  320,   512,   819,   1310,  2097,  3355, 5368,
+                                             8589, 13743, 21990, 30000, 30000, 30000, 30000};
     for (std::size_t i = 0; i < expected.size(); ++i) {
         EXPECT_EQ(s.on_failure().count(), expected[i]) << "failure #" << i + 1;
         EXPECT_EQ(s.failures(), i + 1);

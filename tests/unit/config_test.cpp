@@ -19,10 +19,10 @@
 #include <memory>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
-#include <vector>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -59,7 +59,8 @@ testing::AssertionResult rejects(const pool_config& c, std::string_view setting)
         }
         return testing::AssertionSuccess() << what;
     } catch (const std::exception& e) {
-        return testing::AssertionFailure() << "threw something else than config_error: " << e.what();
+        return testing::AssertionFailure()
+               << "threw something else than config_error: " << e.what();
     }
     return testing::AssertionFailure() << "validate() accepted the configuration";
 }
@@ -755,13 +756,16 @@ TEST(ConfigJson, StreamPrintsOneLineJson)
 TEST(ConfigJson, StreamDoesNotThrowOnInvalidUtf8Host)
 {
     pool_config c = valid_config();
-    c.endpoints.push_back({"bad\xff" "host", 1});
+    c.endpoints.push_back({"bad\xff"
+                           "host",
+                           1});
     std::ostringstream os;
     EXPECT_NO_THROW(os << c);
     nlohmann::json parsed;
     ASSERT_NO_THROW(parsed = nlohmann::json::parse(os.str()));
     ASSERT_EQ(parsed.at("endpoints").size(), 2u);
-    EXPECT_EQ(parsed.at("endpoints").at(1), "bad\xEF\xBF\xBDhost:1"); // U+FFFD replaces the bad byte
+    EXPECT_EQ(parsed.at("endpoints").at(1),
+              "bad\xEF\xBF\xBDhost:1"); // U+FFFD replaces the bad byte
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -868,11 +872,13 @@ testing::AssertionResult build_rejects(const tether::pool_builder& b, std::strin
         (void)b.build();
     } catch (const config_error& e) {
         if (e.setting() != setting)
-            return testing::AssertionFailure() << "setting() is \"" << e.setting() << "\", expected \""
-                                               << setting << "\"; what(): " << e.what();
+            return testing::AssertionFailure()
+                   << "setting() is \"" << e.setting() << "\", expected \"" << setting
+                   << "\"; what(): " << e.what();
         return testing::AssertionSuccess() << e.what();
     } catch (const std::exception& e) {
-        return testing::AssertionFailure() << "threw something else than config_error: " << e.what();
+        return testing::AssertionFailure()
+               << "threw something else than config_error: " << e.what();
     }
     return testing::AssertionFailure() << "build() accepted the configuration";
 }

@@ -46,8 +46,10 @@ TEST(ControlFastPath, AcceptsTheCanonicalFormsInEitherMemberOrder)
 
 TEST(ControlFastPath, WhatTetherWritesTakesTheFastPath)
 {
-    for (const std::uint64_t id : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{123456789}, wire::max_id}) {
-        for (const wire::message& msg : {wire::message{wire::ping{id}}, wire::message{wire::pong{id}}}) {
+    for (const std::uint64_t id :
+         {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{123456789}, wire::max_id}) {
+        for (const wire::message& msg :
+             {wire::message{wire::ping{id}}, wire::message{wire::pong{id}}}) {
             const std::string payload = wire::to_payload(msg);
             const auto fast = wire::parse_canonical_control(payload);
             ASSERT_TRUE(fast.has_value()) << payload;
@@ -60,19 +62,19 @@ TEST(ControlFastPath, WhatTetherWritesTakesTheFastPath)
 TEST(ControlFastPath, DeclinesEverythingElse)
 {
     const std::vector<std::string> declined = {
-        R"({"type": "pong","id":7})",            // whitespace
+        R"({"type": "pong","id":7})", // whitespace
         R"( {"type":"pong","id":7})",
         R"({"type":"pong","id":7} )",
-        R"({"type":"pong","id":7,"x":1})",       // extra member
-        R"({"type":"pong","id":07})",            // leading zero (invalid JSON)
+        R"({"type":"pong","id":7,"x":1})", // extra member
+        R"({"type":"pong","id":07})",      // leading zero (invalid JSON)
         R"({"type":"pong","id":-1})",
         R"({"type":"pong","id":7.0})",
         R"({"type":"pong","id":1e3})",
-        R"({"type":"pong","id":9007199254740992})", // max_id + 1
+        R"({"type":"pong","id":9007199254740992})",  // max_id + 1
         R"({"type":"pong","id":12345678901234567})", // 17 digits
         R"({"type":"pong","id":})",
         R"({"type":"pong","id":"7"})",
-        R"({"type":"pon\u0067","id":7})",        // escapes
+        R"({"type":"pon\u0067","id":7})", // escapes
         R"({"type":"Pong","id":7})",
         R"({"type":"request","id":7})",
         R"({"type":"pong"})",
@@ -92,7 +94,8 @@ TEST(ControlFastPath, DeclinesEverythingElse)
 // parser reads the same message.
 TEST(ControlFastPath, MutationsNeverDisagreeWithTheFullParser)
 {
-    const std::string bases[] = {R"({"type":"pong","id":4503599627370496})", R"({"id":42,"type":"ping"})"};
+    const std::string bases[] = {R"({"type":"pong","id":4503599627370496})",
+                                 R"({"id":42,"type":"ping"})"};
     const std::string alphabet = "{}\":,0123456789 -.eEptyingodx\\";
     for (const auto& base : bases) {
         for (std::size_t n = 0; n <= base.size(); ++n)

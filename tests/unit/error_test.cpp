@@ -3,7 +3,6 @@
 #include <tether/error.hpp>
 
 #include <boost/system/error_code.hpp>
-
 #include <gtest/gtest.h>
 
 #include <array>
@@ -18,11 +17,11 @@ using tether::errc;
 
 // Every value of tether::errc, in declaration order.
 constexpr std::array all_errc = {
-    errc::acquire_timeout,     errc::pool_closed,        errc::connect_failed,
-    errc::no_endpoint_available, errc::connection_lost,  errc::connection_draining,
-    errc::request_timeout,     errc::protocol_error,     errc::frame_too_large,
-    errc::server_error,        errc::too_many_waiters,   errc::too_many_requests,
-    errc::invalid_lease,       errc::would_block_io_thread, errc::invalid_argument,
+    errc::acquire_timeout,       errc::pool_closed,           errc::connect_failed,
+    errc::no_endpoint_available, errc::connection_lost,       errc::connection_draining,
+    errc::request_timeout,       errc::protocol_error,        errc::frame_too_large,
+    errc::server_error,          errc::too_many_waiters,      errc::too_many_requests,
+    errc::invalid_lease,         errc::would_block_io_thread, errc::invalid_argument,
 };
 
 TEST(ErrcValues, AreContiguousFromOneAndNeverZero)
@@ -83,8 +82,10 @@ TEST(ErrorCode, BoostCodeFromEnum)
             }
         }
         // Not confused with a system or generic code of the same value.
-        EXPECT_NE(ec, boost::system::error_code(static_cast<int>(e), boost::system::generic_category()));
-        EXPECT_NE(ec, boost::system::error_code(static_cast<int>(e), boost::system::system_category()));
+        EXPECT_NE(
+            ec, boost::system::error_code(static_cast<int>(e), boost::system::generic_category()));
+        EXPECT_NE(ec,
+                  boost::system::error_code(static_cast<int>(e), boost::system::system_category()));
     }
 }
 
@@ -174,8 +175,8 @@ TEST(ErrorException, CarriesTheCode)
     const tether::error e(std::error_code(errc::pool_closed));
     EXPECT_TRUE(e.code() == errc::pool_closed);
     EXPECT_FALSE(e.code() == errc::connection_lost);
-    EXPECT_NE(std::string(e.what()).find(tether::error_category().message(
-                  static_cast<int>(errc::pool_closed))),
+    EXPECT_NE(std::string(e.what()).find(
+                  tether::error_category().message(static_cast<int>(errc::pool_closed))),
               std::string::npos)
         << e.what();
 }

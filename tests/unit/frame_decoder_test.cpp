@@ -69,15 +69,13 @@ stream make_stream(const std::vector<std::size_t>& sizes)
 /// How many frames lie entirely inside the first `prefix` bytes of `s`.
 std::size_t frames_within(const stream& s, std::size_t prefix)
 {
-    return static_cast<std::size_t>(
-        std::count_if(s.frame_ends.begin(), s.frame_ends.end(),
-                      [&](std::size_t end) { return end <= prefix; }));
+    return static_cast<std::size_t>(std::count_if(s.frame_ends.begin(), s.frame_ends.end(),
+                                                  [&](std::size_t end) { return end <= prefix; }));
 }
 
 /// Pops every complete payload into `out` (copied: the views die at the next feed). Returns the
 /// status that ended the loop (need_more unless the stream broke); `ec` receives any error.
-decode_status drain(frame_decoder& d, std::vector<std::string>& out,
-                    boost::system::error_code& ec)
+decode_status drain(frame_decoder& d, std::vector<std::string>& out, boost::system::error_code& ec)
 {
     for (;;) {
         std::string_view payload;
@@ -415,9 +413,8 @@ TEST(FrameDecoderErrors, TooLargeIsRefusedFromTheHeaderAloneByteByByte)
 // The receiver closes the connection without allocating the claimed length.
 TEST(FrameDecoderErrors, NoAllocationOfClaimedSizeWhenHeaderFed)
 {
-    for (const std::uint32_t claimed :
-         {std::numeric_limits<std::uint32_t>::max(), tether::wire::default_max_frame_size + 1u,
-          0x80000000u}) {
+    for (const std::uint32_t claimed : {std::numeric_limits<std::uint32_t>::max(),
+                                        tether::wire::default_max_frame_size + 1u, 0x80000000u}) {
         SCOPED_TRACE("claimed " + std::to_string(claimed));
         frame_decoder d;
         d.feed(header(claimed));

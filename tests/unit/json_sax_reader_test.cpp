@@ -3,7 +3,6 @@
 // (tests/fuzz/fuzz_json_sax.cpp does the latter on generated inputs).
 
 #include "sansio/json_sax_reader.hpp"
-
 #include "sax_recorder.hpp"
 
 #include <gtest/gtest.h>
@@ -90,9 +89,11 @@ TEST(JsonSaxReader, FractionsAndExponentsAreFloats)
 
 TEST(JsonSaxReader, MalformedNumbersAreRefused)
 {
-    for (const char* text : {"01", "-01", "1.", ".1", "-", "1e", "1e+", "1E-", "+1", "-a", "1.e5",
-                             "0x10", "1e400", "-1e400", "1e99999999999999999999", "[1e309]", "--1",
-                             "1.5.3", "[01]", "Infinity", "NaN", "[-]"})
+    for (const char* text : {"01",      "-01",  "1.",    ".1",     "-",
+                             "1e",      "1e+",  "1E-",   "+1",     "-a",
+                             "1.e5",    "0x10", "1e400", "-1e400", "1e99999999999999999999",
+                             "[1e309]", "--1",  "1.5.3", "[01]",   "Infinity",
+                             "NaN",     "[-]"})
         EXPECT_FALSE(accepts(text)) << text;
 }
 
@@ -108,14 +109,15 @@ TEST(JsonSaxReader, EscapesAreDecoded)
 TEST(JsonSaxReader, BadEscapesAndSurrogatesAreRefused)
 {
     for (const char* text : {R"("\ud83d")", R"("\ud83dx")", R"("\ud83d\u0041")", R"("\ude00")",
-                             R"("\ud83d\ud83d")", R"("\u12")", R"("\u12G4")", R"("\x41")", R"("\a")",
-                             R"("\U0041")", R"("\)", R"("\ud83d\)", R"("\ud83d\u)"})
+                             R"("\ud83d\ud83d")", R"("\u12")", R"("\u12G4")", R"("\x41")",
+                             R"("\a")", R"("\U0041")", R"("\)", R"("\ud83d\)", R"("\ud83d\u)"})
         EXPECT_FALSE(accepts(text)) << text;
 }
 
 TEST(JsonSaxReader, Utf8IsValidated)
 {
-    EXPECT_TRUE(accepts("\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\""));
+    EXPECT_TRUE(
+        accepts("\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\""));
     for (const char* text : {
              "\"\x80\"",             // lone continuation byte
              "\"\xc0\xaf\"",         // overlong '/'
@@ -148,9 +150,11 @@ TEST(JsonSaxReader, Structure)
     EXPECT_TRUE(value_of("{}").is_object());
     EXPECT_TRUE(value_of("[]").is_array());
     EXPECT_TRUE(value_of("[[[]]]")[0][0].empty());
-    for (const char* text : {"[1,]", "{\"a\":1,}", "[,1]", "{,}", "{\"a\" 1}", "{\"a\":}", "{\"a\"}",
-                             "{1:2}", "[1 2]", "{\"a\":1 \"b\":2}", "[", "{", "]", "}", "[1", "{\"a\":1",
-                             "[}", "{]", "{\"a\":1]", ":", ","})
+    for (const char* text : {"[1,]",     "{\"a\":1,}", "[,1]",  "{,}",       "{\"a\" 1}",
+                             "{\"a\":}", "{\"a\"}",    "{1:2}", "[1 2]",     "{\"a\":1 \"b\":2}",
+                             "[",        "{",          "]",     "}",         "[1",
+                             "{\"a\":1", "[}",         "{]",    "{\"a\":1]", ":",
+                             ","})
         EXPECT_FALSE(accepts(text)) << text;
 }
 
@@ -173,8 +177,11 @@ TEST(JsonSaxReader, TopLevelScalarsAndWhitespace)
     EXPECT_EQ(value_of("null"), nullptr);
     EXPECT_EQ(value_of("42"), 42);
     EXPECT_EQ(value_of(" \t\r\n[ 1 , { \"a\" : 2 } ] \t\r\n")[1]["a"], 2);
-    for (const char* text : {"", " ", "\f1", "\v1", "1\f", "\xc2\xa0" "1", "tru", "truex", "nul",
-                             "True", "{} x", "[] []", "1 2", "\"a\" \"b\"", "{}}", "1,"})
+    for (const char* text :
+         {"", " ", "\f1", "\v1", "1\f",
+          "\xc2\xa0"
+          "1",
+          "tru", "truex", "nul", "True", "{} x", "[] []", "1 2", "\"a\" \"b\"", "{}}", "1,"})
         EXPECT_FALSE(accepts(text)) << text;
 }
 
@@ -202,8 +209,13 @@ TEST(JsonSaxReader, ReusedReaderGivesTheSameResults)
 {
     wire::json_sax_reader reader;
     const std::vector<std::string> texts = {
-        R"({"a":"a long string value that grows the buffer","b":1.25})", "[", R"("\ud83d\ude00")",
-        std::string(40000, '['), "\"" + std::string(40000, 'x') + "\"", "1e5", "{\"a\":1}"};
+        R"({"a":"a long string value that grows the buffer","b":1.25})",
+        "[",
+        R"("\ud83d\ude00")",
+        std::string(40000, '['),
+        "\"" + std::string(40000, 'x') + "\"",
+        "1e5",
+        "{\"a\":1}"};
     for (int round = 0; round < 2; ++round)
         for (const std::string& t : texts)
             EXPECT_EQ(test::our_sax(reader, t), test::nlohmann_sax(t)) << t.substr(0, 40);

@@ -3,9 +3,8 @@
 // link_owner, and the health tick), and runs the io_context on its own thread with poll().
 
 #include "fake_transport.hpp"
-#include "manual_clock.hpp"
-
 #include "io/link.hpp"
+#include "manual_clock.hpp"
 #include "sansio/message.hpp"
 
 #include <tether/error.hpp>
@@ -34,7 +33,8 @@ struct recording_owner final : tether::detail::link_owner {
 
     void on_link_ready(const std::shared_ptr<link>&) override { ++ready; }
     void on_link_draining(const std::shared_ptr<link>&) override { ++draining; }
-    void on_link_closed(const std::shared_ptr<link>&, error_code reason, const std::string& detail) override
+    void on_link_closed(const std::shared_ptr<link>&, error_code reason,
+                        const std::string& detail) override
     {
         ++closed_count;
         close_reason = reason;
@@ -64,8 +64,9 @@ protected:
 
     std::shared_ptr<fake_wire> start_link()
     {
-        context.emplace(tether::detail::link_context{config, counters, io, health, 42, clock,
-                                                     tether::test::fake_transport_factory(wires, made)});
+        context.emplace(
+            tether::detail::link_context{config, counters, io, health, 42, clock,
+                                         tether::test::fake_transport_factory(wires, made)});
         l = std::make_shared<link>(owner, *context, 0, 1, 0);
         l->start();
         run();
@@ -210,7 +211,8 @@ TEST_F(LinkDriver, AResponseArrivingOneByteAtATimeCompletesTheRequest)
     auto r = request({{"op", "echo"}});
     auto frames = w->take_frames();
     ASSERT_EQ(frames.size(), 1u);
-    const auto reply = frame_of(wire::response{request_id_of(frames[0]), {{"ok", true}}, std::nullopt});
+    const auto reply =
+        frame_of(wire::response{request_id_of(frames[0]), {{"ok", true}}, std::nullopt});
     for (std::size_t i = 0; i + 1 < reply.size(); ++i) {
         w->deliver(reply.substr(i, 1));
         run();

@@ -41,13 +41,16 @@ link_timing timing(double jitter = 0.1)
     return t;
 }
 
-boost::system::error_code ec(errc e) { return tether::make_error_code(e); }
+boost::system::error_code ec(errc e)
+{
+    return tether::make_error_code(e);
+}
 
 /// Lowest next-ping deadline allowed after receiving at `rx`: rx + interval * (1 - jitter).
 time_point earliest_ping(const link_timing& tm, time_point rx)
 {
-    const auto shortest = std::chrono::duration_cast<duration>(
-        std::chrono::duration<double, duration::period>(
+    const auto shortest =
+        std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
             static_cast<double>(tm.ping_interval.count()) * (1.0 - tm.ping_jitter)));
     return rx + shortest;
 }
@@ -489,8 +492,8 @@ TEST(LinkFsmHealth, DeadlineIsTightForAnIdlePeerWithoutJitter)
 // T + ping_interval + ping_timeout, and never before T.
 
 struct peer_model {
-    duration rtt;                        ///< pong arrives this long after the ping
-    std::optional<duration> app_gap;     ///< application bytes this often while alive
+    duration rtt;                    ///< pong arrives this long after the ping
+    std::optional<duration> app_gap; ///< application bytes this often while alive
 };
 
 struct detection {
@@ -557,10 +560,10 @@ TEST(LinkFsmHealth, WorstCaseDetectionBound)
     const auto tm = timing(0.1);
     const duration bound = tm.ping_interval + tm.ping_timeout;
     const std::vector<peer_model> peers = {
-        {30ms, std::nullopt}, // idle: only pongs
-        {30ms, 700ms},        // chatty
-        {2s, 4s},             // slow pongs, slow trickle
-        {30ms, 12s},          // application bytes rarer than the ping interval
+        {30ms, std::nullopt},   // idle: only pongs
+        {30ms, 700ms},          // chatty
+        {2s, 4s},               // slow pongs, slow trickle
+        {30ms, 12s},            // application bytes rarer than the ping interval
         {4900ms, std::nullopt}, // pong just inside ping_timeout
     };
     jitter_rng pick(2024);
@@ -575,11 +578,12 @@ TEST(LinkFsmHealth, WorstCaseDetectionBound)
                 const time_point silent_at = t0 + 150ms + offset;
                 const auto r = simulate(tm, seed, silent_at, peers[p], 10ms);
                 ASSERT_TRUE(r.closed) << "seed " << seed << " peer " << p << ": never detected";
-                EXPECT_GT(r.at, silent_at) << "closed while the peer was alive, seed " << seed
-                                           << " peer " << p;
+                EXPECT_GT(r.at, silent_at)
+                    << "closed while the peer was alive, seed " << seed << " peer " << p;
                 EXPECT_LE(r.at, silent_at + bound)
                     << "seed " << seed << " peer " << p << ": detected "
-                    << std::chrono::duration_cast<std::chrono::milliseconds>(r.at - silent_at).count()
+                    << std::chrono::duration_cast<std::chrono::milliseconds>(r.at - silent_at)
+                           .count()
                     << " ms after silence";
                 worst = std::max(worst, r.at - silent_at);
                 ++runs;

@@ -3,10 +3,9 @@
 
 #include "sansio/frame_decoder.hpp"
 #include "sansio/message.hpp"
+#include "test_env.hpp"
 
 #include <tether/error.hpp>
-
-#include "test_env.hpp"
 
 #include <gtest/gtest.h>
 
@@ -316,10 +315,10 @@ TEST(MessageEncoding, SerializeAppendsToExistingContent)
     while (d.next(p, ec) == wire::decode_status::frame)
         payloads.emplace_back(p);
     EXPECT_FALSE(ec);
-    EXPECT_EQ(payloads, (std::vector<std::string>{
-                            R"({"type":"ping","id":7})", R"({"type":"request","id":9,"body":1})",
-                            R"({"type":"response","id":9,"body":2})",
-                            R"({"type":"goaway","reason":"bye"})"}));
+    EXPECT_EQ(payloads, (std::vector<std::string>{R"({"type":"ping","id":7})",
+                                                  R"({"type":"request","id":9,"body":1})",
+                                                  R"({"type":"response","id":9,"body":2})",
+                                                  R"({"type":"goaway","reason":"bye"})"}));
 }
 
 TEST(MessageEncoding, ShorthandsMatchVariantSerialize)
@@ -499,11 +498,10 @@ TEST_P(ParseProtocolError, IsProtocolError)
     EXPECT_FALSE(r.detail.empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(InvalidJson, ParseProtocolError,
+INSTANTIATE_TEST_SUITE_P(
+    InvalidJson, ParseProtocolError,
     testing::Values(
-        bad_case{"Empty", ""},
-        bad_case{"Whitespace", "  \n"},
-        bad_case{"OpenBrace", "{"},
+        bad_case{"Empty", ""}, bad_case{"Whitespace", "  \n"}, bad_case{"OpenBrace", "{"},
         bad_case{"Unterminated", R"({"type":"ping","id":7)"},
         bad_case{"MissingColon", R"({"type" "ping","id":7})"},
         bad_case{"MissingComma", R"({"type":"ping" "id":7})"},
@@ -529,7 +527,8 @@ INSTANTIATE_TEST_SUITE_P(InvalidJson, ParseProtocolError,
         bad_case{"UnbalancedClose", R"({"type":"notify","body":[1]]})"}),
     case_name);
 
-INSTANTIATE_TEST_SUITE_P(InvalidUtf8, ParseProtocolError,
+INSTANTIATE_TEST_SUITE_P(
+    InvalidUtf8, ParseProtocolError,
     testing::Values(
         bad_case{"RawFFInString", "{\"type\":\"notify\",\"body\":\"\xff\"}"},
         bad_case{"RawFFOutsideString", "{\"type\":\"notify\",\"body\":1}\xff"},
@@ -552,32 +551,28 @@ INSTANTIATE_TEST_SUITE_P(InvalidUtf8, ParseProtocolError,
     case_name);
 
 INSTANTIATE_TEST_SUITE_P(NotAnObject, ParseProtocolError,
-    testing::Values(
-        bad_case{"EmptyArray", "[]"},
-        bad_case{"ArrayOfMessage", R"([{"type":"ping","id":1}])"},
-        bad_case{"String", R"("ping")"},
-        bad_case{"Number", "7"},
-        bad_case{"Float", "7.5"},
-        bad_case{"Null", "null"},
-        bad_case{"True", "true"},
-        bad_case{"False", "false"},
-        bad_case{"ArrayFromClient", "[]", sender::client}),
+                         testing::Values(bad_case{"EmptyArray", "[]"},
+                                         bad_case{"ArrayOfMessage", R"([{"type":"ping","id":1}])"},
+                                         bad_case{"String", R"("ping")"}, bad_case{"Number", "7"},
+                                         bad_case{"Float", "7.5"}, bad_case{"Null", "null"},
+                                         bad_case{"True", "true"}, bad_case{"False", "false"},
+                                         bad_case{"ArrayFromClient", "[]", sender::client}),
+                         case_name);
+
+INSTANTIATE_TEST_SUITE_P(
+    BadType, ParseProtocolError,
+    testing::Values(bad_case{"EmptyObject", "{}"}, bad_case{"MissingType", R"({"id":7})"},
+                    bad_case{"MissingTypeFromClient", R"({"id":7,"body":1})", sender::client},
+                    bad_case{"TypeNumber", R"({"type":1,"id":7})"},
+                    bad_case{"TypeObject", R"({"type":{"name":"ping"},"id":7})"},
+                    bad_case{"TypeArray", R"({"type":["ping"],"id":7})"},
+                    bad_case{"TypeNull", R"({"type":null,"id":7})"},
+                    bad_case{"TypeBool", R"({"type":true,"id":7})"},
+                    bad_case{"TypeKeyCase", R"({"Type":"ping","id":7})"}),
     case_name);
 
-INSTANTIATE_TEST_SUITE_P(BadType, ParseProtocolError,
-    testing::Values(
-        bad_case{"EmptyObject", "{}"},
-        bad_case{"MissingType", R"({"id":7})"},
-        bad_case{"MissingTypeFromClient", R"({"id":7,"body":1})", sender::client},
-        bad_case{"TypeNumber", R"({"type":1,"id":7})"},
-        bad_case{"TypeObject", R"({"type":{"name":"ping"},"id":7})"},
-        bad_case{"TypeArray", R"({"type":["ping"],"id":7})"},
-        bad_case{"TypeNull", R"({"type":null,"id":7})"},
-        bad_case{"TypeBool", R"({"type":true,"id":7})"},
-        bad_case{"TypeKeyCase", R"({"Type":"ping","id":7})"}),
-    case_name);
-
-INSTANTIATE_TEST_SUITE_P(BadResponse, ParseProtocolError,
+INSTANTIATE_TEST_SUITE_P(
+    BadResponse, ParseProtocolError,
     testing::Values(
         bad_case{"BodyAndError",
                  R"({"type":"response","id":1,"body":1,"error":{"code":1,"message":"m"}})"},
@@ -596,33 +591,29 @@ INSTANTIATE_TEST_SUITE_P(BadResponse, ParseProtocolError,
                  R"({"type":"response","id":1,"error":{"code":1.0,"message":"m"}})"},
         bad_case{"CodeExponent",
                  R"({"type":"response","id":1,"error":{"code":1e2,"message":"m"}})"},
-        bad_case{"CodeString",
-                 R"({"type":"response","id":1,"error":{"code":"x","message":"m"}})"},
+        bad_case{"CodeString", R"({"type":"response","id":1,"error":{"code":"x","message":"m"}})"},
         bad_case{"CodeNumericString",
                  R"({"type":"response","id":1,"error":{"code":"404","message":"m"}})"},
-        bad_case{"CodeNull",
-                 R"({"type":"response","id":1,"error":{"code":null,"message":"m"}})"},
-        bad_case{"CodeBool",
-                 R"({"type":"response","id":1,"error":{"code":true,"message":"m"}})"},
-        bad_case{"CodeAboveInt64",
-                 R"({"type":"response","id":1,"error":{"code":9223372036854775808,"message":"m"}})"},
+        bad_case{"CodeNull", R"({"type":"response","id":1,"error":{"code":null,"message":"m"}})"},
+        bad_case{"CodeBool", R"({"type":"response","id":1,"error":{"code":true,"message":"m"}})"},
+        bad_case{
+            "CodeAboveInt64",
+            R"({"type":"response","id":1,"error":{"code":9223372036854775808,"message":"m"}})"},
         bad_case{"ErrorWithoutMessage", R"({"type":"response","id":1,"error":{"code":1}})"},
-        bad_case{"MessageNumber",
-                 R"({"type":"response","id":1,"error":{"code":1,"message":5}})"},
-        bad_case{"MessageNull",
-                 R"({"type":"response","id":1,"error":{"code":1,"message":null}})"},
+        bad_case{"MessageNumber", R"({"type":"response","id":1,"error":{"code":1,"message":5}})"},
+        bad_case{"MessageNull", R"({"type":"response","id":1,"error":{"code":1,"message":null}})"},
         bad_case{"MessageObject",
                  R"({"type":"response","id":1,"error":{"code":1,"message":{"t":"m"}}})"},
         bad_case{"MessageArray",
                  R"({"type":"response","id":1,"error":{"code":1,"message":["m"]}})"}),
     case_name);
 
-INSTANTIATE_TEST_SUITE_P(BadBody, ParseProtocolError,
-    testing::Values(
-        bad_case{"NotifyWithoutBody", R"({"type":"notify"})"},
-        bad_case{"NotifyWithoutBodyFromClient", R"({"type":"notify"})", sender::client},
-        bad_case{"NotifyWithBodyLikeMember", R"({"type":"notify","Body":1,"data":2})"},
-        bad_case{"RequestWithoutBody", R"({"type":"request","id":1})", sender::client}),
+INSTANTIATE_TEST_SUITE_P(
+    BadBody, ParseProtocolError,
+    testing::Values(bad_case{"NotifyWithoutBody", R"({"type":"notify"})"},
+                    bad_case{"NotifyWithoutBodyFromClient", R"({"type":"notify"})", sender::client},
+                    bad_case{"NotifyWithBodyLikeMember", R"({"type":"notify","Body":1,"data":2})"},
+                    bad_case{"RequestWithoutBody", R"({"type":"request","id":1})", sender::client}),
     case_name);
 
 // ---------------------------------------------------------------------------------------------
@@ -642,8 +633,8 @@ const std::vector<id_type>& id_types()
         {"pong", R"({"type":"pong","id":)", "}", sender::client},
         {"request", R"({"type":"request","id":)", R"(,"body":{"x":1}})", sender::client},
         {"response", R"({"type":"response","id":)", R"(,"body":{"x":1}})", sender::server},
-        {"response_error", R"({"type":"response","id":)",
-         R"(,"error":{"code":1,"message":"m"}})", sender::server},
+        {"response_error", R"({"type":"response","id":)", R"(,"error":{"code":1,"message":"m"}})",
+         sender::server},
     };
     return types;
 }
@@ -708,12 +699,8 @@ TEST(ParseId, InvalidIdsAreProtocolErrors)
 TEST(ParseId, BoundaryIdsAreAccepted)
 {
     const std::vector<std::pair<std::string, std::uint64_t>> good_ids = {
-        {"0", 0},
-        {"-0", 0}, // a JSON integer of value 0
-        {"1", 1},
-        {"7", 7},
-        {"4294967296", 4294967296u},
-        {"9007199254740991", wire::max_id},
+        {"0", 0},     {"-0", 0}, // a JSON integer of value 0
+        {"1", 1},     {"7", 7},  {"4294967296", 4294967296u}, {"9007199254740991", wire::max_id},
         {" 42 ", 42},
     };
     ASSERT_EQ(wire::max_id, 9007199254740991u);
@@ -723,7 +710,8 @@ TEST(ParseId, BoundaryIdsAreAccepted)
             SCOPED_TRACE(payload);
             const auto r = parse_as(payload, t.from);
             ASSERT_FALSE(r.ec) << r.detail;
-            EXPECT_EQ(wire::type_name(r.msg), std::string_view(t.name).substr(0, std::string_view(t.name).find('_')));
+            EXPECT_EQ(wire::type_name(r.msg),
+                      std::string_view(t.name).substr(0, std::string_view(t.name).find('_')));
             EXPECT_EQ(id_of(r.msg), value);
         }
     }
@@ -745,18 +733,16 @@ TEST(ParseValid, ProtocolExamples)
         EXPECT_EQ(std::get<wire::pong>(r.msg).id, 7u);
     }
     {
-        const auto r =
-            parse_as(R"({"type":"request","id":42,"body":{"op":"echo","data":"hello"}})",
-                     sender::client);
+        const auto r = parse_as(R"({"type":"request","id":42,"body":{"op":"echo","data":"hello"}})",
+                                sender::client);
         ASSERT_FALSE(r.ec);
         const auto& m = std::get<wire::request>(r.msg);
         EXPECT_EQ(m.id, 42u);
         EXPECT_EQ(m.body, (json{{"op", "echo"}, {"data", "hello"}}));
     }
     {
-        const auto r =
-            parse_as(R"({"type":"response","id":42,"body":{"op":"echo","data":"hello"}})",
-                     sender::server);
+        const auto r = parse_as(
+            R"({"type":"response","id":42,"body":{"op":"echo","data":"hello"}})", sender::server);
         ASSERT_FALSE(r.ec);
         const auto& m = std::get<wire::response>(r.msg);
         EXPECT_EQ(m.id, 42u);
@@ -764,9 +750,9 @@ TEST(ParseValid, ProtocolExamples)
         EXPECT_FALSE(m.error.has_value());
     }
     {
-        const auto r = parse_as(
-            R"({"type":"response","id":43,"error":{"code":404,"message":"no such op"}})",
-            sender::server);
+        const auto r =
+            parse_as(R"({"type":"response","id":43,"error":{"code":404,"message":"no such op"}})",
+                     sender::server);
         ASSERT_FALSE(r.ec);
         const auto& m = std::get<wire::response>(r.msg);
         EXPECT_EQ(m.id, 43u);
@@ -776,8 +762,8 @@ TEST(ParseValid, ProtocolExamples)
         EXPECT_TRUE(m.body.is_null());
     }
     {
-        const auto r = parse_as(R"({"type":"notify","body":{"event":"config-changed"}})",
-                                sender::server);
+        const auto r =
+            parse_as(R"({"type":"notify","body":{"event":"config-changed"}})", sender::server);
         ASSERT_FALSE(r.ec);
         EXPECT_EQ(std::get<wire::notify>(r.msg).body, (json{{"event", "config-changed"}}));
     }
@@ -866,7 +852,8 @@ TEST(ParseValid, ValidUtf8Accepted)
     ASSERT_FALSE(r.ec) << r.detail;
     EXPECT_EQ(std::get<wire::notify>(r.msg).body, json(text));
     // Escaped forms, including a valid surrogate pair.
-    const auto e = parse_as(R"({"type":"notify","body":"\u00e9\ud83d\ude00\"\\\/"})", sender::server);
+    const auto e =
+        parse_as(R"({"type":"notify","body":"\u00e9\ud83d\ude00\"\\\/"})", sender::server);
     ASSERT_FALSE(e.ec) << e.detail;
     EXPECT_EQ(std::get<wire::notify>(e.msg).body, json("\xc3\xa9\xf0\x9f\x98\x80\"\\/"));
 }
@@ -934,7 +921,8 @@ TEST(ParseUnknown, ResponseFromClientIsUnknown)
 
 TEST(ParseUnknown, GoawayFromClientIsUnknown)
 {
-    for (const char* payload : {R"({"type":"goaway","reason":"restart"})", R"({"type":"goaway"})"}) {
+    for (const char* payload :
+         {R"({"type":"goaway","reason":"restart"})", R"({"type":"goaway"})"}) {
         const auto r = parse_as(payload, sender::client);
         ASSERT_FALSE(r.ec) << r.detail;
         ASSERT_TRUE(std::holds_alternative<wire::unknown>(r.msg));
@@ -1004,14 +992,14 @@ TEST(ParseExtraMembers, AreIgnored)
         EXPECT_EQ(m.error->message, "m");
     }
     {
-        const auto r = parse_as(R"({"type":"response","id":10,"body":1,"err":{"code":1}})",
-                                sender::server);
+        const auto r =
+            parse_as(R"({"type":"response","id":10,"body":1,"err":{"code":1}})", sender::server);
         ASSERT_FALSE(r.ec) << r.detail;
         EXPECT_EQ(std::get<wire::response>(r.msg).body, json(1));
     }
     {
-        const auto r = parse_as(R"({"type":"notify","body":{},"id":"not checked"})",
-                                sender::client);
+        const auto r =
+            parse_as(R"({"type":"notify","body":{},"id":"not checked"})", sender::client);
         ASSERT_FALSE(r.ec) << r.detail;
         EXPECT_EQ(std::get<wire::notify>(r.msg).body, json::object());
     }
@@ -1091,7 +1079,8 @@ TEST(JsonDepth, UnbalancedClosersDoNotUnderflow)
 TEST(ParseDepth, ExactlyMaxDepthAccepted)
 {
     for (const char open : {'[', '{'}) {
-        const auto r = parse_as(notify_with_depth(wire::default_max_json_depth, open), sender::server);
+        const auto r =
+            parse_as(notify_with_depth(wire::default_max_json_depth, open), sender::server);
         ASSERT_FALSE(r.ec) << r.detail;
         // The body holds max_depth-1 levels.
         const json* j = &std::get<wire::notify>(r.msg).body;
@@ -1130,16 +1119,18 @@ TEST(ParseDepth, HostileDepthRejectedQuickly)
     const std::vector<std::pair<const char*, std::string>> cases = {
         {"unbalanced", std::string(n, '[')},
         {"balanced", std::string(n, '[') + std::string(n, ']')},
-        {"objects", [] {
+        {"objects",
+         [] {
              std::string s;
              for (std::size_t i = 0; i < n; ++i)
                  s += "{\"a\":";
              return s + "1" + std::string(n, '}');
          }()},
-        {"in notify body", R"({"type":"notify","body":)" + std::string(n, '[') +
-                               std::string(n, ']') + "}"},
+        {"in notify body",
+         R"({"type":"notify","body":)" + std::string(n, '[') + std::string(n, ']') + "}"},
         {"in notify body, unbalanced", R"({"type":"notify","body":)" + std::string(n, '[')},
-        {"mixed", [] {
+        {"mixed",
+         [] {
              std::string s;
              for (std::size_t i = 0; i < n; ++i)
                  s += i % 2 ? "{\"k\":" : "[";
@@ -1160,20 +1151,22 @@ TEST(ParseDepth, BracketsInStringsDoNotCount)
 {
     const std::string brackets(1000, '[');
     {
-        const auto r = parse_as(R"({"type":"notify","body":")" + brackets + R"("})", sender::server);
+        const auto r =
+            parse_as(R"({"type":"notify","body":")" + brackets + R"("})", sender::server);
         ASSERT_FALSE(r.ec) << r.detail;
         EXPECT_EQ(std::get<wire::notify>(r.msg).body, json(brackets));
     }
     {
         // Escaped quotes inside the string do not end it.
-        const auto r = parse_as(R"({"type":"notify","body":"\")" + brackets + R"(\"]]]"})",
-                                sender::server);
+        const auto r =
+            parse_as(R"({"type":"notify","body":"\")" + brackets + R"(\"]]]"})", sender::server);
         ASSERT_FALSE(r.ec) << r.detail;
         EXPECT_EQ(std::get<wire::notify>(r.msg).body, json("\"" + brackets + "\"]]]"));
     }
     {
         // Brackets in keys.
-        const auto r = parse_as(R"({"type":"ping","id":3,")" + brackets + R"(":1})", sender::server);
+        const auto r =
+            parse_as(R"({"type":"ping","id":3,")" + brackets + R"(":1})", sender::server);
         ASSERT_FALSE(r.ec) << r.detail;
         EXPECT_EQ(std::get<wire::ping>(r.msg).id, 3u);
     }

@@ -17,8 +17,7 @@ using tether::errc;
 using tether::test::pool_core_harness;
 namespace sansio = tether::sansio;
 
-template <class C>
-auto pick(const C& c, std::mt19937_64& rng)
+template <class C> auto pick(const C& c, std::mt19937_64& rng)
 {
     auto it = c.begin();
     std::advance(it, static_cast<long>(rng() % c.size()));
@@ -85,7 +84,8 @@ void run_one(std::uint64_t seed, int steps)
     for (auto s : std::vector<sansio::link_slot>(h.held.begin(), h.held.end()))
         h.give_back(s);
     std::vector<sansio::link_slot> open;
-    h.core.records().for_each([&](sansio::link_slot s, const sansio::link_record&) { open.push_back(s); });
+    h.core.records().for_each(
+        [&](sansio::link_slot s, const sansio::link_record&) { open.push_back(s); });
     for (auto s : open)
         h.closed(s, errc::pool_closed);
     EXPECT_TRUE(h.core.finished());
@@ -105,8 +105,8 @@ TEST(PoolCoreRandom, InvariantsHoldAfterEveryStepOfSeededSequences)
         sequences = std::atoi(n);
     for (int i = 0; i < sequences; ++i) {
         const std::uint64_t seed = base + static_cast<std::uint64_t>(i);
-        SCOPED_TRACE("seed " + std::to_string(seed) + " (replay: TETHER_TEST_SEED=" +
-                     std::to_string(seed) + ")");
+        SCOPED_TRACE("seed " + std::to_string(seed) +
+                     " (replay: TETHER_TEST_SEED=" + std::to_string(seed) + ")");
         run_one(seed, 2000);
         if (HasFailure()) {
             std::printf("pool core randomized: FAILED at seed %llu\n",

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,7 +39,8 @@ using expired_list = std::vector<std::pair<std::uint64_t, std::string>>;
 expired_list expire(table& t, time_point now)
 {
     expired_list out;
-    t.take_expired(now, [&](std::uint64_t id, std::string&& v) { out.emplace_back(id, std::move(v)); });
+    t.take_expired(now,
+                   [&](std::uint64_t id, std::string&& v) { out.emplace_back(id, std::move(v)); });
     return out;
 }
 
@@ -106,7 +107,8 @@ TEST(RequestTable, TakesInAnyOrder)
 {
     table t;
     for (std::uint64_t id = 1; id <= 5; ++id)
-        ASSERT_TRUE(t.insert(id, value_for(id), t0 + std::chrono::seconds(static_cast<long long>(id))));
+        ASSERT_TRUE(
+            t.insert(id, value_for(id), t0 + std::chrono::seconds(static_cast<long long>(id))));
     for (std::uint64_t id : {3u, 5u, 1u, 4u, 2u}) {
         auto v = t.take(id);
         ASSERT_TRUE(v.has_value()) << id;
@@ -122,7 +124,8 @@ TEST(RequestTable, TakeExpiredReturnsExactlyThoseDueInOrder)
 {
     table t;
     for (std::uint64_t id = 1; id <= 5; ++id)
-        ASSERT_TRUE(t.insert(id, value_for(id), t0 + std::chrono::seconds(static_cast<long long>(id))));
+        ASSERT_TRUE(
+            t.insert(id, value_for(id), t0 + std::chrono::seconds(static_cast<long long>(id))));
 
     EXPECT_TRUE(expire(t, t0).empty());
     EXPECT_TRUE(expire(t, t0 + 999ms).empty());
@@ -154,7 +157,8 @@ TEST(RequestTable, TakeExpiredSkipsAlreadyTaken)
 {
     table t;
     for (std::uint64_t id = 1; id <= 6; ++id)
-        ASSERT_TRUE(t.insert(id, value_for(id), t0 + std::chrono::seconds(static_cast<long long>(id))));
+        ASSERT_TRUE(
+            t.insert(id, value_for(id), t0 + std::chrono::seconds(static_cast<long long>(id))));
     ASSERT_TRUE(t.take(2).has_value());
     ASSERT_TRUE(t.take(4).has_value());
     ASSERT_TRUE(t.take(1).has_value()); // front: pruned eagerly
@@ -234,7 +238,8 @@ TEST(RequestTable, TakeAllEmptiesAndCallsForEach)
 {
     table t;
     for (std::uint64_t id = 1; id <= 4; ++id)
-        ASSERT_TRUE(t.insert(id, value_for(id), t0 + std::chrono::seconds(static_cast<long long>(id))));
+        ASSERT_TRUE(
+            t.insert(id, value_for(id), t0 + std::chrono::seconds(static_cast<long long>(id))));
     ASSERT_TRUE(t.take(2).has_value());
 
     std::map<std::uint64_t, std::string> got;
@@ -307,7 +312,8 @@ TEST(RequestTable, MoveConstructOnlyPayload)
 {
     request_table<handler_like> t;
     for (std::uint64_t id = 1; id <= 200; ++id)
-        ASSERT_TRUE(t.insert(id, handler_like(static_cast<int>(id)), t0 + std::chrono::milliseconds(static_cast<long long>(id))));
+        ASSERT_TRUE(t.insert(id, handler_like(static_cast<int>(id)),
+                             t0 + std::chrono::milliseconds(static_cast<long long>(id))));
     // Forces compaction paths as well (many stale entries behind a live front).
     for (std::uint64_t id = 2; id <= 150; ++id) {
         auto v = t.take(id);
@@ -418,7 +424,8 @@ TEST(RequestTableBounded, HundredThousandWithLongRunningFrontIsFast)
     ASSERT_TRUE(t.insert(0, 0, t0 + 30s));
     const auto start = clock_type::now();
     for (std::uint64_t id = 1; id <= 100'000; ++id) {
-        ASSERT_TRUE(t.insert(id, 1, t0 + 30s + std::chrono::microseconds(static_cast<long long>(id))));
+        ASSERT_TRUE(
+            t.insert(id, 1, t0 + 30s + std::chrono::microseconds(static_cast<long long>(id))));
         ASSERT_TRUE(t.take(id).has_value());
         if (id % 1000 == 0) {
             ASSERT_EQ(t.next_deadline(), t0 + 30s);

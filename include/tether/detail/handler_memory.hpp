@@ -21,16 +21,12 @@ void* allocate_handler_memory(std::size_t size, std::size_t align);
 void deallocate_handler_memory(void* p, std::size_t size, std::size_t align) noexcept;
 
 /// A stateless allocator drawing on the shared handler-memory cache.
-template <class T>
-class handler_allocator {
+template <class T> class handler_allocator {
 public:
     using value_type = T;
 
     handler_allocator() noexcept = default;
-    template <class U>
-    handler_allocator(const handler_allocator<U>&) noexcept
-    {
-    }
+    template <class U> handler_allocator(const handler_allocator<U>&) noexcept {}
 
     T* allocate(std::size_t n)
     {
@@ -41,21 +37,18 @@ public:
         deallocate_handler_memory(p, sizeof(T) * n, alignof(T));
     }
 
-    template <class U>
-    bool operator==(const handler_allocator<U>&) const noexcept
-    {
-        return true;
-    }
+    template <class U> bool operator==(const handler_allocator<U>&) const noexcept { return true; }
 };
 
 /// `handler` with handler_allocator associated when it has no allocator of its own (the
 /// default std::allocator); a handler's own associated allocator is always kept.
-template <class Handler>
-auto with_handler_memory(Handler&& handler)
+template <class Handler> auto with_handler_memory(Handler&& handler)
 {
     using decayed = std::decay_t<Handler>;
-    if constexpr (std::is_same_v<boost::asio::associated_allocator_t<decayed>, std::allocator<void>>)
-        return boost::asio::bind_allocator(handler_allocator<void>(), std::forward<Handler>(handler));
+    if constexpr (std::is_same_v<boost::asio::associated_allocator_t<decayed>,
+                                 std::allocator<void>>)
+        return boost::asio::bind_allocator(handler_allocator<void>(),
+                                           std::forward<Handler>(handler));
     else
         return decayed(std::forward<Handler>(handler));
 }

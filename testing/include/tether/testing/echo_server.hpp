@@ -17,11 +17,12 @@ namespace tether::testing {
 
 struct echo_server_options {
     std::string host = "127.0.0.1";
-    std::uint16_t port = 0;                     ///< 0 = ephemeral (see port())
-    int threads = 1;                            ///< io threads, >= 1
-    std::chrono::milliseconds ping_interval{0}; ///< 0 = server never pings; else pings every connection this often
-    std::uint32_t max_frame_size = 4u << 20;    ///< largest frame accepted and sent
-    std::size_t max_json_depth = 64;            ///< deeper payloads are a protocol error
+    std::uint16_t port = 0; ///< 0 = ephemeral (see port())
+    int threads = 1;        ///< io threads, >= 1
+    std::chrono::milliseconds ping_interval{
+        0}; ///< 0 = server never pings; else pings every connection this often
+    std::uint32_t max_frame_size = 4u << 20;       ///< largest frame accepted and sent
+    std::size_t max_json_depth = 64;               ///< deeper payloads are a protocol error
     std::chrono::milliseconds drain_timeout{5000}; ///< how long a drain waits for clients to close
 };
 
@@ -70,7 +71,7 @@ public:
     // Counters (monotonic except connections_open).
     std::uint64_t connections_accepted() const;
     std::uint64_t connections_open() const;
-    std::uint64_t requests() const;         ///< valid `request` messages received
+    std::uint64_t requests() const; ///< valid `request` messages received
     std::uint64_t pings_received() const;
     std::uint64_t pongs_received() const;
     std::uint64_t pings_sent() const;       ///< server-initiated pings (ping_interval)
