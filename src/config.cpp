@@ -105,11 +105,9 @@ bool host_has_bad_character(const std::string& host)
     return false;
 }
 
-} // namespace
-
-void validate(const pool_config& config)
+// Servers.
+void validate_endpoints(const pool_config& config)
 {
-    // Servers.
     if (config.endpoints.empty()) {
         fail("endpoint", "at least one endpoint is required");
     }
@@ -126,8 +124,11 @@ void validate(const pool_config& config)
             fail("endpoint", "port must not be 0 (" + which + ", host " + ep.host + ")");
         }
     }
+}
 
-    // Sizes and threads.
+// Sizes and threads.
+void validate_sizes(const pool_config& config)
+{
     if (config.max_connections < 1) {
         fail("max_connections", "must be >= 1, got 0");
     }
@@ -139,15 +140,21 @@ void validate(const pool_config& config)
     if (config.io_threads < 1) {
         fail("io_threads", "must be >= 1, got 0");
     }
+}
 
-    // Timeouts: every one > 0 and bounded.
+// Timeouts: every one > 0 and bounded.
+void validate_timeouts(const pool_config& config)
+{
     check_duration("acquire_timeout", config.acquire_timeout);
     check_duration("connect_timeout", config.connect_timeout);
     check_duration("request_timeout", config.request_timeout);
     check_duration("ping_interval", config.ping_interval);
     check_duration("ping_timeout", config.ping_timeout);
+}
 
-    // Backoff.
+// Backoff.
+void validate_backoff(const pool_config& config)
+{
     check_duration("backoff.initial", config.backoff.initial);
     check_duration("backoff.max", config.backoff.max);
     if (config.backoff.initial > config.backoff.max) {
@@ -161,8 +168,11 @@ void validate(const pool_config& config)
     if (!(config.backoff.jitter >= 0.0 && config.backoff.jitter < 1.0)) {
         fail("backoff.jitter", "must be in [0, 1), got " + number_text(config.backoff.jitter));
     }
+}
 
-    // TCP level.
+// TCP level.
+void validate_tcp(const pool_config& config)
+{
     check_keepalive_seconds("tcp_keepalive.idle", config.tcp_keepalive.idle);
     check_keepalive_seconds("tcp_keepalive.interval", config.tcp_keepalive.interval);
     if (config.tcp_keepalive.count < 1 || config.tcp_keepalive.count > max_keepalive_count) {
@@ -172,8 +182,11 @@ void validate(const pool_config& config)
     if (config.tcp_user_timeout) {
         check_duration("tcp_user_timeout", *config.tcp_user_timeout);
     }
+}
 
-    // Protocol limits.
+// Protocol limits.
+void validate_protocol_limits(const pool_config& config)
+{
     if (config.max_frame_size < min_frame_size) {
         fail("max_frame_size",
              "must be in 64..2^32-1 bytes, got " + std::to_string(config.max_frame_size));
@@ -181,8 +194,11 @@ void validate(const pool_config& config)
     if (config.max_json_depth < min_json_depth || config.max_json_depth > max_json_depth_limit) {
         fail("max_json_depth", "must be in 2..10000, got " + std::to_string(config.max_json_depth));
     }
+}
 
-    // Lifecycle.
+// Lifecycle.
+void validate_lifecycle(const pool_config& config)
+{
     check_duration("drain_timeout", config.drain_timeout);
     check_count("max_concurrent_connects", config.max_concurrent_connects);
     check_duration("max_lifetime", config.max_lifetime, max_recycle_duration, "30 days");
@@ -191,6 +207,19 @@ void validate(const pool_config& config)
     check_count("max_queued_notifies", config.max_queued_notifies);
     check_duration("lease_warn_threshold", config.lease_warn_threshold);
     // max_waiters may be 0: no waiting at all (acquire fails fast with too_many_waiters).
+}
+
+} // namespace
+
+void validate(const pool_config& config)
+{
+    validate_endpoints(config);
+    validate_sizes(config);
+    validate_timeouts(config);
+    validate_backoff(config);
+    validate_tcp(config);
+    validate_protocol_limits(config);
+    validate_lifecycle(config);
 }
 
 nlohmann::json to_json(const pool_config& config)
