@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include <cstring>
+#include <stdexcept>
 
 namespace tether::test {
 
@@ -178,6 +179,14 @@ std::vector<std::string> fake_wire::take_frames()
     }
     written.erase(0, pos);
     return frames;
+}
+
+std::string encode_frame(const wire::message& m)
+{
+    std::string out;
+    if (wire::serialize(m, out, wire::default_max_frame_size))
+        throw std::invalid_argument("encode_frame: message not serializable");
+    return out;
 }
 
 detail::transport_factory

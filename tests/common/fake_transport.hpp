@@ -7,6 +7,8 @@
 // posted to the link's strand, as a real transport's are.
 
 #include "io/transport.hpp"
+#include "sansio/frame_decoder.hpp"
+#include "sansio/message.hpp"
 
 #include <boost/system/error_code.hpp>
 
@@ -50,6 +52,9 @@ struct fake_wire {
 
     fake_transport* transport = nullptr;
 };
+
+/// `m` as one frame, as a server would send it.
+std::string encode_frame(const wire::message& m);
 
 /// The factory to put in a link_context: every new link gets the next wire of `wires` (or a
 /// fresh one), appended to `made`.

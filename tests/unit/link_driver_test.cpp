@@ -85,19 +85,13 @@ protected:
         EXPECT_NE(p, nullptr) << "expected a ping, got " << frame;
         return p ? p->id : 0;
     }
-    static std::string frame_of(const wire::message& m)
-    {
-        std::string out;
-        EXPECT_FALSE(wire::serialize(m, out, 1 << 20));
-        return out;
-    }
     // Connects and answers the proving ping: the link is ready.
     std::shared_ptr<fake_wire> proven_link()
     {
         auto w = start_link();
         auto frames = w->take_frames();
         EXPECT_EQ(frames.size(), 1u);
-        w->deliver(frame_of(wire::pong{ping_id_in(frames.at(0))}));
+        w->deliver(tether::test::encode_frame(wire::pong{ping_id_in(frames.at(0))}));
         run();
         EXPECT_EQ(owner->ready, 1);
         return w;
@@ -160,7 +154,7 @@ TEST_F(LinkDriver, ProvesWithAPingBeforeReportingReady)
     EXPECT_FALSE(l->accepting());
     auto frames = w->take_frames();
     ASSERT_EQ(frames.size(), 1u);
-    w->deliver(frame_of(wire::pong{ping_id_in(frames[0])}));
+    w->deliver(tether::test::encode_frame(wire::pong{ping_id_in(frames[0])}));
     run();
     EXPECT_EQ(owner->ready, 1);
     EXPECT_TRUE(l->accepting());
@@ -211,8 +205,8 @@ TEST_F(LinkDriver, AResponseArrivingOneByteAtATimeCompletesTheRequest)
     auto r = request({{"op", "echo"}});
     auto frames = w->take_frames();
     ASSERT_EQ(frames.size(), 1u);
-    const auto reply =
-        frame_of(wire::response{request_id_of(frames[0]), {{"ok", true}}, std::nullopt});
+    const auto reply = tether::test::encode_frame(
+        wire::response{request_id_of(frames[0]), {{"ok", true}}, std::nullopt});
     for (std::size_t i = 0; i + 1 < reply.size(); ++i) {
         w->deliver(reply.substr(i, 1));
         run();
@@ -333,7 +327,7 @@ TEST_F(LinkDriver, AnyByteIsProofOfLife)
 TEST_F(LinkDriver, ServerPingsAreAnsweredAtOnce)
 {
     auto w = proven_link();
-    w->deliver(frame_of(wire::ping{77}));
+    w->deliver(tether::test::encode_frame(wire::ping{77}));
     run();
     auto frames = w->take_frames();
     ASSERT_EQ(frames.size(), 1u);
@@ -347,14 +341,14 @@ TEST_F(LinkDriver, GoawayRefusesNewRequestsDeliversOwedRepliesThenCloses)
     auto w = proven_link();
     auto owed = request({{"n", 1}});
     const auto id = request_id_of(w->take_frames().at(0));
-    w->deliver(frame_of(wire::goaway{"restart"}));
+    w->deliver(tether::test::encode_frame(wire::goaway{"restart"}));
     run();
     EXPECT_EQ(owner->draining, 1);
     EXPECT_FALSE(l->accepting());
     auto refused = request({{"n", 2}});
     EXPECT_EQ(refused->ec, errc::connection_draining);
     EXPECT_TRUE(w->take_frames().empty()) << "nothing sent on a draining link";
-    w->deliver(frame_of(wire::response{id, {{"ok", 1}}, std::nullopt}));
+    w->deliver(tether::test::encode_frame(wire::response{id, {{"ok", 1}}, std::nullopt}));
     run();
     EXPECT_EQ(owed->calls, 1);
     EXPECT_FALSE(owed->ec);

@@ -80,9 +80,10 @@ protected:
                 for (const auto& f : w->take_frames()) {
                     auto parsed = wire::parse(f, {wire::sender::client});
                     if (auto* p = std::get_if<wire::ping>(&parsed.msg))
-                        w->deliver(frame_of(wire::pong{p->id}));
+                        w->deliver(tether::test::encode_frame(wire::pong{p->id}));
                     else if (auto* r = std::get_if<wire::request>(&parsed.msg); r && !hold_replies)
-                        w->deliver(frame_of(wire::response{r->id, r->body, std::nullopt}));
+                        w->deliver(tether::test::encode_frame(
+                            wire::response{r->id, r->body, std::nullopt}));
                     answered = true;
                 }
             }
@@ -99,12 +100,6 @@ protected:
             run();
             serve();
         }
-    }
-    static std::string frame_of(const wire::message& m)
-    {
-        std::string out;
-        EXPECT_FALSE(wire::serialize(m, out, 1 << 20));
-        return out;
     }
     std::size_t open_wires() const
     {
