@@ -51,10 +51,9 @@ nlohmann::json lease::request(const nlohmann::json& body, std::error_code& ec)
         ec = errc::invalid_lease;
         return nullptr;
     }
-    if (anchor_->impl->running_in_io_thread()) {
-        ec = errc::would_block_io_thread;
+    ec = detail::blocking_call_refusal(anchor_);
+    if (ec)
         return nullptr;
-    }
     detail::sync_wait<nlohmann::json> wait;
     detail::start_request(anchor_, link_, body, wait.handler(),
                           detail::completion_mode::inline_for_blocking_caller);

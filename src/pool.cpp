@@ -240,17 +240,10 @@ detail::pool_impl& pool::impl() const
 
 lease pool::acquire(std::error_code& ec, std::source_location site)
 {
-    ec.clear();
-    if (!anchor_) {
-        ec = errc::pool_closed;
+    ec = detail::blocking_call_refusal(anchor_);
+    if (ec)
         return {};
-    }
-    detail::pool_impl& p = *anchor_->impl;
-    if (p.running_in_io_thread()) {
-        ec = errc::would_block_io_thread;
-        return {};
-    }
-    if (auto l = p.try_acquire_idle(site))
+    if (auto l = anchor_->impl->try_acquire_idle(site))
         return detail::lease_access::make(anchor_, std::move(l));
     detail::sync_wait<lease> wait;
     detail::start_acquire(anchor_, wait.handler(), site,
@@ -274,15 +267,9 @@ lease pool::acquire(std::source_location site)
 nlohmann::json pool::request(const nlohmann::json& body, std::error_code& ec,
                              std::source_location site)
 {
-    ec.clear();
-    if (!anchor_) {
-        ec = errc::pool_closed;
+    ec = detail::blocking_call_refusal(anchor_);
+    if (ec)
         return nullptr;
-    }
-    if (anchor_->impl->running_in_io_thread()) {
-        ec = errc::would_block_io_thread;
-        return nullptr;
-    }
     detail::sync_wait<nlohmann::json> wait;
     detail::start_pool_request(anchor_, body, wait.handler(), site,
                                detail::completion_mode::inline_for_blocking_caller);
@@ -302,11 +289,11 @@ nlohmann::json pool::request(const nlohmann::json& body, std::source_location si
 
 bool pool::wait_ready(std::chrono::milliseconds timeout)
 {
-    if (!anchor_)
+    const auto ec = detail::blocking_call_refusal(anchor_);
+    if (ec == errc::pool_closed)
         return false;
-    if (anchor_->impl->running_in_io_thread())
-        throw error(make_error_code(errc::would_block_io_thread),
-                    "tether: wait_ready on an io thread");
+    if (ec)
+        throw error(ec, "tether: wait_ready on an io thread");
     return anchor_->impl->wait_ready(timeout);
 }
 

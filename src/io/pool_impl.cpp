@@ -56,6 +56,15 @@ pool_anchor::~pool_anchor()
         impl->shutdown(impl->config().drain_timeout);
 }
 
+std::error_code blocking_call_refusal(const std::shared_ptr<pool_anchor>& anchor)
+{
+    if (!anchor)
+        return errc::pool_closed;
+    if (anchor->impl->running_in_io_thread())
+        return errc::would_block_io_thread;
+    return {};
+}
+
 pool_impl::pool_impl(pool_config config, pool_seams s)
     : config_(std::move(config)),
       runner_(config_.io_threads), link_context_{config_,

@@ -45,6 +45,10 @@ struct pool_anchor {
     ~pool_anchor();
 };
 
+/// Why a blocking call on the pool of `anchor` cannot go ahead: pool_closed for an empty
+/// handle, would_block_io_thread on one of the pool's own io threads; empty when it can.
+std::error_code blocking_call_refusal(const std::shared_ptr<pool_anchor>& anchor);
+
 /// The seams a test may replace: the clock (and timers) and the links' transport.
 struct pool_seams {
     clock_service* clock = nullptr;   ///< default: steady_clock_service()

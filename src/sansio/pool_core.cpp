@@ -142,6 +142,14 @@ bool pool_core::start_connect(pool_time now, actions& out)
     return true;
 }
 
+// Make before break: a connect for the replacement of the link in `slot`, which link_ready()
+// retires once the replacement is proven (a capped or failed connect is retried later).
+void pool_core::start_replacement(link_slot slot, pool_time now, actions& out)
+{
+    if (start_connect(now, out))
+        records_.change(slot, [](link_record& r) { r.replacing = true; });
+}
+
 // ---- link events --------------------------------------------------------------------------------
 
 void pool_core::hand_out(link_slot slot, pool_time now, actions& out)
@@ -229,8 +237,7 @@ void pool_core::link_returned(link_slot slot, bool usable, pool_time now, action
         fill(now, out);
         return;
     case return_verdict::reuse_and_replace:
-        if (start_connect(now, out)) // make before break
-            records_.change(slot, [](link_record& rec) { rec.replacing = true; });
+        start_replacement(slot, now, out);
         break;
     case return_verdict::reuse:
         break;
@@ -347,9 +354,7 @@ void pool_core::recycle_idle_links(pool_time now, actions& out)
             retire(s, errc::connection_draining, out);
             break;
         case idle_verdict::replace:
-            // Make before break: link_ready() retires this one once the replacement is proven.
-            if (start_connect(now, out))
-                records_.change(s, [](link_record& r) { r.replacing = true; });
+            start_replacement(s, now, out);
             break;
         case idle_verdict::retire_and_refill:
             retire(s, errc::connection_draining, out);

@@ -112,6 +112,7 @@ public:
 private:
     void fill(pool_time now, actions& out);
     bool start_connect(pool_time now, actions& out);
+    void start_replacement(link_slot slot, pool_time now, actions& out);
     void hand_out(link_slot slot, pool_time now, actions& out);
     void lease(link_slot slot, pool_time now, const std::source_location& site);
     void retire(link_slot slot, errc reason, actions& out);
