@@ -4,19 +4,6 @@
 
 namespace tether::sansio {
 
-std::optional<backend_id> backend_set::next_for_connect(pool_time now)
-{
-    const std::size_t n = backends_.size();
-    for (std::size_t k = 0; k < n; ++k) {
-        const std::size_t b = (cursor_ + k) % n;
-        if (backends_[b].accepts_connect(now)) {
-            cursor_ = (b + 1) % n;
-            return b;
-        }
-    }
-    return std::nullopt;
-}
-
 std::optional<pool_time> backend_set::earliest_retry(pool_time now) const
 {
     std::optional<pool_time> earliest;

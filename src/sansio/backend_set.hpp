@@ -27,6 +27,10 @@ struct backend {
     std::uint64_t connects = 0; ///< proven links opened
     std::uint64_t connect_failures = 0;
     std::uint64_t failure_epoch = 0; ///< failures of concurrent connects advance backoff once
+    /// The failures a proven link reset the backoff from, until a link of it serves: an
+    /// early goaway (pool_core::link_draining) resumes from there.
+    unsigned failures_before_reset = 0;
+    std::optional<pool_time> early_goaway_at; ///< the last goaway right after proving
     std::string last_error;
     double weight = 1.0;  ///< balancing weight (slow start ramps it; design.md §8)
     bool ejected = false; ///< outlier ejection (design.md §8)
@@ -37,10 +41,13 @@ struct backend {
     {
         return backoff.failures() > 0 && retry_at > now;
     }
-    /// A new link may be opened to it now.
-    bool accepts_connect(pool_time now) const noexcept
+    /// A new link may be opened to it now, `connecting` links to it being in flight. A backend
+    /// that failed gets one probing connect at a time until a link to it is proven (not a
+    /// burst of them at a server that may still be down).
+    bool accepts_connect(pool_time now, std::size_t connecting) const noexcept
     {
-        return !removed && !ejected && retry_at <= now;
+        return !removed && !ejected && retry_at <= now &&
+               (backoff.failures() == 0 || connecting == 0);
     }
 };
 
@@ -57,9 +64,21 @@ public:
     const backend& operator[](backend_id b) const { return backends_[b]; }
     const std::vector<backend>& all() const noexcept { return backends_; }
 
-    /// Round robin over the backends that accept a connect now; advances the cursor past the
-    /// one chosen. nullopt when every backend is backing off (or out of service).
-    std::optional<backend_id> next_for_connect(pool_time now);
+    /// Round robin over the backends that accept a connect now (`connecting(b)`: links in
+    /// flight to backend b); advances the cursor past the one chosen. nullopt when none does.
+    template <class ConnectingCount>
+    std::optional<backend_id> next_for_connect(pool_time now, ConnectingCount&& connecting)
+    {
+        const std::size_t n = backends_.size();
+        for (std::size_t k = 0; k < n; ++k) {
+            const std::size_t b = (cursor_ + k) % n;
+            if (backends_[b].accepts_connect(now, connecting(b))) {
+                cursor_ = (b + 1) % n;
+                return b;
+            }
+        }
+        return std::nullopt;
+    }
     /// Where the round robin starts (a random place, so a fleet of clients does not all start
     /// on the first endpoint).
     void set_cursor(std::size_t cursor) noexcept { cursor_ = cursor; }

@@ -55,6 +55,8 @@ public:
 
     /// A proven link resets the schedule.
     void reset() noexcept { failures_ = 0; }
+    /// Goes back to `failures` (undoing a reset that turned out premature).
+    void resume(unsigned failures) noexcept { failures_ = failures; }
 
     unsigned failures() const noexcept { return failures_; }
 

@@ -27,6 +27,7 @@ struct link_record {
     bool warned = false;     ///< this lease was reported as held too long
     std::uint64_t epoch = 0; ///< the backend's failure epoch when the connect started
     pool_time retire_at{};   ///< opened + jittered max_lifetime
+    pool_time proven_at{};
     pool_time idle_since{};
     pool_time leased_at{};
     pool_duration idle_limit{};  ///< jittered idle_timeout

@@ -55,6 +55,9 @@ void pool_core::lease(link_slot slot, pool_time now, const std::source_location&
         r.leased_at = now;
         r.site = site;
     });
+    if (now - records_.at(slot).proven_at >= limits_.backoff.initial)
+        trust(backends_[records_.at(slot).backend]); // it served long after proving
+
     ++counters_.acquires;
 }
 
@@ -125,7 +128,8 @@ bool pool_core::start_connect(pool_time now, actions& out)
     // max_concurrent_connects.
     if (gauges().connecting >= limits_.max_concurrent_connects)
         return false;
-    const auto b = backends_.next_for_connect(now);
+    const auto b = backends_.next_for_connect(
+        now, [this](backend_id id) { return records_.backend(id).connecting; });
     if (!b)
         return false;
     link_record r;
@@ -151,6 +155,33 @@ void pool_core::start_replacement(link_slot slot, pool_time now, actions& out)
 }
 
 // ---- link events --------------------------------------------------------------------------------
+
+// A link of `b` outlived the early-goaway window: whatever came before is forgiven.
+void pool_core::trust(backend& b) noexcept
+{
+    b.failures_before_reset = 0;
+    b.early_goaway_at.reset();
+}
+
+// goaway within backoff.initial of proving is "early". Once is a restart that caught a new
+// link: replaced at once, as any goaway. Again within backoff.max, the backend sends every new
+// link away (a reconnect loop otherwise, since proving resets the backoff and goaway replaces
+// at once): a failed connect, resuming the backoff from before that proving.
+void pool_core::judge_goaway(const link_record& r, pool_time now, actions& out)
+{
+    backend& b = backends_[r.backend];
+    if (now - r.proven_at >= limits_.backoff.initial) {
+        trust(b);
+        return;
+    }
+    const bool repeat = b.early_goaway_at && now - *b.early_goaway_at < limits_.backoff.max;
+    b.early_goaway_at = now;
+    if (!repeat)
+        return;
+    if (r.epoch == b.failure_epoch)
+        b.backoff.resume(b.failures_before_reset);
+    record_connect_failure(r, "goaway again right after a link was proven", now, out);
+}
 
 void pool_core::hand_out(link_slot slot, pool_time now, actions& out)
 {
@@ -178,10 +209,17 @@ void pool_core::link_ready(link_slot slot, pool_time now, actions& out)
 {
     if (!records_.contains(slot) || records_.at(slot).status != link_status::connecting)
         return;
-    backend& b = backends_[records_.at(slot).backend];
+    records_.change(slot, [now](link_record& r) { r.proven_at = now; });
+    const link_record& r = records_.at(slot);
+    backend& b = backends_[r.backend];
     ++b.connects;
-    b.backoff.reset();
-    b.retry_at = {};
+    // A connect started before the backend's last failure proves nothing about it since.
+    if (r.epoch == b.failure_epoch) {
+        if (b.backoff.failures() > 0)
+            b.failures_before_reset = b.backoff.failures();
+        b.backoff.reset();
+        b.retry_at = {};
+    }
     if (closed_) {
         retire(slot, errc::pool_closed, out);
         return;
@@ -198,10 +236,12 @@ void pool_core::link_draining(link_slot slot, pool_time now, actions& out)
 {
     if (!records_.contains(slot))
         return;
-    const link_status s = records_.at(slot).status;
-    if (s == link_status::draining || s == link_status::connecting)
+    const link_record& r = records_.at(slot);
+    if (r.status == link_status::draining || r.status == link_status::connecting)
         return;
-    records_.change(slot, [](link_record& r) { r.status = link_status::draining; });
+    records_.change(slot, [](link_record& rec) { rec.status = link_status::draining; });
+    if (!closed_)
+        judge_goaway(r, now, out);
     // Make before break: a replacement starts now, while the old link finishes what it owes.
     if (!closed_ && gauges().live() < limits_.max_connections)
         start_connect(now, out);
@@ -277,7 +317,14 @@ void pool_core::record_connect_failure(const link_record& r, std::string_view de
     ++counters_.connect_failures;
     ++b.connect_failures;
     b.last_error.assign(detail);
-    out.emplace_back(connect_failed{r.backend});
+    if (r.status == link_status::connecting)
+        out.emplace_back(connect_failed{r.backend});
+    advance_backoff(r, now, out);
+}
+
+void pool_core::advance_backoff(const link_record& r, pool_time now, actions& out)
+{
+    backend& b = backends_[r.backend];
     // Concurrent connects that failed together advance the backoff once.
     if (r.epoch != b.failure_epoch)
         return;

@@ -108,6 +108,11 @@ public:
     const waiter_queue& waiters() const noexcept { return waiters_; }
     const pool_core_counters& counters() const noexcept { return counters_; }
     const pool_limits& limits() const noexcept { return limits_; }
+    /// A new link may be opened to backend `b` now (its backoff, and its probe in flight).
+    bool backend_accepts_connect(backend_id b, pool_time now) const noexcept
+    {
+        return backends_[b].accepts_connect(now, records_.backend(b).connecting);
+    }
 
 private:
     void fill(pool_time now, actions& out);
@@ -120,6 +125,9 @@ private:
     void fail_if_nothing_can_serve(pool_time now, actions& out);
     void record_connect_failure(const link_record& r, std::string_view detail, pool_time now,
                                 actions& out);
+    void advance_backoff(const link_record& r, pool_time now, actions& out);
+    void judge_goaway(const link_record& r, pool_time now, actions& out);
+    static void trust(backend& b) noexcept;
     void maintain(pool_time now, actions& out);
     void warn_long_leases(pool_time now, actions& out);
     void recycle_idle_links(pool_time now, actions& out);

@@ -179,8 +179,8 @@ public:
 
     bool any_backend_accepts() const
     {
-        for (const auto& b : core.backends().all())
-            if (b.accepts_connect(now))
+        for (std::size_t b = 0; b < core.backends().size(); ++b)
+            if (core.backend_accepts_connect(b, now))
                 return true;
         return false;
     }

@@ -64,11 +64,11 @@ struct backend_state {
 enum class op_state : std::uint8_t { acquiring, requesting, done };
 
 class fleet_sim {
-  public:
+public:
     explicit fleet_sim(const fleet_config& config);
     fleet_results run();
 
-  private:
+private:
     // ---- fleet_sim.cpp: loop, clients, the core's actions
     void push(pool_time at, ev kind, link_slot slot = 0, std::uint64_t a = 0, std::uint64_t b = 0);
     void dispatch(const event& e);

@@ -22,8 +22,8 @@ std::string at(pool_time start, pool_time now)
 
 bool any_backend_accepts(const sansio::pool_core& c, pool_time now)
 {
-    for (const auto& b : c.backends().all())
-        if (b.accepts_connect(now))
+    for (std::size_t b = 0; b < c.backends().size(); ++b)
+        if (c.backend_accepts_connect(b, now))
             return true;
     return false;
 }

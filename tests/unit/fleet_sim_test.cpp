@@ -148,11 +148,14 @@ TEST(FleetSim, AnotherSeedIsAnotherRunAndSaysWhichSeed)
 
 namespace {
 
-// Reported, not fixed: when every backend answers each new link with goaway right after the
-// proving pong (a fleet-wide graceful restart that keeps accepting), a proven link resets its
-// backend's backoff and a goaway starts the replacement at once, so the pool reconnects in a
-// loop as fast as max_concurrent_connects allows. Enable once the core backs off from that.
-TEST(FleetSim, DISABLED_GoawayOnEveryNewLinkDoesNotStormTheFleet)
+// Found by this simulation: when every backend answered each new link with goaway right after
+// the proving pong (a fleet-wide graceful restart that keeps accepting), a proven link reset
+// its backend's backoff and the goaway started a replacement at once: a reconnect loop as fast
+// as max_concurrent_connects allowed (461,585 connects in these 30 s). A second goaway within
+// backoff.initial of proving now counts as a failed connect and resumes the backoff from
+// before that proving, so each backend's cycles grow apart (200 ms x 1.6^n: about ten in 30 s),
+// each at most one refill of the pool.
+TEST(FleetSim, GoawayOnEveryNewLinkDoesNotStormTheFleet)
 {
     auto c = config(seed_from_env(1));
     c.duration = 2min;
@@ -164,13 +167,16 @@ TEST(FleetSim, DISABLED_GoawayOnEveryNewLinkDoesNotStormTheFleet)
     const auto s = sim::run_fleet_sim(c);
     sim::print_summary(c, s);
     expect_sound(s.results);
-    // 30 s of goaway everywhere for 40 links: even one new link per link and second is plenty.
-    EXPECT_LT(s.results.connects, 40u * 30u);
+    // 30 s of goaway everywhere for 40 links: about ten backoff cycles per backend, each at
+    // most one refill of the pool's 40 links.
+    EXPECT_LT(s.results.connects, 10u * 12u * 40u / 2u);
+    EXPECT_LE(s.results.backoffs, 10u * 12u);
 }
 
-// Reported, not fixed: after every backend was down, the whole refill goes to the first backend
-// whose backoff ends (round robin only over backends not backing off) and stays there until
-// max_lifetime recycles it (up to 30 min). Enable once the refill is spread.
+// Known, left to the balancing work (design.md §8: least_loaded and slow start): after every
+// backend was down, the whole refill goes to the first backend whose backoff ends (round robin
+// only over backends not backing off) and stays there until max_lifetime recycles it (up to
+// 30 min). Enable once the refill is spread.
 TEST(FleetSim, DISABLED_RefillAfterAnOutageSpreadsOverTheBackends)
 {
     auto c = config(seed_from_env(20240611));

@@ -62,6 +62,14 @@ protected:
         config.ping_timeout = 5s;
     }
 
+    ~LinkDriver() override
+    {
+        // A pending read holds the link through its transport: close it so nothing is left.
+        if (l)
+            l->force_close(make_error_code(errc::connection_lost));
+        run();
+    }
+
     std::shared_ptr<fake_wire> start_link()
     {
         context.emplace(

@@ -158,16 +158,72 @@ TEST(PoolCore, ConcurrentConnectFailuresAdvanceTheBackoffOnce)
     EXPECT_EQ(h.backoffs, 1u);
     EXPECT_EQ(h.connect_failures_seen, 3u);
     EXPECT_EQ(h.g().connecting, 0u) << "nothing starts while backing off";
-    // The backoff is 100 ms +-20 %: by 120 ms the connects have been retried.
+    // The backoff is 100 ms +-20 %: by 120 ms the endpoint is probed, with one connect.
     EXPECT_LE(h.core.next_wake(), h.now + 120ms);
     h.advance(120ms);
-    EXPECT_EQ(h.g().connecting, 3u);
-    for (auto s : h.pending())
-        h.connect_fails(s);
+    ASSERT_EQ(h.g().connecting, 1u) << "one probe at a time at an endpoint that failed";
+    h.connect_fails(h.pending()[0]);
     EXPECT_EQ(h.core.backends()[0].backoff.failures(), 2u);
     h.advance(240ms);
+    ASSERT_EQ(h.g().connecting, 1u);
     h.ready(h.pending()[0]);
     EXPECT_EQ(h.core.backends()[0].backoff.failures(), 0u) << "a proven link resets the backoff";
+    EXPECT_EQ(h.g().connecting, 2u) << "then the rest connect at once";
+}
+
+TEST(PoolCore, AGoawayAgainRightAfterProvingIsAFailedConnect)
+{
+    pool_core_harness h(limits(1, 4));
+    h.start();
+    h.ready(h.pending()[0]);
+    h.advance(50ms); // less than backoff.initial (100 ms) after it was proven
+    h.goaway(h.core.records().idle_stack().back());
+    EXPECT_EQ(h.core.backends()[0].backoff.failures(), 0u) << "once: replaced at once";
+    ASSERT_EQ(h.pending().size(), 1u);
+    h.ready(h.pending()[0]);
+    h.advance(50ms);
+    h.goaway(h.core.records().idle_stack().back());
+    const auto& b = h.core.backends()[0];
+    EXPECT_EQ(b.backoff.failures(), 1u) << "again: the backend sends new links away";
+    EXPECT_EQ(b.connect_failures, 1u);
+    EXPECT_EQ(h.g().connecting, 0u) << "the replacement waits out the backoff";
+    EXPECT_EQ(h.connect_failures_seen, 0u) << "not a connect failure for the observer";
+    h.advance(120ms);
+    EXPECT_EQ(h.g().connecting, 1u);
+}
+
+TEST(PoolCore, AGoawayLongAfterProvingIsNoFailure)
+{
+    pool_core_harness h(limits(2, 4));
+    h.start();
+    h.ready(h.pending()[0]);
+    h.ready(h.pending()[0]);
+    h.goaway(h.core.records().idle_stack().back()); // early, once
+    h.advance(100ms);
+    h.goaway(h.core.records().idle_stack().back()); // not early: all is forgiven
+    EXPECT_EQ(h.core.backends()[0].backoff.failures(), 0u);
+    EXPECT_EQ(h.g().connecting, 2u) << "both replaced at once";
+}
+
+TEST(PoolCore, EveryNewLinkSentAwayAtOnceBacksOffFurtherEachTime)
+{
+    pool_core_harness h(limits(1, 2));
+    h.start();
+    std::vector<std::chrono::milliseconds> delays;
+    for (int i = 0; i < 6; ++i) {
+        ASSERT_EQ(h.pending().size(), 1u) << "round " << i;
+        const auto s = h.pending()[0];
+        h.ready(s);
+        h.goaway(s);
+        h.closed(s, errc::connection_draining);
+        const auto& b = h.core.backends()[0];
+        EXPECT_EQ(b.backoff.failures(), static_cast<unsigned>(i)) << "the first is forgiven";
+        if (i == 0)
+            continue; // replaced at once
+        delays.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(b.retry_at - h.now));
+        h.advance(delays.back() + 1ms);
+    }
+    EXPECT_GT(delays.back(), 2 * delays.front()) << "the backoff grows, not a reconnect loop";
 }
 
 TEST(PoolCore, WaitersFailFastWhenEveryEndpointBacksOff)
@@ -254,6 +310,7 @@ TEST(PoolCore, GoawayAtMaxConnectionsStillReplacesTheLink)
     for (auto s : h.pending())
         h.ready(s);
     const auto s = h.core.records().idle_stack().back();
+    h.advance(100ms); // not a goaway right after proving
     h.goaway(s);
     EXPECT_EQ(h.g().connecting, 1u) << "a draining link does not count against the cap";
 }
