@@ -65,34 +65,32 @@ struct pool_impl::translator {
     void operator()(const sansio::pool_finished&) const { out.finished(); }
 };
 
-void pool_impl::translate_locked(deferred& out, boost::system::error_code closed_reason)
+void pool_impl::translate_actions_locked(deferred& out,
+                                         const boost::system::error_code* closed_reason)
 {
-    const translator t{*this, out, closed_reason};
+    const translator t{*this, out, closed_reason ? *closed_reason : boost::system::error_code()};
     for (const auto& action : actions_)
         std::visit(t, action);
     actions_.clear();
-    note_wake_locked();
 }
 
-pool_impl::deferred::~deferred()
+void pool_impl::deferred::perform()
 {
-    if (grants_.empty() && failures_.empty() && starts_.empty() && drains_.empty() &&
-        observations_.empty() && !finished_)
-        return; // the common case: a lease taken or returned
-    for (auto& g : grants_)
+    pending& w = *work_;
+    for (auto& g : w.grants)
         std::move(g.w.op).complete({}, lease_access::make(std::move(g.w.anchor), std::move(g.l)));
-    for (auto& f : failures_)
+    for (auto& f : w.failures)
         std::move(f.w.op).complete(f.ec, tether::lease{});
-    for (auto& l : starts_)
+    for (auto& l : w.starts)
         l->start();
-    for (auto& d : drains_)
+    for (auto& d : w.drains)
         d.l->drain(make_error_code(d.reason));
     if (auto* obs = pool_.config_.observer.get())
-        for (auto& call : observations_)
+        for (auto& call : w.observations)
             call(*obs);
-    if (finished_)
+    if (w.finished)
         boost::asio::post(pool_.strand_, [self = pool_.shared_from_this()] { self->finish(); });
-    // Members go next: the anchors of failed waiters, then the references let go.
+    // work_ goes next: the anchors of failed waiters, then the references let go.
 }
 
 } // namespace tether::detail

@@ -11,6 +11,8 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -21,36 +23,35 @@ public:
     explicit deferred(pool_impl& pool) noexcept : pool_(pool) {}
     deferred(const deferred&) = delete;
     deferred& operator=(const deferred&) = delete;
-    ~deferred();
+    ~deferred()
+    {
+        if (work_)
+            perform(); // not the common case: a lease taken or returned needs nothing here
+    }
 
     void grant(waiting_acquire w, std::shared_ptr<link> l)
     {
-        grants_.push_back({std::move(w), std::move(l)});
+        work().grants.push_back({std::move(w), std::move(l)});
     }
     void complete(waiting_acquire w, boost::system::error_code ec)
     {
-        failures_.push_back({std::move(w), ec});
+        work().failures.push_back({std::move(w), ec});
     }
-    void start(std::shared_ptr<link> l)
-    {
-        keep_running();
-        starts_.push_back(std::move(l));
-    }
+    void start(std::shared_ptr<link> l) { work(true).starts.push_back(std::move(l)); }
     void drain(std::shared_ptr<link> l, errc reason)
     {
-        keep_running();
-        drains_.push_back({std::move(l), reason});
+        work(true).drains.push_back({std::move(l), reason});
     }
     void observe(std::function<void(pool_observer&)> call)
     {
-        observations_.push_back(std::move(call));
+        work().observations.push_back(std::move(call));
     }
-    void finished() { finished_ = true; }
+    void finished() { work().finished = true; }
     /// A reference to let go of after the lock (never the last one of a link under it).
     void drop(std::shared_ptr<link> l)
     {
         if (l)
-            dropped_.push_back(std::move(l));
+            work().dropped.push_back(std::move(l));
     }
 
 private:
@@ -66,23 +67,32 @@ private:
         std::shared_ptr<link> l;
         errc reason;
     };
-    // The link may close and the pool finish before a start or drain below is queued: the io
-    // threads must not run out of work (and exit) until it is.
-    void keep_running()
+    // Allocated on first use, so the fast paths (an idle link leased or returned) construct
+    // and destroy one pointer.
+    struct pending {
+        std::vector<granted> grants;
+        std::vector<failed> failures;
+        std::vector<std::shared_ptr<link>> starts;
+        std::vector<drained> drains;
+        std::vector<std::function<void(pool_observer&)>> observations;
+        std::vector<std::shared_ptr<link>> dropped;
+        // The link may close and the pool finish before a start or drain is queued: the io
+        // threads must not run out of work (and exit) until it is.
+        std::optional<boost::asio::executor_work_guard<io_runner::executor_type>> keep_running;
+        bool finished = false;
+    };
+    pending& work(bool keep_running = false)
     {
         if (!work_)
-            work_.emplace(pool_.runner_.context().get_executor());
+            work_ = std::make_unique<pending>();
+        if (keep_running && !work_->keep_running)
+            work_->keep_running.emplace(pool_.runner_.context().get_executor());
+        return *work_;
     }
+    void perform();
 
     pool_impl& pool_;
-    std::vector<granted> grants_;
-    std::vector<failed> failures_;
-    std::vector<std::shared_ptr<link>> starts_;
-    std::vector<drained> drains_;
-    std::vector<std::function<void(pool_observer&)>> observations_;
-    std::vector<std::shared_ptr<link>> dropped_;
-    std::optional<boost::asio::executor_work_guard<io_runner::executor_type>> work_;
-    bool finished_ = false;
+    std::unique_ptr<pending> work_;
 };
 
 } // namespace tether::detail

@@ -56,15 +56,6 @@ pool_anchor::~pool_anchor()
         impl->shutdown(impl->config().drain_timeout);
 }
 
-std::error_code blocking_call_refusal(const std::shared_ptr<pool_anchor>& anchor)
-{
-    if (!anchor)
-        return errc::pool_closed;
-    if (anchor->impl->running_in_io_thread())
-        return errc::would_block_io_thread;
-    return {};
-}
-
 pool_impl::pool_impl(pool_config config, pool_seams s)
     : config_(std::move(config)),
       runner_(config_.io_threads), link_context_{config_,
@@ -76,8 +67,9 @@ pool_impl::pool_impl(pool_config config, pool_seams s)
                                                  s.make_transport ? std::move(s.make_transport)
                                                                   : make_tcp_transport},
       strand_(asio::make_strand(runner_.context())), clock_(link_context_.clock),
-      wake_timer_(clock_.make_timer(strand_)), drain_timer_(clock_.make_timer(strand_)),
-      health_timer_(clock_.make_timer(strand_)), notifies_(runner_.context(), config_, counters_),
+      real_clock_(&clock_ == &steady_clock_service()), wake_timer_(clock_.make_timer(strand_)),
+      drain_timer_(clock_.make_timer(strand_)), health_timer_(clock_.make_timer(strand_)),
+      notifies_(runner_.context(), config_, counters_),
       core_(limits_of(config_), config_.endpoints.size(), random_seed(), clock_.now())
 {
 }
@@ -102,7 +94,7 @@ std::shared_ptr<link> pool_impl::try_acquire_idle(const std::source_location& si
 {
     deferred out(*this); // empty unless an idle link turned out to be closing
     std::lock_guard lock(mutex_);
-    return closed() ? nullptr : lease_idle_locked(site, clock_.coarse_now(), out);
+    return closed() ? nullptr : lease_idle_locked(site, coarse_now(), out);
 }
 
 // The most recently used idle link, leased to `site`; null when none is usable.
@@ -135,7 +127,7 @@ void pool_impl::async_acquire(std::shared_ptr<pool_anchor> anchor, acquire_op op
         out.complete({std::move(anchor), std::move(op)}, make_error_code(errc::pool_closed));
         return;
     }
-    if (auto l = lease_idle_locked(site, clock_.coarse_now(), out)) {
+    if (auto l = lease_idle_locked(site, coarse_now(), out)) {
         out.grant({std::move(anchor), std::move(op)}, std::move(l));
         return;
     }
@@ -178,8 +170,8 @@ pool_impl::slot_entry* pool_impl::entry_of_locked(const link& l)
 {
     const auto slot = l.slot();
     // The slot may hold a newer link already: the event is about one the pool has let go.
-    if (slot >= slots_.size() || slots_[slot].owned.get() != &l || !core_.records().contains(slot))
-        return nullptr;
+    if (slot >= slots_.size() || slots_[slot].owned.get() != &l)
+        return nullptr; // (a link's record lives exactly as long as its slot holds it)
     return &slots_[slot];
 }
 
@@ -235,7 +227,10 @@ void pool_impl::on_link_returned(link& l, std::shared_ptr<link> donor)
         e->spare = std::move(donor); // handed to the next lease, or kept while idle
     else
         out.drop(std::move(donor));
-    core_.link_returned(l.slot(), l.usable(), clock_.coarse_now(), actions_);
+    const bool usable = l.usable();
+    if (usable && e->spare && core_.return_to_idle(l.slot(), coarse_now()))
+        return; // the common case: idle again, with its spare reference for the next lease
+    core_.link_returned(l.slot(), usable, coarse_now(), actions_);
     translate_locked(out);
     settle_spare_locked(l.slot(), out);
 }
@@ -254,7 +249,7 @@ void pool_impl::on_link_closed(const std::shared_ptr<link>& l, error_code reason
         // The core may give the slot to a new link in this very call.
         core_.link_closed(l->slot(), close_kind(reason), detail.empty() ? reason.message() : detail,
                           now(), actions_);
-        translate_locked(out, reason);
+        translate_locked(out, &reason);
     }
     state_changed_.notify_all();
 }
@@ -290,6 +285,7 @@ void pool_impl::on_wake_timer()
     wake_armed_at_ = clock::time_point::max();
     core_.tick(now(), actions_);
     translate_locked(out);
+    note_wake_locked(); // the timer that woke us is spent
 }
 
 // Period of the health tick: pings go out and dead links are found within one period of their

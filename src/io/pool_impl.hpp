@@ -13,6 +13,7 @@
 // io_runner's; counters updated by links are atomics of their own (pool_counters).
 
 #include "io/adaptive_mutex.hpp"
+#include "io/coarse_clock.hpp"
 #include "io/completion.hpp"
 #include "io/health_registry.hpp"
 #include "io/io_runner.hpp"
@@ -22,6 +23,7 @@
 #include "sansio/pool_core.hpp"
 
 #include <tether/config.hpp>
+#include <tether/error.hpp>
 #include <tether/lease.hpp>
 #include <tether/stats.hpp>
 
@@ -47,7 +49,7 @@ struct pool_anchor {
 
 /// Why a blocking call on the pool of `anchor` cannot go ahead: pool_closed for an empty
 /// handle, would_block_io_thread on one of the pool's own io threads; empty when it can.
-std::error_code blocking_call_refusal(const std::shared_ptr<pool_anchor>& anchor);
+inline std::error_code blocking_call_refusal(const std::shared_ptr<pool_anchor>& anchor);
 
 /// The seams a test may replace: the clock (and timers) and the links' transport.
 struct pool_seams {
@@ -111,7 +113,14 @@ private:
     // All *_locked functions need mutex_ held.
     /// Turns the core's actions into work for `out`; `closed_reason`: the reason of the link
     /// close being reported, told to the observer of a failed connect.
-    void translate_locked(deferred& out, boost::system::error_code closed_reason = {});
+    void translate_locked(deferred& out, const boost::system::error_code* closed_reason = nullptr)
+    {
+        if (!actions_.empty())
+            translate_actions_locked(out, closed_reason);
+        if (core_.take_wake_changed())
+            note_wake_locked();
+    }
+    void translate_actions_locked(deferred& out, const boost::system::error_code* closed_reason);
     waiting_acquire take_waiter_locked(sansio::waiter_id id);
     void settle_spare_locked(std::uint32_t slot, deferred& out);
     std::shared_ptr<link> lease_idle_locked(const std::source_location& site,
@@ -122,6 +131,12 @@ private:
     void arm_wake_timer(std::chrono::steady_clock::time_point at);
     void on_wake_timer();
     clock_time now() const noexcept { return clock_.now(); }
+    /// The fast paths' clock: the coarse clock itself when the clock is the real one (no
+    /// virtual call on every acquire and release).
+    clock_time coarse_now() const noexcept
+    {
+        return real_clock_ ? detail::coarse_now() : clock_.coarse_now();
+    }
     void arm_health_timer();
     void on_health_tick();
     void cancel_waiter(sansio::waiter_id id);
@@ -134,6 +149,7 @@ private:
     link_context link_context_;
     boost::asio::strand<io_runner::executor_type> strand_; // pool timers
     clock_service& clock_;
+    const bool real_clock_;                        // clock_ is steady_clock_service()
     std::unique_ptr<deadline_timer> wake_timer_;   // the core's next_wake()
     std::unique_ptr<deadline_timer> drain_timer_;  // shutdown: force-close what is left
     std::unique_ptr<deadline_timer> health_timer_; // the health tick
@@ -152,5 +168,14 @@ private:
     std::chrono::steady_clock::time_point wake_armed_at_ =
         std::chrono::steady_clock::time_point::max();
 };
+
+inline std::error_code blocking_call_refusal(const std::shared_ptr<pool_anchor>& anchor)
+{
+    if (!anchor)
+        return errc::pool_closed;
+    if (anchor->impl->running_in_io_thread())
+        return errc::would_block_io_thread;
+    return {};
+}
 
 } // namespace tether::detail

@@ -31,6 +31,7 @@ struct backend {
     /// early goaway (pool_core::link_draining) resumes from there.
     unsigned failures_before_reset = 0;
     std::optional<pool_time> early_goaway_at; ///< the last goaway right after proving
+    bool on_probation = false; ///< one of the two above is set (pool_core counts them)
     std::string last_error;
     double weight = 1.0;  ///< balancing weight (slow start ramps it; design.md §8)
     bool ejected = false; ///< outlier ejection (design.md §8)

@@ -64,16 +64,19 @@ public:
     /// Removes the record in `slot` (its gauges uncounted); the slot may be reused.
     void remove(link_slot slot);
 
-    /// The single transition function: `f(link_record&)` may change any field.
+    /// The single transition function: `f(link_record&)` may change any field but `backend`.
     template <class F> void change(link_slot slot, F&& f)
     {
         link_record& r = records_[slot];
-        const link_status before = r.status;
-        count(r, -1);
+        const counted before = counted_of(r);
         f(r);
-        count(r, +1);
-        if (before != r.status)
-            move_idle(slot, before, r.status);
+        const counted after = counted_of(r);
+        // The exit hook of the old state, then the enter hook of the new one; applied after
+        // the change, so the compiler can fold what both touch.
+        count(before, r.backend, -1);
+        count(after, r.backend, +1);
+        if (before.status != after.status)
+            move_idle(slot, before.status, after.status);
     }
 
     const link_record& at(link_slot slot) const { return records_[slot]; }
@@ -95,10 +98,28 @@ public:
     }
 
 private:
-    void count(const link_record& r, int sign);
+    /// What of a record the gauges depend on (with its backend, which never changes).
+    struct counted {
+        link_status status;
+        bool held;
+        bool replacing;
+    };
+    static counted counted_of(const link_record& r) noexcept
+    {
+        return {r.status, r.held, r.replacing};
+    }
+    void count(counted c, backend_id backend, int sign);
     /// Keeps the idle stack in step with a status change (a change within idle keeps its place).
-    void move_idle(link_slot slot, link_status from, link_status to);
-    backend_gauges& backend_mut(backend_id b);
+    void move_idle(link_slot slot, link_status from, link_status to)
+    {
+        if (to == link_status::idle)
+            idle_.push_back(slot);
+        else if (from == link_status::idle && idle_.back() == slot)
+            idle_.pop_back(); // the common case: the most recently used is taken
+        else if (from == link_status::idle)
+            erase_idle(slot);
+    }
+    void erase_idle(link_slot slot);
 
     std::vector<link_record> records_;
     std::vector<bool> used_;
@@ -107,5 +128,36 @@ private:
     link_gauges gauges_;
     std::vector<backend_gauges> backends_;
 };
+
+// The enter (+1) and exit (-1) hooks of every gauge: the only place a gauge changes.
+[[gnu::always_inline]] inline void link_records::count(counted c, backend_id backend, int sign)
+{
+    const auto add = [sign](std::size_t& g) { g += static_cast<std::size_t>(sign); };
+    add(gauges_.total);
+    backend_gauges& b = backends_[backend]; // sized by add(); a record's backend never changes
+    add(b.links);
+    switch (c.status) {
+    case link_status::connecting:
+        add(gauges_.connecting);
+        add(b.connecting);
+        break;
+    case link_status::idle:
+        add(gauges_.idle);
+        add(gauges_.ready);
+        break;
+    case link_status::leased:
+        add(gauges_.ready);
+        break;
+    case link_status::draining:
+        add(gauges_.draining);
+        break;
+    }
+    if (c.held) {
+        add(gauges_.leased);
+        add(b.leased);
+    }
+    if (c.replacing && c.status != link_status::draining)
+        add(gauges_.replacing);
+}
 
 } // namespace tether::sansio

@@ -33,32 +33,20 @@ void pool_core::start(pool_time now, actions& out)
 
 // ---- acquire ------------------------------------------------------------------------------------
 
-std::optional<link_slot> pool_core::peek_idle() const noexcept
+void pool_core::trust_if_old(link_slot slot, pool_time now) noexcept
 {
-    const auto& idle = records_.idle_stack();
-    if (closed_ || idle.empty())
-        return std::nullopt;
-    return idle.back();
+    const link_record& r = records_.at(slot);
+    backend& b = backends_[r.backend];
+    if (b.on_probation && now - r.proven_at >= limits_.backoff.initial)
+        trust(b); // it served long after proving
 }
 
-void pool_core::lease_idle(link_slot slot, pool_time now, const std::source_location& site)
+void pool_core::put_on_probation(backend& b) noexcept
 {
-    lease(slot, now, site);
-}
-
-void pool_core::lease(link_slot slot, pool_time now, const std::source_location& site)
-{
-    records_.change(slot, [&](link_record& r) {
-        r.status = link_status::leased;
-        r.held = true;
-        r.warned = false;
-        r.leased_at = now;
-        r.site = site;
-    });
-    if (now - records_.at(slot).proven_at >= limits_.backoff.initial)
-        trust(backends_[records_.at(slot).backend]); // it served long after proving
-
-    ++counters_.acquires;
+    if (!b.on_probation) {
+        b.on_probation = true;
+        ++on_probation_;
+    }
 }
 
 void pool_core::link_unusable(link_slot slot, pool_time now, actions& out)
@@ -74,6 +62,7 @@ acquire_outcome pool_core::enqueue(pool_time now, const std::source_location& si
     if (waiters_.size() >= limits_.max_waiters)
         return errc::too_many_waiters;
     const waiter_id id = waiters_.push(now + limits_.acquire_timeout, site);
+    wake_changed_ = true;
     fill(now, out);
     fail_if_nothing_can_serve(now, out);
     return queued{id};
@@ -117,8 +106,10 @@ void pool_core::fill(pool_time now, actions& out)
     if (wanted > 0) {
         // Held back by backoff (or the connect cap, which a finishing connect lifts): come
         // back when the earliest backend may retry.
-        if (const auto at = backends_.earliest_retry(now))
-            retry_wake_ = std::min(retry_wake_, *at);
+        if (const auto at = backends_.earliest_retry(now); at && *at < retry_wake_) {
+            retry_wake_ = *at;
+            wake_changed_ = true;
+        }
     }
 }
 
@@ -159,6 +150,10 @@ void pool_core::start_replacement(link_slot slot, pool_time now, actions& out)
 // A link of `b` outlived the early-goaway window: whatever came before is forgiven.
 void pool_core::trust(backend& b) noexcept
 {
+    if (b.on_probation) {
+        b.on_probation = false;
+        --on_probation_;
+    }
     b.failures_before_reset = 0;
     b.early_goaway_at.reset();
 }
@@ -176,6 +171,7 @@ void pool_core::judge_goaway(const link_record& r, pool_time now, actions& out)
     }
     const bool repeat = b.early_goaway_at && now - *b.early_goaway_at < limits_.backoff.max;
     b.early_goaway_at = now;
+    put_on_probation(b);
     if (!repeat)
         return;
     if (r.epoch == b.failure_epoch)
@@ -215,8 +211,10 @@ void pool_core::link_ready(link_slot slot, pool_time now, actions& out)
     ++b.connects;
     // A connect started before the backend's last failure proves nothing about it since.
     if (r.epoch == b.failure_epoch) {
-        if (b.backoff.failures() > 0)
+        if (b.backoff.failures() > 0) {
             b.failures_before_reset = b.backoff.failures();
+            put_on_probation(b);
+        }
         b.backoff.reset();
         b.retry_at = {};
     }
@@ -253,17 +251,12 @@ void pool_core::link_returned(link_slot slot, bool usable, pool_time now, action
     if (!records_.contains(slot))
         return;
     const link_record& r = records_.at(slot);
-    if (r.held) {
-        // The lease may have been stamped with a precise clock and the return with a coarse
-        // one that lags: never a negative hold.
-        const auto held = std::max(now - r.leased_at, pool_duration::zero());
-        ++counters_.leases_returned;
-        counters_.hold_total += held;
-        counters_.hold_max = std::max(counters_.hold_max, held);
-        records_.change(slot, [](link_record& rec) { rec.held = false; });
-    }
+    if (r.held)
+        count_hold(r, now);
     if (closed_ || r.status != link_status::leased || !usable) {
-        if (r.status == link_status::leased) {
+        const bool in_service = r.status == link_status::leased;
+        records_.change(slot, [](link_record& rec) { rec.held = false; });
+        if (in_service) {
             retire(slot, closed_ ? errc::pool_closed : errc::connection_draining, out);
             fill(now, out); // its replacement starts while it closes
         }
@@ -273,6 +266,7 @@ void pool_core::link_returned(link_slot slot, bool usable, pool_time now, action
     case return_verdict::retire:
         // Past max_lifetime and surplus: its replacement was proven while it was leased, or
         // there is no room to make one first.
+        records_.change(slot, [](link_record& rec) { rec.held = false; });
         retire(slot, errc::connection_draining, out);
         fill(now, out);
         return;
@@ -282,7 +276,7 @@ void pool_core::link_returned(link_slot slot, bool usable, pool_time now, action
     case return_verdict::reuse:
         break;
     }
-    hand_out(slot, now, out);
+    hand_out(slot, now, out); // to the oldest waiter, or idle: one record change either way
 }
 
 void pool_core::link_closed(link_slot slot, errc reason, std::string_view detail, pool_time now,

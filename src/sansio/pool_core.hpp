@@ -22,9 +22,11 @@
 #include "sansio/pool_types.hpp"
 #include "sansio/waiter_queue.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -64,9 +66,18 @@ public:
     // ---- acquire -------------------------------------------------------------------------
     /// The most recently used idle link, not yet leased; nullopt when none. The driver checks
     /// that the link itself still accepts requests, then calls lease_idle() or link_unusable().
-    std::optional<link_slot> peek_idle() const noexcept;
+    std::optional<link_slot> peek_idle() const noexcept
+    {
+        const auto& idle = records_.idle_stack();
+        if (closed_ || idle.empty())
+            return std::nullopt;
+        return idle.back();
+    }
     /// Leases the idle link in `slot` to the caller at `site`.
-    void lease_idle(link_slot slot, pool_time now, const std::source_location& site);
+    void lease_idle(link_slot slot, pool_time now, const std::source_location& site)
+    {
+        lease(slot, now, site);
+    }
     /// The idle link in `slot` turned out to be closing: out of service until link_closed();
     /// a replacement starts.
     void link_unusable(link_slot slot, pool_time now, actions& out);
@@ -86,6 +97,23 @@ public:
     /// The last hold of the leased link in `slot` was dropped. `usable`: the link still
     /// accepts requests and its lease did not ask to discard it.
     void link_returned(link_slot slot, bool usable, pool_time now, actions& out);
+    /// The common case of link_returned() for a usable link, in one record change: back to
+    /// the idle stack when nobody waits and it has not expired. False (nothing done): call
+    /// link_returned().
+    bool return_to_idle(link_slot slot, pool_time now) noexcept
+    {
+        const link_record& r = records_.at(slot);
+        if (closed_ || r.status != link_status::leased || !r.held || !waiters_.empty() ||
+            now >= r.retire_at)
+            return false;
+        count_hold(r, now);
+        records_.change(slot, [now](link_record& rec) {
+            rec.status = link_status::idle;
+            rec.held = false;
+            rec.idle_since = now;
+        });
+        return true;
+    }
     /// The link in `slot` closed with `reason`; `detail` says why a connect failed.
     void link_closed(link_slot slot, errc reason, std::string_view detail, pool_time now,
                      actions& out);
@@ -95,6 +123,9 @@ public:
     void tick(pool_time now, actions& out);
     /// When tick() must run next; time_point::max() when nothing is scheduled.
     pool_time next_wake() const noexcept;
+    /// True once after an event that may have made next_wake() earlier (a waiter queued, a
+    /// retry scheduled): the driver re-arms its timer only then.
+    bool take_wake_changed() noexcept { return std::exchange(wake_changed_, false); }
     /// New and waiting acquires fail with pool_closed; every link is retired.
     void shutdown(actions& out);
 
@@ -119,7 +150,29 @@ private:
     bool start_connect(pool_time now, actions& out);
     void start_replacement(link_slot slot, pool_time now, actions& out);
     void hand_out(link_slot slot, pool_time now, actions& out);
-    void lease(link_slot slot, pool_time now, const std::source_location& site);
+    void lease(link_slot slot, pool_time now, const std::source_location& site)
+    {
+        records_.change(slot, [&](link_record& r) {
+            r.status = link_status::leased;
+            r.held = true;
+            r.warned = false;
+            r.leased_at = now;
+            r.site = site;
+        });
+        if (on_probation_ > 0) // rare: only after failures or early goaways
+            trust_if_old(slot, now);
+        ++counters_.acquires;
+    }
+    void trust_if_old(link_slot slot, pool_time now) noexcept;
+    void count_hold(const link_record& r, pool_time now) noexcept
+    {
+        // The lease may have been stamped with a precise clock and the return with a coarse
+        // one that lags: never a negative hold.
+        const auto held = std::max(now - r.leased_at, pool_duration::zero());
+        ++counters_.leases_returned;
+        counters_.hold_total += held;
+        counters_.hold_max = std::max(counters_.hold_max, held);
+    }
     void retire(link_slot slot, errc reason, actions& out);
     void fail_all_waiters(errc code, actions& out);
     void fail_if_nothing_can_serve(pool_time now, actions& out);
@@ -127,7 +180,8 @@ private:
                                 actions& out);
     void advance_backoff(const link_record& r, pool_time now, actions& out);
     void judge_goaway(const link_record& r, pool_time now, actions& out);
-    static void trust(backend& b) noexcept;
+    void trust(backend& b) noexcept;
+    void put_on_probation(backend& b) noexcept;
     void maintain(pool_time now, actions& out);
     void warn_long_leases(pool_time now, actions& out);
     void recycle_idle_links(pool_time now, actions& out);
@@ -142,6 +196,8 @@ private:
     pool_time retry_wake_ = pool_time::max(); ///< fill() was held back by backoff until then
     pool_time next_maintenance_;
     bool closed_ = false;
+    std::size_t on_probation_ = 0; ///< backends with failures or early goaways to forgive
+    bool wake_changed_ = true;     // the first maintenance is due: the driver arms its timer
 };
 
 } // namespace tether::sansio
