@@ -92,6 +92,8 @@ public:
 
     std::uint64_t id() const noexcept { return id_; }
     std::uint32_t slot() const noexcept { return slot_; }
+    /// A request was answered on this link (strand only: for the pool's link_draining).
+    bool has_replied() const noexcept { return replied_; }
     std::size_t endpoint_index() const noexcept { return endpoint_index_; }
 
 private:
@@ -162,6 +164,7 @@ private:
     std::string write_pending_;  // frames queued while a write is in flight
     std::string write_inflight_; // the buffer of the write in flight
     bool writing_ = false;
+    bool replied_ = false;           // a request was answered (strand only)
     bool in_read_loop_ = false;      // decoding a read's frames (strand only)
     bool return_pending_ = false;    // the last hold dropped during that loop
     bool overdue_rechecked_ = false; // a ping deadline passed; looked again after queued reads

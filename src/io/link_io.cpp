@@ -171,6 +171,7 @@ void link::handle_response(std::uint64_t id, nlohmann::json body, const error_co
         ctx_.counters.late_responses.fetch_add(1, std::memory_order_relaxed);
         return;
     }
+    replied_ = true;
     finish_request(std::move(*op), ec, std::move(body));
 }
 

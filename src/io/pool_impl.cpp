@@ -209,7 +209,7 @@ void pool_impl::on_link_draining(const std::shared_ptr<link>& l)
     std::lock_guard lock(mutex_);
     if (!entry_of_locked(*l))
         return;
-    core_.link_draining(l->slot(), now(), actions_);
+    core_.link_draining(l->slot(), l->has_replied(), now(), actions_);
     translate_locked(out);
     settle_spare_locked(l->slot(), out);
 }

@@ -158,14 +158,15 @@ void pool_core::trust(backend& b) noexcept
     b.early_goaway_at.reset();
 }
 
-// goaway within backoff.initial of proving is "early". Once is a restart that caught a new
-// link: replaced at once, as any goaway. Again within backoff.max, the backend sends every new
-// link away (a reconnect loop otherwise, since proving resets the backoff and goaway replaces
-// at once): a failed connect, resuming the backoff from before that proving.
-void pool_core::judge_goaway(const link_record& r, pool_time now, actions& out)
+// A goaway to a link that answered no request, within backoff.initial of proving, is "early".
+// Once is a restart that caught a new link: replaced at once, as any goaway. Again within
+// backoff.max, the backend sends every new link away (a reconnect loop otherwise, since
+// proving resets the backoff and goaway replaces at once): a failed connect, resuming the
+// backoff from before that proving. A server that rotates links after serving them is fine.
+void pool_core::judge_goaway(const link_record& r, bool served, pool_time now, actions& out)
 {
     backend& b = backends_[r.backend];
-    if (now - r.proven_at >= limits_.backoff.initial) {
+    if (served || now - r.proven_at >= limits_.backoff.initial) {
         trust(b);
         return;
     }
@@ -230,7 +231,7 @@ void pool_core::link_ready(link_slot slot, pool_time now, actions& out)
     fill(now, out); // a connect slot is free again (max_concurrent_connects)
 }
 
-void pool_core::link_draining(link_slot slot, pool_time now, actions& out)
+void pool_core::link_draining(link_slot slot, bool served, pool_time now, actions& out)
 {
     if (!records_.contains(slot))
         return;
@@ -239,7 +240,7 @@ void pool_core::link_draining(link_slot slot, pool_time now, actions& out)
         return;
     records_.change(slot, [](link_record& rec) { rec.status = link_status::draining; });
     if (!closed_)
-        judge_goaway(r, now, out);
+        judge_goaway(r, served, now, out);
     // Make before break: a replacement starts now, while the old link finishes what it owes.
     if (!closed_ && gauges().live() < limits_.max_connections)
         start_connect(now, out);

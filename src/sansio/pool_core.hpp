@@ -92,8 +92,10 @@ public:
     // ---- link events ---------------------------------------------------------------------
     /// The link in `slot` is proven.
     void link_ready(link_slot slot, pool_time now, actions& out);
-    /// The link in `slot` got goaway: no new lease; a replacement starts at once.
-    void link_draining(link_slot slot, pool_time now, actions& out);
+    /// The link in `slot` got goaway: no new lease; a replacement starts at once. `served`:
+    /// it answered a request before (a link sent away unused right after proving, and again,
+    /// is a failed connect).
+    void link_draining(link_slot slot, bool served, pool_time now, actions& out);
     /// The last hold of the leased link in `slot` was dropped. `usable`: the link still
     /// accepts requests and its lease did not ask to discard it.
     void link_returned(link_slot slot, bool usable, pool_time now, actions& out);
@@ -179,7 +181,7 @@ private:
     void record_connect_failure(const link_record& r, std::string_view detail, pool_time now,
                                 actions& out);
     void advance_backoff(const link_record& r, pool_time now, actions& out);
-    void judge_goaway(const link_record& r, pool_time now, actions& out);
+    void judge_goaway(const link_record& r, bool served, pool_time now, actions& out);
     void trust(backend& b) noexcept;
     void put_on_probation(backend& b) noexcept;
     void maintain(pool_time now, actions& out);

@@ -82,9 +82,9 @@ public:
     {
         step([&] { core.link_unusable(s, now, out); });
     }
-    void goaway(link_slot s)
+    void goaway(link_slot s, bool served = false)
     {
-        step([&] { core.link_draining(s, now, out); });
+        step([&] { core.link_draining(s, served, now, out); });
     }
     void closed(link_slot s, errc reason = errc::connection_lost)
     {

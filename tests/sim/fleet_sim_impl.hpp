@@ -49,6 +49,7 @@ struct sim_link {
     std::optional<sansio::link_fsm> fsm;
     bool proven = false;       ///< link_ready told to the core
     bool held = false;         ///< leased to a client (the driver's view)
+    bool replied = false;      ///< answered a request at least once
     std::uint64_t request = 0; ///< op in flight, 0: none
     pool_time timer_at = pool_time::max();
     std::uint64_t timer_tag = 0;

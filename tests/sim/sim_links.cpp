@@ -113,6 +113,7 @@ void fleet_sim::reply(link_slot slot, std::uint64_t id, std::uint64_t op)
         return; // failed already (the link closed), or black-holed
     l->fsm->on_received(now_);
     l->request = 0;
+    l->replied = true;
     l->held = false;
     --n_held_;
     finish_op(op, std::nullopt, true);
@@ -151,7 +152,7 @@ void fleet_sim::deliver_goaway(link_slot slot)
     const auto action =
         l.fsm->on_drain(l.request ? 1 : 0, make_error_code(errc::connection_draining));
     if (was_ready)
-        call([&](auto& out) { core_.link_draining(slot, now_, out); });
+        call([&](auto& out) { core_.link_draining(slot, l.replied, now_, out); });
     perform_link(slot, action);
 }
 

@@ -61,7 +61,7 @@ void run_one(std::uint64_t seed, int steps)
         } else if (roll < 60 && !h.held.empty()) {
             h.give_back(pick(h.held, rng), rng() % 10 != 0);
         } else if (roll < 64 && !in_service.empty()) {
-            h.goaway(pick(in_service, rng));
+            h.goaway(pick(in_service, rng), rng() % 2 == 0);
         } else if (roll < 68 && !in_service.empty()) {
             h.closed(pick(in_service, rng), errc::connection_lost);
         } else if (roll < 78 && !h.retiring.empty()) {

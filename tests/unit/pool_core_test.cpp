@@ -205,6 +205,20 @@ TEST(PoolCore, AGoawayLongAfterProvingIsNoFailure)
     EXPECT_EQ(h.g().connecting, 2u) << "both replaced at once";
 }
 
+TEST(PoolCore, LinksSentAwayRightAfterServingAreReplacedAtOnceHoweverOften)
+{
+    pool_core_harness h(limits(1, 2));
+    h.start();
+    for (int i = 0; i < 5; ++i) {
+        ASSERT_EQ(h.pending().size(), 1u) << "round " << i;
+        const auto s = h.pending()[0];
+        h.ready(s);
+        h.goaway(s, true); // a server that rotates links after a request
+        EXPECT_EQ(h.core.backends()[0].backoff.failures(), 0u);
+        h.closed(s, errc::connection_draining);
+    }
+}
+
 TEST(PoolCore, EveryNewLinkSentAwayAtOnceBacksOffFurtherEachTime)
 {
     pool_core_harness h(limits(1, 2));
