@@ -33,22 +33,6 @@ void pool_core::start(pool_time now, actions& out)
 
 // ---- acquire ------------------------------------------------------------------------------------
 
-void pool_core::trust_if_old(link_slot slot, pool_time now) noexcept
-{
-    const link_record& r = records_.at(slot);
-    backend& b = backends_[r.backend];
-    if (b.on_probation && now - r.proven_at >= limits_.backoff.initial)
-        trust(b); // it served long after proving
-}
-
-void pool_core::put_on_probation(backend& b) noexcept
-{
-    if (!b.on_probation) {
-        b.on_probation = true;
-        ++on_probation_;
-    }
-}
-
 void pool_core::link_unusable(link_slot slot, pool_time now, actions& out)
 {
     records_.change(slot, [](link_record& r) { r.status = link_status::draining; });
@@ -146,39 +130,6 @@ void pool_core::start_replacement(link_slot slot, pool_time now, actions& out)
 }
 
 // ---- link events --------------------------------------------------------------------------------
-
-// A link of `b` outlived the early-goaway window: whatever came before is forgiven.
-void pool_core::trust(backend& b) noexcept
-{
-    if (b.on_probation) {
-        b.on_probation = false;
-        --on_probation_;
-    }
-    b.failures_before_reset = 0;
-    b.early_goaway_at.reset();
-}
-
-// A goaway to a link that answered no request, within backoff.initial of proving, is "early".
-// Once is a restart that caught a new link: replaced at once, as any goaway. Again within
-// backoff.max, the backend sends every new link away (a reconnect loop otherwise, since
-// proving resets the backoff and goaway replaces at once): a failed connect, resuming the
-// backoff from before that proving. A server that rotates links after serving them is fine.
-void pool_core::judge_goaway(const link_record& r, bool served, pool_time now, actions& out)
-{
-    backend& b = backends_[r.backend];
-    if (served || now - r.proven_at >= limits_.backoff.initial) {
-        trust(b);
-        return;
-    }
-    const bool repeat = b.early_goaway_at && now - *b.early_goaway_at < limits_.backoff.max;
-    b.early_goaway_at = now;
-    put_on_probation(b);
-    if (!repeat)
-        return;
-    if (r.epoch == b.failure_epoch)
-        b.backoff.resume(b.failures_before_reset);
-    record_connect_failure(r, "goaway again right after a link was proven", now, out);
-}
 
 void pool_core::hand_out(link_slot slot, pool_time now, actions& out)
 {
@@ -303,129 +254,6 @@ void pool_core::link_closed(link_slot slot, errc reason, std::string_view detail
     }
     fill(now, out);
     fail_if_nothing_can_serve(now, out);
-}
-
-void pool_core::record_connect_failure(const link_record& r, std::string_view detail, pool_time now,
-                                       actions& out)
-{
-    backend& b = backends_[r.backend];
-    ++counters_.connect_failures;
-    ++b.connect_failures;
-    b.last_error.assign(detail);
-    if (r.status == link_status::connecting)
-        out.emplace_back(connect_failed{r.backend});
-    advance_backoff(r, now, out);
-}
-
-void pool_core::advance_backoff(const link_record& r, pool_time now, actions& out)
-{
-    backend& b = backends_[r.backend];
-    // Concurrent connects that failed together advance the backoff once.
-    if (r.epoch != b.failure_epoch)
-        return;
-    ++b.failure_epoch;
-    const auto delay = b.backoff.on_failure();
-    b.retry_at = now + delay;
-    out.emplace_back(backoff_started{r.backend, delay, b.backoff.failures()});
-}
-
-// ---- time ---------------------------------------------------------------------------------------
-
-void pool_core::tick(pool_time now, actions& out)
-{
-    while (!waiters_.empty() && waiters_.front().deadline <= now) {
-        ++counters_.acquire_timeouts;
-        out.emplace_back(fail_waiter{waiters_.pop_front().id, errc::acquire_timeout});
-    }
-    if (closed_)
-        return;
-    if (retry_wake_ <= now) {
-        retry_wake_ = pool_time::max();
-        fill(now, out);
-    }
-    if (next_maintenance_ <= now) {
-        next_maintenance_ = now + maintenance_period(limits_);
-        maintain(now, out);
-    }
-}
-
-pool_time pool_core::next_wake() const noexcept
-{
-    pool_time wake = waiters_.next_deadline().value_or(pool_time::max());
-    if (!closed_)
-        wake = std::min({wake, retry_wake_, next_maintenance_});
-    return wake;
-}
-
-void pool_core::maintain(pool_time now, actions& out)
-{
-    warn_long_leases(now, out);
-    recycle_idle_links(now, out);
-}
-
-// Leases held past lease_warn_threshold: reported once each, with the acquire site. (No scan
-// of thousands of idle links when nothing is leased.)
-void pool_core::warn_long_leases(pool_time now, actions& out)
-{
-    if (gauges().leased == 0)
-        return;
-    std::vector<link_slot> late;
-    records_.for_each([&](link_slot s, const link_record& r) {
-        if (r.held && !r.warned && now - r.leased_at >= limits_.lease_warn_threshold)
-            late.push_back(s);
-    });
-    for (const link_slot s : late) {
-        const link_record& r = records_.at(s);
-        ++counters_.leases_held_too_long;
-        out.emplace_back(lease_held_too_long{
-            r.id, std::chrono::duration_cast<std::chrono::milliseconds>(now - r.leased_at),
-            r.site});
-        records_.change(s, [](link_record& rec) { rec.warned = true; });
-    }
-}
-
-// Oldest idle first; only idle links are ever retired, never a leased one.
-void pool_core::recycle_idle_links(pool_time now, actions& out)
-{
-    const std::vector<link_slot> idle = records_.idle_stack(); // retiring changes the stack
-    for (const link_slot s : idle) {
-        switch (recycle_idle(records_.at(s), gauges(), limits_, now)) {
-        case idle_verdict::keep:
-            break;
-        case idle_verdict::retire:
-            retire(s, errc::connection_draining, out);
-            break;
-        case idle_verdict::replace:
-            start_replacement(s, now, out);
-            break;
-        case idle_verdict::retire_and_refill:
-            retire(s, errc::connection_draining, out);
-            fill(now, out);
-            break;
-        }
-    }
-}
-
-// ---- shutdown -----------------------------------------------------------------------------------
-
-void pool_core::shutdown(actions& out)
-{
-    if (closed_)
-        return;
-    closed_ = true;
-    retry_wake_ = pool_time::max();
-    fail_all_waiters(errc::pool_closed, out);
-    // Idle links close now; leased ones finish what was sent (the driver bounds that by the
-    // drain deadline); connecting ones are told to stop.
-    std::vector<link_slot> all;
-    records_.for_each([&](link_slot s, const link_record&) { all.push_back(s); });
-    for (const link_slot s : all) {
-        if (records_.at(s).status != link_status::connecting)
-            records_.change(s, [](link_record& r) { r.status = link_status::draining; });
-        out.emplace_back(retire_link{s, errc::pool_closed});
-    }
-    if (finished())
-        out.emplace_back(pool_finished{});
 }
 
 } // namespace tether::sansio
