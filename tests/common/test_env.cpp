@@ -52,4 +52,28 @@ int thread_count()
     return -1;
 }
 
+std::string_view errc_name(int value) noexcept
+{
+    // Indexed by the value of tether::errc (error.hpp); 0 is success.
+    static constexpr std::string_view names[] = {
+        "ok",
+        "acquire_timeout",
+        "pool_closed",
+        "connect_failed",
+        "no_endpoint_available",
+        "connection_lost",
+        "connection_draining",
+        "request_timeout",
+        "protocol_error",
+        "frame_too_large",
+        "server_error",
+        "too_many_waiters",
+        "too_many_requests",
+        "invalid_lease",
+        "would_block_io_thread",
+        "invalid_argument",
+    };
+    return value >= 0 && static_cast<std::size_t>(value) < std::size(names) ? names[value] : "?";
+}
+
 } // namespace tether::test

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <string_view>
 #include <thread>
 
 namespace tether::test {
@@ -30,5 +31,9 @@ int open_fd_count();
 
 /// Number of threads of this process (reads /proc/self/status).
 int thread_count();
+
+/// The enumerator's name of the tether::errc with value `value` ("acquire_timeout"), "ok"
+/// for 0, "?" for a value that is none (figures and reports of tests and benches).
+std::string_view errc_name(int value) noexcept;
 
 } // namespace tether::test

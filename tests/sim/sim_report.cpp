@@ -1,6 +1,7 @@
 // The simulation's settings, its scripted hour of faults, and its printed summary.
 
 #include "fleet_sim.hpp"
+#include "test_env.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -9,33 +10,13 @@
 namespace tether::sim {
 namespace {
 
-const char* errc_name(std::size_t e)
-{
-    static const char* const names[] = {"ok",
-                                        "acquire_timeout",
-                                        "pool_closed",
-                                        "connect_failed",
-                                        "no_endpoint_available",
-                                        "connection_lost",
-                                        "connection_draining",
-                                        "request_timeout",
-                                        "protocol_error",
-                                        "frame_too_large",
-                                        "server_error",
-                                        "too_many_waiters",
-                                        "too_many_requests",
-                                        "invalid_lease",
-                                        "would_block_io_thread",
-                                        "invalid_argument"};
-    return e < std::size(names) ? names[e] : "?";
-}
-
 std::string failures(const std::array<std::uint64_t, errc_slots>& by_errc)
 {
     std::string s;
     for (std::size_t e = 1; e < errc_slots; ++e)
         if (by_errc[e])
-            s += std::string(s.empty() ? "" : ", ") + errc_name(e) + " " +
+            s += std::string(s.empty() ? "" : ", ") +
+                 std::string(tether::test::errc_name(static_cast<int>(e))) + " " +
                  std::to_string(by_errc[e]);
     return s.empty() ? "none" : s;
 }
