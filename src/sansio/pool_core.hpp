@@ -14,8 +14,8 @@
 //   removed by cancel_waiter() returning true.
 // - A link handed out (lease_idle(), grant_link) is leased until link_returned() or
 //   link_closed().
-// - The driver calls tick(now) at next_wake() (or later), and after every event asks
-//   next_wake() again when it needs to re-arm its timer.
+// - The driver calls tick(now) at next_wake() (or later), and re-arms its timer at
+//   next_wake() after a tick and after any event for which take_wake_changed() is true.
 
 #include "sansio/backend_set.hpp"
 #include "sansio/link_records.hpp"

@@ -5,7 +5,7 @@
 // simulated link.
 
 #include "fleet_sim_impl.hpp"
-#include "sansio/pool_policy.hpp"
+#include "pool_core_invariants.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -18,14 +18,6 @@ std::string at(pool_time start, pool_time now)
     char buf[32];
     std::snprintf(buf, sizeof buf, "t=+%.6fs ", std::chrono::duration<double>(now - start).count());
     return buf;
-}
-
-bool any_backend_accepts(const sansio::pool_core& c, pool_time now)
-{
-    for (std::size_t b = 0; b < c.backends().size(); ++b)
-        if (c.backend_accepts_connect(b, now))
-            return true;
-    return false;
 }
 
 } // namespace
@@ -41,15 +33,10 @@ void fleet_sim::check_cheap()
 {
     ++r_.cheap_checks;
     const auto& g = core_.gauges();
-    const auto& l = cfg_.limits;
     const auto fail = [&](const char* what, std::size_t core, std::size_t driver) {
         violation(std::string(what) + ": core " + std::to_string(core) + ", driver/limit " +
                   std::to_string(driver));
     };
-    if (g.live() > l.max_connections)
-        fail("live links over max_connections", g.live(), l.max_connections);
-    if (g.connecting > l.max_concurrent_connects)
-        fail("connects over max_concurrent_connects", g.connecting, l.max_concurrent_connects);
     if (g.total != n_links_)
         fail("link records", g.total, n_links_);
     if (g.connecting != n_connecting_)
@@ -58,36 +45,16 @@ void fleet_sim::check_cheap()
         fail("leased links", g.leased, n_held_);
     if (core_.waiters().size() != waiting_.size())
         fail("waiters", core_.waiters().size(), waiting_.size());
-    if (!core_.waiters().empty() && g.idle != 0)
-        fail("idle links while callers wait", g.idle, 0);
-    if (core_.closed())
-        return;
-    // Refilled: short of links only while the connect cap or every backend's backoff holds
-    // the connects back, and then a retry is scheduled (the harness's rule).
-    const bool short_of_links = sansio::connects_wanted(g, core_.waiters().size(), l) > 0;
-    const bool cap = g.connecting >= l.max_concurrent_connects;
-    const bool accepts = any_backend_accepts(core_, now_);
-    if (short_of_links && !cap && accepts)
-        fail("connects wanted but none started; live", g.live(), l.min_connections);
-    if (short_of_links && !cap && !accepts && core_.next_wake() == pool_time::max())
-        violation("short of links, every backend backing off, and no retry scheduled");
+    if (const auto v = test::core_limits_violation(core_, now_); !v.empty())
+        violation(v);
 }
 
 void fleet_sim::check_full()
 {
     ++r_.full_checks;
-    sansio::link_gauges recount;
-    std::vector<sansio::backend_gauges> per_backend;
-    core_.records().recount(recount, per_backend);
-    if (!(recount == core_.gauges()))
-        violation("a gauge differs from a recount of the records");
-    for (std::size_t b = 0; b < per_backend.size(); ++b)
-        if (!(per_backend[b] == core_.records().backend(b)))
-            violation("backend " + std::to_string(b) + " gauges differ from a recount");
-    std::vector<link_slot> stack = core_.records().idle_stack(), idle;
+    if (const auto v = test::core_records_violation(core_); !v.empty())
+        violation(v);
     core_.records().for_each([&](link_slot s, const sansio::link_record& r) {
-        if (r.status == sansio::link_status::idle)
-            idle.push_back(s);
         const sim_link& l = links_[s];
         const auto st = l.fsm ? l.fsm->state() : sansio::link_state::closed;
         bool ok = l.id == r.id && l.held == r.held;
@@ -109,9 +76,6 @@ void fleet_sim::check_full()
             violation("record of link " + std::to_string(r.id) + " (status " +
                       std::to_string(static_cast<int>(r.status)) + ") disagrees with the link");
     });
-    std::sort(stack.begin(), stack.end());
-    if (stack != idle)
-        violation("the idle stack is not the set of idle records");
 }
 
 // After every event: the recovery probe, and a look at the links 10 s after the all-down.

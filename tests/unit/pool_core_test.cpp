@@ -2,6 +2,7 @@
 // in virtual time, no sockets, no sleeps. The harness checks the invariants after each step.
 
 #include "pool_core_harness.hpp"
+#include "sansio/pool_policy.hpp"
 
 #include <gtest/gtest.h>
 
