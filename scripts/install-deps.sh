@@ -8,6 +8,7 @@ packages=(
     g++ cmake make pkg-config ccache
     libboost1.81-dev libboost-system1.81-dev nlohmann-json3-dev
     libgtest-dev libgmock-dev libbenchmark-dev
+    libssl-dev openssl
     clang libclang-rt-14-dev clang-format
     iproute2 util-linux procps gnuplot-nox valgrind
 )
