@@ -211,6 +211,38 @@ void validate_lifecycle(const pool_config& config)
 
 } // namespace
 
+// TLS rules that need no file: what the OpenSSL context checks (files, PEM, key match) is
+// checked when the pool builds it (io/tls_context.cpp).
+void validate_tls(const tls_options& tls)
+{
+    if (!tls.ca_file.empty() && !tls.ca_pem.empty()) {
+        fail("tls.ca_pem", "set ca_file or ca_pem, not both");
+    }
+    if (!tls.cert_file.empty() && !tls.cert_pem.empty()) {
+        fail("tls.cert_pem", "set cert_file or cert_pem, not both");
+    }
+    if (!tls.key_file.empty() && !tls.key_pem.empty()) {
+        fail("tls.key_pem", "set key_file or key_pem, not both");
+    }
+    const bool has_cert = !tls.cert_file.empty() || !tls.cert_pem.empty();
+    const bool has_key = !tls.key_file.empty() || !tls.key_pem.empty();
+    if (has_cert && !has_key) {
+        fail("tls.key_file", "a client certificate needs its private key (key_file or key_pem)");
+    }
+    if (has_key && !has_cert) {
+        fail("tls.cert_file", "a private key needs its certificate (cert_file or cert_pem)");
+    }
+    if (host_has_bad_character(tls.server_name)) {
+        fail("tls.server_name", "must not contain spaces or control characters");
+    }
+    for (const std::string& protocol : tls.alpn) {
+        if (protocol.empty() || protocol.size() > 255) {
+            fail("tls.alpn", "every protocol name must be 1..255 bytes, got " +
+                                 std::to_string(protocol.size()));
+        }
+    }
+}
+
 void validate(const pool_config& config)
 {
     validate_endpoints(config);
@@ -220,6 +252,9 @@ void validate(const pool_config& config)
     validate_tcp(config);
     validate_protocol_limits(config);
     validate_lifecycle(config);
+    if (config.tls) {
+        validate_tls(*config.tls);
+    }
 }
 
 nlohmann::json to_json(const pool_config& config)
@@ -266,7 +301,45 @@ nlohmann::json to_json(const pool_config& config)
         {"has_on_notify", static_cast<bool>(config.on_notify)},
         {"has_observer", config.observer != nullptr},
         {"has_resolver", static_cast<bool>(config.resolver)},
+        {"tls", config.tls ? to_json(*config.tls) : nlohmann::json("off")},
     };
+}
+
+nlohmann::json to_json(const tls_options& tls)
+{
+    const auto source = [](const std::string& file, const std::string& pem,
+                           const char* neither) -> std::string {
+        if (!file.empty()) {
+            return "file " + file;
+        }
+        return pem.empty() ? neither : "PEM text";
+    };
+    return {
+        {"verify", to_string(tls.verify)},
+        {"server_name", tls.server_name.empty() ? "(the endpoint's host)" : tls.server_name},
+        {"trust", source(tls.ca_file, tls.ca_pem, "system trust store")},
+        {"client_certificate", source(tls.cert_file, tls.cert_pem, "none")},
+        {"min_version", to_string(tls.min_version)},
+        {"alpn", tls.alpn},
+    };
+}
+
+const char* to_string(tls_verify v) noexcept
+{
+    switch (v) {
+    case tls_verify::full:
+        return "full";
+    case tls_verify::chain_only:
+        return "chain_only";
+    case tls_verify::none:
+        return "none";
+    }
+    return "unknown";
+}
+
+const char* to_string(tls_version v) noexcept
+{
+    return v == tls_version::v1_3 ? "1.3" : "1.2";
 }
 
 std::ostream& operator<<(std::ostream& os, const pool_config& config)

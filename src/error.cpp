@@ -45,6 +45,8 @@ public:
                    "async form";
         case errc::invalid_argument:
             return "the value cannot be sent (e.g. a string is not UTF-8)";
+        case errc::tls_handshake_failed:
+            return "the TLS handshake failed (certificate not verified, or no common protocol)";
         }
         return "unknown tether error " + std::to_string(value);
     }

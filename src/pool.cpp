@@ -307,6 +307,11 @@ const pool_config& pool::config() const
     return impl().config();
 }
 
+void pool::reload_tls(const tls_options& options, tls_reload mode) const
+{
+    impl().reload_tls(options, mode);
+}
+
 std::string pool::diagnostics() const
 {
     return anchor_ ? anchor_->impl->diagnostics() : "empty pool handle";

@@ -176,4 +176,10 @@ pool_builder& pool_builder::resolver(resolve_function resolve)
     return *this;
 }
 
+pool_builder& pool_builder::tls(tls_options options)
+{
+    config_.tls = std::move(options);
+    return *this;
+}
+
 } // namespace tether

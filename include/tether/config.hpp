@@ -1,6 +1,7 @@
 #pragma once
 
 #include <tether/observer.hpp>
+#include <tether/tls.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -74,7 +75,7 @@ struct pool_config {
     unsigned io_threads = default_io_threads(); ///< threads running the pool's io_context; >= 1
     std::chrono::milliseconds acquire_timeout{30'000};
     std::size_t max_waiters = 1024; ///< callers allowed to wait in acquire at once
-    std::chrono::milliseconds connect_timeout{5'000}; ///< resolve + TCP connect + proving ping/pong
+    std::chrono::milliseconds connect_timeout{5'000}; ///< resolve + TCP + TLS + proving ping/pong
     std::chrono::milliseconds request_timeout{30'000};
     std::chrono::milliseconds ping_interval{
         10'000}; ///< probe a link that received nothing this long
@@ -97,6 +98,9 @@ struct pool_config {
     notify_handler on_notify;                               ///< optional
     std::shared_ptr<pool_observer> observer;                ///< optional
     resolve_function resolver;                              ///< optional; default: Asio's resolver
+    /// TLS on every link (design.md §6); unset: plaintext TCP. pool::reload_tls replaces the
+    /// options in force, not this copy of the ones the pool was built with.
+    std::optional<tls_options> tls;
 
     /// The TCP_USER_TIMEOUT actually applied.
     std::chrono::milliseconds effective_tcp_user_timeout() const
@@ -115,6 +119,14 @@ void validate(const pool_config& config);
 
 /// The effective configuration as JSON (handlers shown as present or absent).
 nlohmann::json to_json(const pool_config& config);
+
+/// Throws tether::config_error naming the first TLS option that breaks a rule that needs no
+/// file (pairs set together, ALPN names 1..255 bytes); validate() calls it.
+void validate_tls(const tls_options& tls);
+
+/// The TLS options as JSON: verification mode, name, where trust and the client certificate
+/// come from (file names, never key material).
+nlohmann::json to_json(const tls_options& tls);
 
 /// Prints to_json(config) on one line.
 std::ostream& operator<<(std::ostream& os, const pool_config& config);

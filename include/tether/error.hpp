@@ -28,6 +28,9 @@ enum class errc {
     invalid_lease,         ///< the lease is empty, moved-from or released
     would_block_io_thread, ///< a blocking call was made on one of the pool's own io threads
     invalid_argument, ///< a value cannot be sent as protocol v1 (e.g. a string that is not UTF-8)
+    tls_handshake_failed, ///< the TLS handshake or the server's certificate was refused (a
+                          ///< connect failure: the endpoint backs off; the reason is in
+                          ///< endpoint_stats::last_error and the diagnostics)
 };
 
 /// The category of tether::errc; its name() is "tether".

@@ -29,10 +29,21 @@ public:
     {
         (void)ep, (void)link_id;
     }
-    /// Resolve, connect or proving of a new link to `ep` failed.
+    /// Resolve, connect, TLS handshake or proving of a new link to `ep` failed. `reason`:
+    /// connect_failed, tls_handshake_failed, connection_lost (closed while proving), ...
     virtual void on_connect_failed(const endpoint& ep, std::error_code reason)
     {
         (void)ep, (void)reason;
+    }
+    /// The same event with what failed in words (also endpoint_stats::last_error), e.g.
+    /// "TLS handshake with db1:7443: certificate verify failed: certificate has expired".
+    /// The pool calls this one; by default it calls on_connect_failed(ep, reason). (A name
+    /// of its own, so overriding either never hides the other.)
+    virtual void on_connect_failure(const endpoint& ep, std::error_code reason,
+                                    const std::string& detail)
+    {
+        (void)detail;
+        on_connect_failed(ep, reason);
     }
     /// A link closed; `reason` says why (connection_lost, protocol_error, pool_closed, ...).
     virtual void on_disconnected(const endpoint& ep, std::uint64_t link_id, std::error_code reason)

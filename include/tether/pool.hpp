@@ -93,6 +93,14 @@ public:
     /// The effective configuration (validated; io_threads resolved).
     const pool_config& config() const;
 
+    /// Replaces the TLS options: links opened from now on use `options`; with
+    /// tls_reload::rotate_links the open links are replaced too, make-before-break within
+    /// max_concurrent_connects, as for max_lifetime (a leased one when it comes back; no
+    /// request is lost). Files are read and checked first: a bad one is a config_error naming
+    /// the option, and the pool goes on as it was. config_error too for a pool built without
+    /// TLS. config().tls keeps the options of build().
+    void reload_tls(const tls_options& options, tls_reload mode = tls_reload::new_links) const;
+
     /// Human-readable state: links leased and the oldest lease's age and acquire site,
     /// connecting, waiters, last connect error per endpoint.
     std::string diagnostics() const;

@@ -62,6 +62,9 @@ public:
     pool_builder& observer(std::shared_ptr<pool_observer> observer);
     /// Replaces name resolution (service discovery, tests); see resolve_function.
     pool_builder& resolver(resolve_function resolve);
+    /// TLS 1.2+ on every link, verified by default (see tls_options). Files are read and
+    /// checked at build(): a bad one is a config_error naming the option.
+    pool_builder& tls(tls_options options);
 
     /// The configuration as set so far (not yet validated).
     const pool_config& config() const noexcept { return config_; }

@@ -8,4 +8,5 @@
 #include <tether/pool.hpp>
 #include <tether/pool_builder.hpp>
 #include <tether/stats.hpp>
+#include <tether/tls.hpp>
 #include <tether/version.hpp>

@@ -61,7 +61,9 @@ void link::on_transport_connected(const error_code& ec, std::string detail)
         return; // timed out or shut down meanwhile
     if (ec) {
         connect_detail_ = std::move(detail);
-        perform(fsm_.on_failure(make_error_code(errc::connect_failed)));
+        perform(fsm_.on_failure(ec == errc::tls_handshake_failed
+                                    ? ec
+                                    : make_error_code(errc::connect_failed)));
         return;
     }
     if (auto* obs = ctx_.observer())
@@ -301,10 +303,14 @@ void link::close_now()
         ctx_.health.withdraw(health_slot_);
         health_slot_ = nullptr;
     }
-    transport_->close();
+    const bool was_ready = fsm_.last_rtt().has_value(); // proven at some point
+    // Closing on purpose (drained, retired, shut down): a TLS transport says close_notify and
+    // lets the peer answer within the grace; a broken link just goes.
+    const bool on_purpose = reason == errc::connection_draining || reason == errc::pool_closed;
+    transport_->close(was_ready && on_purpose ? owner_->close_grace()
+                                              : std::chrono::milliseconds::zero());
     std::string().swap(write_pending_);
 
-    const bool was_ready = fsm_.last_rtt().has_value(); // proven at some point
     auto& counters = ctx_.counters;
     if (fsm_.died_silently())
         counters.dead_links_detected.fetch_add(1, std::memory_order_relaxed);

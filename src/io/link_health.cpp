@@ -46,10 +46,10 @@ void link::on_timer()
     }
     const auto action = fsm_.on_timer(now);
     if (action == sansio::link_action::close && connect_detail_.empty()) {
-        connect_detail_ =
-            std::string(before == sansio::link_state::proving ? "no pong to the proving ping from "
-                                                              : "no TCP connection to ") +
-            to_string(peer()) + " within connect_timeout";
+        connect_detail_ = before == sansio::link_state::proving
+                              ? "no pong to the proving ping from " + to_string(peer()) +
+                                    " within connect_timeout"
+                              : transport_->stalled_connect(peer());
     }
     perform(action);
     if (fsm_.state() != sansio::link_state::closed)

@@ -26,6 +26,14 @@ void link::on_transport_read(const error_code& ec, std::size_t n)
     if (fsm_.state() == sansio::link_state::closed)
         return;
     if (ec) {
+        if (fsm_.state() == sansio::link_state::proving) { // a connect failure: say why
+            const bool tls = ec == errc::tls_handshake_failed;
+            connect_detail_ = tls ? transport_->describe(ec)
+                                  : "reading the proving pong from " + to_string(peer()) + ": " +
+                                        transport_->describe(ec);
+            perform(fsm_.on_failure(tls ? ec : make_error_code(errc::connection_lost)));
+            return;
+        }
         perform(fsm_.on_failure(make_error_code(errc::connection_lost)));
         return;
     }

@@ -15,6 +15,7 @@
 #include <boost/system/error_code.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -59,6 +60,9 @@ public:
     virtual void deliver_notify(nlohmann::json body) = 0;
     /// The pool is shutting down (refusals then say pool_closed).
     virtual bool closed() const noexcept = 0;
+    /// How long a link closing on purpose may wait for its peer's goodbye (TLS close_notify):
+    /// 1 s, or what is left of the shutdown's drain if less.
+    virtual std::chrono::milliseconds close_grace() const noexcept = 0;
 
 protected:
     ~link_owner() = default;

@@ -48,8 +48,9 @@ struct pool_impl::translator {
     }
     void operator()(const sansio::connect_failed& a) const
     {
-        out.observe([&ep = endpoint_of(a.backend), ec = closed_reason](pool_observer& o) {
-            o.on_connect_failed(ep, ec);
+        out.observe([&ep = endpoint_of(a.backend), ec = closed_reason,
+                     detail = pool.core_.backends()[a.backend].last_error](pool_observer& o) {
+            o.on_connect_failure(ep, ec, detail);
         });
     }
     void operator()(const sansio::backoff_started& a) const

@@ -20,6 +20,7 @@
 #include "io/link_owner.hpp"
 #include "io/notify_dispatcher.hpp"
 #include "io/pool_counters.hpp"
+#include "io/tls_context.hpp"
 #include "sansio/pool_core.hpp"
 
 #include <tether/config.hpp>
@@ -87,6 +88,7 @@ public:
                         const std::string& detail) override;
     void on_link_returned(link& l, std::shared_ptr<link> donor) override;
     void deliver_notify(nlohmann::json body) override;
+    std::chrono::milliseconds close_grace() const noexcept override;
 
     // ---- facade (pool_report.cpp) ---------------------------------------------------------
     pool_stats stats() const;
@@ -94,6 +96,14 @@ public:
     std::string diagnostics() const;
     bool wait_ready(std::chrono::milliseconds timeout);
     void shutdown(std::chrono::milliseconds drain);
+    /// New links use `options` from now on; with rotate_links, open links are replaced too.
+    /// config_error (and nothing changed) when the options are bad or the pool has no TLS.
+    void reload_tls(const tls_options& options, tls_reload mode);
+    /// The TLS options in force (reload_tls replaces them); null in plaintext.
+    std::shared_ptr<const tls_client_context> tls_in_force() const
+    {
+        return tls_ ? tls_->current() : nullptr;
+    }
 
 private:
     struct waiting_acquire {
@@ -144,6 +154,7 @@ private:
     void finish();
 
     const pool_config config_;
+    std::shared_ptr<tls_context_source> tls_; // the context new links use; null in plaintext
     pool_counters counters_;
     io_runner runner_; // before everything that uses its io_context, so destroyed after them
     link_context link_context_;
@@ -157,6 +168,8 @@ private:
     std::vector<std::shared_ptr<link>> health_due_; // pool strand only: scratch of a tick
     notify_dispatcher notifies_;
     std::atomic<bool> closed_{false};
+    /// The shutdown's drain deadline (clock_ ticks since its epoch); max until shutdown.
+    std::atomic<clock_time::rep> drain_deadline_{clock_time::max().time_since_epoch().count()};
     bool finished_ = false; // pool strand only: timers must not be re-armed
 
     mutable adaptive_mutex mutex_;

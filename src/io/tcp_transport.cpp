@@ -1,17 +1,12 @@
-// Plain TCP under a link: resolve (Asio's resolver, or the application's resolver seam),
-// connect, socket options, and the byte stream.
+// Plain TCP under a link: tcp_connector opens the connection; this is the byte stream.
 
-#include "io/socket_options.hpp"
+#include "io/tcp_connector.hpp"
 #include "io/transport.hpp"
 
 #include <tether/detail/handler_memory.hpp>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
-
-#include <string>
-#include <vector>
 
 namespace tether::detail {
 namespace {
@@ -23,34 +18,16 @@ using boost::system::error_code;
 class tcp_transport final : public transport {
 public:
     tcp_transport(const asio::any_io_executor& strand, const pool_config& config)
-        : config_(config), socket_(strand), resolver_(strand)
+        : socket_(strand), connector_(strand, config)
     {
     }
 
     void async_connect(const endpoint& ep, std::shared_ptr<transport_user> user) override
     {
-        error_code ec;
-        const auto address = asio::ip::make_address(ep.host, ec);
-        if (!ec) { // numeric host: no resolver involved
-            socket_.async_connect({address, ep.port}, [this, &ep, user](const error_code& e) {
-                on_connected(ep, e, user);
-            });
-            return;
-        }
-        if (config_.resolver) {
-            resolve_with_seam(ep, std::move(user));
-            return;
-        }
-        resolver_.async_resolve(
-            ep.host, std::to_string(ep.port),
-            [this, &ep, user](const error_code& e, const tcp::resolver::results_type& results) {
-                if (e) {
-                    user->on_transport_connected(e,
-                                                 "resolve " + to_string(ep) + ": " + e.message());
-                    return;
-                }
-                connect_any(ep, results, user);
-            });
+        connector_.async_connect(socket_, ep,
+                                 [user = std::move(user)](const error_code& ec, std::string detail) {
+                                     user->on_transport_connected(ec, std::move(detail));
+                                 });
     }
 
     void async_read_some(asio::mutable_buffer into, std::shared_ptr<transport_user> user) override
@@ -80,76 +57,17 @@ public:
 
     std::size_t available(error_code& ec) override { return socket_.available(ec); }
 
-    void close() override
+    void close(std::chrono::milliseconds) override
     {
-        resolver_.cancel();
+        connector_.cancel();
         error_code ignored;
         socket_.shutdown(tcp::socket::shutdown_both, ignored);
         socket_.close(ignored);
     }
 
 private:
-    void resolve_with_seam(const endpoint& ep, std::shared_ptr<transport_user> user)
-    {
-        std::vector<std::string> names;
-        std::error_code rec;
-        try {
-            rec = config_.resolver(ep, names);
-        } catch (const std::exception& e) {
-            user->on_transport_connected(asio::error::host_not_found,
-                                         "resolve " + to_string(ep) +
-                                             ": resolver threw: " + e.what());
-            return;
-        }
-        std::vector<tcp::endpoint> targets;
-        for (const auto& name : names) {
-            error_code aec;
-            const auto address = asio::ip::make_address(name, aec);
-            if (!aec)
-                targets.emplace_back(address, ep.port);
-        }
-        if (rec || targets.empty()) {
-            user->on_transport_connected(
-                asio::error::host_not_found,
-                "resolve " + to_string(ep) + ": " +
-                    (rec ? rec.message() : std::string("no usable address")));
-            return;
-        }
-        connect_any(ep, targets, std::move(user));
-    }
-
-    template <class Endpoints>
-    void connect_any(const endpoint& ep, const Endpoints& targets,
-                     std::shared_ptr<transport_user> user)
-    {
-        asio::async_connect(socket_, targets,
-                            [this, &ep, user](const error_code& e, const tcp::endpoint&) {
-                                on_connected(ep, e, user);
-                            });
-    }
-
-    void on_connected(const endpoint& ep, const error_code& ec,
-                      const std::shared_ptr<transport_user>& user)
-    {
-        if (ec) {
-            user->on_transport_connected(ec, "connect " + to_string(ep) + ": " + ec.message());
-            return;
-        }
-        error_code opt_ec;
-        apply_socket_options(socket_, config_, opt_ec);
-        if (!opt_ec) // for write_now's direct sends; Asio's asynchronous operations do not mind
-            socket_.non_blocking(true, opt_ec);
-        if (opt_ec) {
-            user->on_transport_connected(opt_ec, "socket options " + to_string(ep) + ": " +
-                                                     opt_ec.message());
-            return;
-        }
-        user->on_transport_connected({}, {});
-    }
-
-    const pool_config& config_;
     tcp::socket socket_;
-    tcp::resolver resolver_;
+    tcp_connector connector_;
 };
 
 } // namespace

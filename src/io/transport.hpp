@@ -1,7 +1,7 @@
 #pragma once
 
 // The transport seam: one connection's byte stream under a link. Plain TCP is the first
-// implementation (tcp_transport), TLS the next; tests use a scriptable fake. The link's logic
+// implementation (tcp_transport), TLS (tls_transport) the second; tests use a scriptable fake. The link's logic
 // does not know which one it runs on.
 //
 // Every function is called on the link's strand, and every completion is delivered there,
@@ -14,6 +14,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -24,8 +25,9 @@ namespace tether::detail {
 /// Receives a transport's completions (the link).
 class transport_user {
 public:
-    /// Connected and ready for bytes, or not: `detail` says why in words ("resolve h:p: ...",
-    /// "connect h:p: ...", "socket options h:p: ...").
+    /// Connected (and, over TLS, the handshake done) and ready for bytes, or not: `detail`
+    /// says why in words ("resolve h:p: ...", "connect h:p: ...", "TLS handshake with h:p:
+    /// ..."). A refused handshake or certificate is errc::tls_handshake_failed.
     virtual void on_transport_connected(const boost::system::error_code& ec,
                                         std::string detail) = 0;
     virtual void on_transport_read(const boost::system::error_code& ec, std::size_t n) = 0;
@@ -53,8 +55,18 @@ public:
                                   boost::system::error_code& ec) = 0;
     /// Bytes received and not read yet.
     virtual std::size_t available(boost::system::error_code& ec) = 0;
-    /// Shuts the connection down; pending operations complete with an error.
-    virtual void close() = 0;
+    /// `ec` of a completion of this transport in words: for errc::tls_handshake_failed the
+    /// whole story ("TLS handshake with h:p: certificate verify failed: ...").
+    virtual std::string describe(const boost::system::error_code& ec) const { return ec.message(); }
+    /// Why a connect still pending at connect_timeout has not finished, in words.
+    virtual std::string stalled_connect(const endpoint& ep) const
+    {
+        return "no TCP connection to " + to_string(ep) + " within connect_timeout";
+    }
+    /// Shuts the connection down; pending operations complete with an error. `grace`: how long
+    /// a TLS transport may wait for the peer's close_notify after sending its own (in the
+    /// background; 0: close at once, as plain TCP always does).
+    virtual void close(std::chrono::milliseconds grace) = 0;
 };
 
 /// Makes the transport of a new link, bound to the link's strand.
@@ -65,5 +77,14 @@ using transport_factory = std::function<std::unique_ptr<transport>(
 /// TCP_USER_TIMEOUT.
 std::unique_ptr<transport> make_tcp_transport(const boost::asio::any_io_executor& strand,
                                               const pool_config& config);
+
+struct tls_client_context;
+
+/// TLS over TCP through Asio's ssl::stream with `context` (shared, immutable): SNI, peer
+/// verification by the context's options, the handshake before on_transport_connected,
+/// close_notify on a graceful close.
+std::unique_ptr<transport> make_tls_transport(const boost::asio::any_io_executor& strand,
+                                              const pool_config& config,
+                                              std::shared_ptr<const tls_client_context> context);
 
 } // namespace tether::detail

@@ -128,6 +128,9 @@ public:
     /// True once after an event that may have made next_wake() earlier (a waiter queued, a
     /// retry scheduled): the driver re-arms its timer only then.
     bool take_wake_changed() noexcept { return std::exchange(wake_changed_, false); }
+    /// Every open or opening link is to be replaced as if past max_lifetime (TLS reload with
+    /// rotate_links): idle ones now, make-before-break; leased ones when they return.
+    void expire_all(pool_time now, actions& out);
     /// New and waiting acquires fail with pool_closed; every link is retired.
     void shutdown(actions& out);
 

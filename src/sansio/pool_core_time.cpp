@@ -85,6 +85,23 @@ void pool_core::recycle_idle_links(pool_time now, actions& out)
     }
 }
 
+// Every link open or opening now counts as past its lifetime: replaced as for max_lifetime
+// (make-before-break where there is room, within max_concurrent_connects; a leased link when
+// it comes back). The idle ones are looked at now, the others when they are proven or return.
+void pool_core::expire_all(pool_time now, actions& out)
+{
+    if (closed_)
+        return;
+    std::vector<link_slot> open;
+    records_.for_each([&](link_slot s, const link_record& r) {
+        if (r.status != link_status::draining && r.retire_at > now)
+            open.push_back(s);
+    });
+    for (const link_slot s : open)
+        records_.change(s, [now](link_record& r) { r.retire_at = now; });
+    recycle_idle_links(now, out); // the rest at the next maintenance tick (at most 1 s)
+}
+
 // ---- shutdown -----------------------------------------------------------------------------------
 
 void pool_core::shutdown(actions& out)

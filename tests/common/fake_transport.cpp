@@ -54,9 +54,10 @@ public:
         ec.clear();
         return inbound_.size();
     }
-    void close() override
+    void close(std::chrono::milliseconds grace) override
     {
         wire_->closed = true;
+        wire_->close_grace = grace;
         fail_all(asio::error::operation_aborted);
     }
 

@@ -39,6 +39,7 @@ struct fake_wire {
     std::string written; ///< every byte the link wrote, in order
     bool connect_asked = false;
     bool closed = false;
+    std::chrono::milliseconds close_grace{-1}; ///< what the link gave close() (-1: not closed)
 
     // ---- the peer's actions ------------------------------------------------------------------
     void complete_connect(boost::system::error_code ec = {});

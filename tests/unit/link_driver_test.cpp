@@ -43,6 +43,7 @@ struct recording_owner final : tether::detail::link_owner {
     void on_link_returned(link&, std::shared_ptr<link>) override { ++returned; }
     void deliver_notify(nlohmann::json) override { ++notifies; }
     bool closed() const noexcept override { return false; }
+    std::chrono::milliseconds close_grace() const noexcept override { return 1000ms; }
 };
 
 struct outcome {
