@@ -93,6 +93,10 @@ public:
         retiring.erase(s);
         step([&] { core.link_closed(s, reason, "", now, out); });
     }
+    void expire_all()
+    {
+        step([&] { core.expire_all(now, out); });
+    }
     void advance(std::chrono::nanoseconds d)
     {
         const auto until = now + d;

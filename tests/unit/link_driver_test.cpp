@@ -365,6 +365,36 @@ TEST_F(LinkDriver, GoawayRefusesNewRequestsDeliversOwedRepliesThenCloses)
     EXPECT_EQ(owner->close_reason, errc::connection_draining);
 }
 
+TEST_F(LinkDriver, ALinkClosingOnPurposeGivesThePeerAGrace)
+{
+    auto w = proven_link();
+    w->deliver(tether::test::encode_frame(wire::goaway{"restart"}));
+    run();
+    ASSERT_EQ(owner->closed_count, 1);
+    EXPECT_EQ(w->close_grace, 1000ms) << "drained: close_notify may be answered";
+}
+
+TEST_F(LinkDriver, ABrokenStreamClosesWithoutGrace)
+{
+    auto w = proven_link();
+    w->end_of_stream();
+    run();
+    ASSERT_EQ(owner->closed_count, 1);
+    EXPECT_EQ(w->close_grace, 0ms) << "a broken stream just closes";
+}
+
+TEST_F(LinkDriver, ARefusedHandshakeKeepsItsCodeAndWords)
+{
+    auto w = std::make_shared<fake_wire>();
+    w->connect_result = make_error_code(errc::tls_handshake_failed);
+    wires->push_back(w);
+    start_link();
+    ASSERT_EQ(owner->closed_count, 1);
+    EXPECT_EQ(owner->close_reason, errc::tls_handshake_failed);
+    EXPECT_FALSE(owner->close_detail.empty());
+    EXPECT_EQ(w->close_grace, 0ms);
+}
+
 TEST_F(LinkDriver, AMalformedFrameIsAProtocolErrorOfThisLinkOnly)
 {
     auto w = proven_link();

@@ -72,6 +72,8 @@ void run_one(std::uint64_t seed, int steps)
             h.unusable(pick(h.core.records().idle_stack(), rng));
         } else if (roll < 84 && !h.waiting.empty()) {
             h.cancel(pick(h.waiting, rng).first);
+        } else if (roll == 84) { // a TLS reload with rotate_links
+            h.expire_all();
         } else {
             const auto ms = rng() % 8 == 0 ? 1000 + rng() % 60'000 : rng() % 500;
             h.advance(std::chrono::milliseconds(ms));

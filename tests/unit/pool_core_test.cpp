@@ -397,6 +397,34 @@ TEST(PoolCore, MaxLifetimeReplacesAnIdleLinkMakeBeforeBreak)
     EXPECT_EQ(h.g().ready, 1u);
 }
 
+TEST(PoolCore, ExpireAllReplacesEveryLinkMakeBeforeBreakWithinTheConnectCap)
+{
+    auto l = limits(3, 6);
+    l.max_concurrent_connects = 2;
+    pool_core_harness h(l);
+    h.start();
+    while (!h.pending().empty())
+        h.ready(h.pending()[0]);
+    ASSERT_EQ(h.g().idle, 3u);
+    const auto leased = leased_slot(h.acquire());
+    h.expire_all();
+    EXPECT_EQ(h.g().connecting, 2u) << "replacements first, at most max_concurrent_connects";
+    EXPECT_TRUE(h.retiring.empty()) << "nothing closes before its replacement is proven";
+    for (int round = 0; round < 4 && !h.pending().empty(); ++round) {
+        for (auto s : h.pending())
+            h.ready(s);
+        h.advance(1s); // the maintenance tick picks up what the connect cap held back
+    }
+    EXPECT_EQ(h.retiring.size(), 2u) << "both idle old links retired once replaced";
+    EXPECT_FALSE(h.retiring.count(leased)) << "a leased link is never retired";
+    h.give_back(leased);
+    for (auto s : h.pending())
+        h.ready(s);
+    EXPECT_TRUE(h.retiring.count(leased) || h.core.records().at(leased).replacing)
+        << "the leased one goes (or is being replaced) once back";
+    EXPECT_GE(h.g().ready, 3u) << "never below min_connections meanwhile";
+}
+
 TEST(PoolCore, MaxLifetimeAtMinEqualsMaxRetiresThenRefills)
 {
     pool_core_harness h(limits(1, 1));
