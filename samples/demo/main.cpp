@@ -7,10 +7,14 @@
 //
 //   tether_demo [--endpoint host:port]... [--duration SECONDS] [--threads N]
 //               [--connections N] [--pipeline N] [--io-threads N]
+//               [--tls] [--tls-ca FILE] [--tls-cert FILE] [--tls-key FILE]
+//               [--tls-server-name NAME]
 //
 // Without --endpoint it starts tether's reference echo server in-process on 127.0.0.1.
 
 #include <tether/testing/echo_server.hpp>
+#include "demo_tls.hpp"
+
 #include <tether/testing/endpoint_arg.hpp>
 #include <tether/tether.hpp>
 
@@ -50,6 +54,7 @@ struct options {
     std::size_t connections = 4;
     std::size_t pipeline = 8;
     unsigned io_threads = 2;
+    demo::tls_args tls;
 };
 
 const char* const usage =
@@ -61,7 +66,12 @@ const char* const usage =
     "  --threads      caller threads (default 4)\n"
     "  --connections  max_connections of the pool (default 4)\n"
     "  --pipeline     requests in flight per lease (default 8, at most 1024)\n"
-    "  --io-threads   io threads of the pool (default 2)\n";
+    "  --io-threads   io threads of the pool (default 2)\n"
+    "  --tls          speak TLS (without --endpoint: to the in-process server, with\n"
+    "                 certificates the demo makes for itself)\n"
+    "  --tls-ca FILE  trust anchors (PEM; default: the system's trust store); implies --tls\n"
+    "  --tls-cert FILE, --tls-key FILE   client certificate and key (mutual TLS)\n"
+    "  --tls-server-name NAME            name to verify and send as SNI (default: the host)\n";
 
 unsigned long parse_count(const std::string& name, const std::string& v, unsigned long max)
 {
@@ -81,6 +91,10 @@ options parse_options(int argc, char** argv)
         if (arg == "-h" || arg == "--help") {
             std::cout << usage;
             std::exit(0);
+        }
+        if (arg == "--tls") {
+            o.tls.on = true;
+            continue;
         }
         std::string value;
         std::string name = arg;
@@ -109,6 +123,18 @@ options parse_options(int argc, char** argv)
                 o.pipeline = parse_count(name, value, 1024);
             } else if (name == "--io-threads") {
                 o.io_threads = static_cast<unsigned>(parse_count(name, value, 256));
+            } else if (name == "--tls-ca") {
+                o.tls.on = true;
+                o.tls.ca_file = value;
+            } else if (name == "--tls-cert") {
+                o.tls.on = true;
+                o.tls.cert_file = value;
+            } else if (name == "--tls-key") {
+                o.tls.on = true;
+                o.tls.key_file = value;
+            } else if (name == "--tls-server-name") {
+                o.tls.on = true;
+                o.tls.server_name = value;
             } else {
                 throw std::invalid_argument("unknown option " + name);
             }
@@ -357,19 +383,25 @@ int run(const options& opt)
 
     std::unique_ptr<tether::testing::echo_server> server;
     std::vector<tether::endpoint> endpoints = opt.endpoints;
+    tether::tls_options tls = demo::client_options(opt.tls);
     if (endpoints.empty()) {
         tether::testing::echo_server_options so;
         so.host = "127.0.0.1";
         so.port = 0;
         so.threads = 2;
+        if (opt.tls.on)
+            std::cout << demo::use_own_certificates(so, tls) << '\n';
         server = std::make_unique<tether::testing::echo_server>(so);
         server->start();
-        endpoints.push_back({"127.0.0.1", server->port()});
+        // By name over TLS, so that the certificate's DNS name is what gets verified.
+        endpoints.push_back({opt.tls.on ? "localhost" : "127.0.0.1", server->port()});
         std::cout << "no --endpoint given: started the in-process echo server on 127.0.0.1:"
-                  << server->port() << " (2 threads)\n";
+                  << server->port() << " (2 threads" << (opt.tls.on ? ", TLS" : "") << ")\n";
     }
 
     tether::pool_builder builder;
+    if (opt.tls.on)
+        builder.tls(tls);
     for (const auto& ep : endpoints)
         builder.endpoint(ep.host, ep.port);
     const auto request_timeout = 5s;
@@ -387,7 +419,8 @@ int run(const options& opt)
         std::cout << ' ' << tether::to_string(ep);
     std::cout << "\ncaller threads " << opt.threads << ", max_connections " << opt.connections
               << ", pipeline " << opt.pipeline << ", io threads " << pool.config().io_threads
-              << ", duration " << opt.duration_s << " s (Ctrl-C stops earlier)\n";
+              << ", duration " << opt.duration_s << " s (Ctrl-C stops earlier)\n"
+              << "tls: " << tether::to_json(pool.config())["tls"].dump() << '\n';
     if (!pool.wait_ready(3s))
         std::cout << "warning: pool not ready after 3 s: " << pool.diagnostics() << '\n';
 

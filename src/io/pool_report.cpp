@@ -109,6 +109,12 @@ std::string pool_impl::diagnostics() const
     }
     if (closed())
         os << "; pool is shut down";
+    if (tls_) {
+        const auto in_force = tls_->current();
+        os << "; tls: verify " << to_string(in_force->options.verify);
+        if (const unsigned reloads = tls_->reloads())
+            os << " (options reloaded " << reloads << (reloads == 1 ? " time)" : " times)");
+    }
     for (std::size_t b = 0; b < core_.backends().size(); ++b) {
         const auto& e = core_.backends()[b];
         os << "; " << to_string(config_.endpoints[e.endpoint_index]) << ": links "
