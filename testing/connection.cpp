@@ -19,13 +19,17 @@ constexpr std::size_t shrink_read_buffer_above = std::size_t{1} << 20;
 // A client that sends without reading its replies is not read from while this much output is
 // waiting for it: the server's memory stays bounded and the client's sends block instead.
 constexpr std::size_t max_unsent_output = std::size_t{1} << 20;
+// How long a graceful TLS close waits for its close_notify to go out and the client's to come
+// back before it closes the socket anyway.
+constexpr auto tls_shutdown_timeout = std::chrono::seconds(1);
 
 } // namespace
 
 connection::connection(server& srv, socket_t socket)
     : srv_(srv), id_(srv.next_conn_id.fetch_add(1, std::memory_order_relaxed)),
-      strand_(socket.get_executor()), sock_(std::move(socket)), ping_timer_(strand_),
-      dec_(srv.opt.max_frame_size)
+      strand_(socket.get_executor()),
+      stream_(std::move(socket), srv.tls ? &srv.tls->context() : nullptr), ping_timer_(strand_),
+      tls_deadline_(strand_), dec_(srv.opt.max_frame_size)
 {
 }
 
@@ -44,9 +48,9 @@ void connection::post_goaway()
     });
 }
 
-void connection::post_close(bool reset)
+void connection::post_close(close_mode how)
 {
-    asio::post(strand_, [self = shared_from_this(), reset] { self->close(reset); });
+    asio::post(strand_, [self = shared_from_this(), how] { self->close(how); });
 }
 
 void connection::post_resume()
@@ -63,9 +67,43 @@ void connection::start()
 {
     if (closed_)
         return;
+    if (!stream_.is_tls()) {
+        serve();
+        return;
+    }
+    tls_deadline_.expires_after(srv_.opt.tls->handshake_timeout);
+    tls_deadline_.async_wait([self = shared_from_this()](const error_code& ec) {
+        if (!ec && !self->closed_ && !self->established_)
+            self->handshake_failed();
+    });
+    stream_.async_handshake(
+        [self = shared_from_this()](const error_code& ec) { self->on_handshake(ec); });
+}
+
+void connection::on_handshake(const error_code& ec)
+{
+    if (closed_)
+        return;
+    if (ec) {
+        handshake_failed();
+        return;
+    }
+    tls_deadline_.cancel();
+    serve();
+}
+
+void connection::handshake_failed()
+{
+    srv_.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    close(close_mode::fin);
+}
+
+void connection::serve()
+{
+    established_ = true;
     schedule_ping();
     read();
-    flush();
+    flush(); // a goaway queued during the handshake
 }
 
 void connection::resume()
@@ -75,6 +113,7 @@ void connection::resume()
     process();
     read();
     flush();
+    close_if_done(); // a close_notify that arrived while paused
 }
 
 bool connection::output_backlogged() const noexcept
@@ -84,13 +123,14 @@ bool connection::output_backlogged() const noexcept
 
 void connection::read()
 {
-    if (closed_ || reading_ || peer_finished_sending_ || paused() || output_backlogged())
+    if (closed_ || !established_ || reading_ || peer_finished_sending_ || close_after_output_ ||
+        paused() || output_backlogged())
         return;
     if (dec_.buffered() == 0 && dec_.capacity() > shrink_read_buffer_above)
         dec_.release_if_empty();
     const auto space = dec_.prepare();
     reading_ = true;
-    sock_.async_read_some(
+    stream_.async_read_some(
         asio::buffer(space.data(), space.size()),
         [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
 }
@@ -98,8 +138,16 @@ void connection::read()
 void connection::on_read(const error_code& ec, std::size_t n)
 {
     reading_ = false;
-    if (closed_)
+    if (closed_) {
+        continue_tls_shutdown(); // this read was cancelled for it
         return;
+    }
+    if (ec == asio::error::eof && stream_.is_tls() && paused()) {
+        // The client's close_notify. A paused connection reads nothing, so it does not answer
+        // it either: resume() does, if it ever comes.
+        peer_finished_sending_ = true;
+        return;
+    }
     if (ec == asio::error::eof && !hung_) {
         // The client shut down its sending side (or closed): what it is owed is still
         // delivered — answered frames already read, sleeping replies — then the
@@ -111,8 +159,8 @@ void connection::on_read(const error_code& ec, std::size_t n)
         return;
     }
     if (ec) {
-        // Reset or any other failure: the client is gone.
-        close(false);
+        // Reset, a TLS stream truncated or any other failure: the client is gone.
+        close(close_mode::fin);
         return;
     }
     // Keep what arrived even when paused: it is answered on resume.
@@ -124,13 +172,17 @@ void connection::on_read(const error_code& ec, std::size_t n)
 
 void connection::close_if_done()
 {
-    if (peer_finished_sending_ && sleepers_.empty() && !writing_ && out_pending_.empty())
-        close(false);
+    if (writing_ || !out_pending_.empty())
+        return;
+    if (close_after_output_)
+        close(close_mode::fin);
+    else if (peer_finished_sending_ && sleepers_.empty() && !(stream_.is_tls() && paused()))
+        close(close_mode::graceful);
 }
 
 void connection::process()
 {
-    while (!closed_ && !paused()) {
+    while (!closed_ && !paused() && !close_after_output_) {
         std::string_view payload;
         error_code ec;
         const auto status = dec_.next(payload, ec);
@@ -147,7 +199,7 @@ void connection::process()
 void connection::protocol_error()
 {
     srv_.protocol_errors.fetch_add(1, std::memory_order_relaxed);
-    close(false);
+    close(close_mode::graceful);
 }
 
 void connection::handle(std::string_view payload)
@@ -205,10 +257,10 @@ void connection::on_request(wire::request& r)
 
 void connection::deliver(reply_plan& plan)
 {
-    if (closed_ || hung_)
+    if (closed_ || hung_ || close_after_output_)
         return;
     if (plan.close || plan.reset) {
-        close(plan.reset);
+        close(plan.reset ? close_mode::reset : close_mode::graceful);
         return;
     }
     if (plan.hang) {
@@ -217,14 +269,25 @@ void connection::deliver(reply_plan& plan)
     }
     for (std::uint64_t i = 0; i < plan.notifies; ++i)
         queue(wire::notify{json{{"seq", i}}});
-    if (!plan.no_reply) {
-        if (plan.error)
-            queue_error(plan.id, plan.error->code, plan.error->message);
-        else
-            queue_body(plan.id, plan.body);
+    if (plan.truncate) {
+        queue_truncated_reply(plan);
+        return;
     }
+    if (!plan.no_reply)
+        queue_reply(plan);
     if (plan.goaway)
         queue(wire::goaway{"test"});
+}
+
+void connection::queue_truncated_reply(const reply_plan& plan)
+{
+    // The reply's frame is queued whole, then cut in half: the length prefix and part of the
+    // payload go out, then FIN without close_notify (close_if_done).
+    const std::size_t before = out_pending_.size();
+    queue_reply(plan);
+    out_pending_.resize(before + (out_pending_.size() - before) / 2);
+    close_after_output_ = true;
+    ping_timer_.cancel();
 }
 
 void connection::hang()
@@ -237,10 +300,20 @@ void connection::hang()
 
 void connection::queue(const wire::message& m)
 {
+    if (close_after_output_)
+        return; // nothing may follow a truncated frame
     const auto ec = wire::serialize(m, out_pending_, srv_.opt.max_frame_size);
     if (ec)
         std::cerr << "echo_server: cannot send " << wire::type_name(m) << ": " << ec.message()
                   << '\n';
+}
+
+void connection::queue_reply(const reply_plan& plan)
+{
+    if (plan.error)
+        queue_error(plan.id, plan.error->code, plan.error->message);
+    else
+        queue_body(plan.id, plan.body);
 }
 
 void connection::queue_body(std::uint64_t id, const json& body)
@@ -260,15 +333,15 @@ void connection::queue_error(std::uint64_t id, std::int64_t code, std::string me
 
 void connection::flush()
 {
-    if (closed_ || writing_ || out_pending_.empty() || paused())
+    if (closed_ || !established_ || writing_ || out_pending_.empty() || paused())
         return;
     // Everything queued since the last write goes out as one write; frames queued while it
     // is in flight collect in out_pending_ for the next.
     std::swap(out_inflight_, out_pending_);
     out_pending_.clear();
     writing_ = true;
-    asio::async_write(
-        sock_, asio::buffer(out_inflight_),
+    stream_.async_write(
+        asio::buffer(out_inflight_),
         [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_write(ec); });
 }
 
@@ -276,10 +349,12 @@ void connection::on_write(const error_code& ec)
 {
     writing_ = false;
     out_inflight_.clear();
-    if (closed_)
+    if (closed_) {
+        continue_tls_shutdown(); // close_notify waited for this write
         return;
+    }
     if (ec) {
-        close(false);
+        close(close_mode::fin);
         return;
     }
     flush();
@@ -304,20 +379,59 @@ void connection::schedule_ping()
     });
 }
 
-void connection::close(bool reset)
+void connection::close(close_mode how)
 {
-    if (closed_)
+    if (socket_closed_)
         return;
+    if (how != close_mode::graceful || !stream_.is_tls() || !established_) {
+        close_socket(how);
+        return;
+    }
+    if (closed_)
+        return; // close_notify already under way
+    stop_serving();
+    tls_deadline_.expires_after(tls_shutdown_timeout);
+    tls_deadline_.async_wait([self = shared_from_this()](const error_code& ec) {
+        if (!ec)
+            self->close_socket(close_mode::fin);
+    });
+    continue_tls_shutdown();
+}
+
+void connection::stop_serving()
+{
     closed_ = true;
-    error_code ignored;
-    if (reset)
-        sock_.set_option(asio::socket_base::linger(true, 0), ignored);
-    sock_.close(ignored);
     ping_timer_.cancel();
     // Destroying a timer cancels its wait; the handler still runs (and finds closed_).
     sleepers_.clear();
     out_pending_.clear();
-    // out_inflight_ stays until the aborted write completes: it is that write's buffer.
+    // out_inflight_ stays until the write in flight completes: it is that write's buffer.
+}
+
+void connection::continue_tls_shutdown()
+{
+    // close_notify goes out after the write in flight (not in the middle of a record), and the
+    // shutdown needs the read side to itself: a read in flight is cancelled, and on_read comes
+    // back here.
+    if (!closed_ || socket_closed_ || tls_shutdown_started_ || writing_)
+        return;
+    if (reading_) {
+        stream_.cancel();
+        return;
+    }
+    tls_shutdown_started_ = true;
+    stream_.async_shutdown(
+        [self = shared_from_this()](const error_code&) { self->close_socket(close_mode::fin); });
+}
+
+void connection::close_socket(close_mode how)
+{
+    if (socket_closed_)
+        return;
+    socket_closed_ = true;
+    stop_serving();
+    tls_deadline_.cancel();
+    stream_.close(how == close_mode::reset);
     srv_.remove(id_);
 }
 

@@ -47,15 +47,16 @@ std::string read_controls(const json& body, reply_plan& plan)
                 return "error.message must be a string";
             plan.error = wire::error_object{code->get<std::int64_t>(), text->get<std::string>()};
         } else if (key == "close" || key == "reset" || key == "hang" || key == "no_reply" ||
-                   key == "goaway") {
+                   key == "goaway" || key == "truncate") {
             if (!value.is_boolean())
                 return key + " must be a boolean";
             const bool on = value.get<bool>();
-            (key == "close"    ? plan.close
-             : key == "reset"  ? plan.reset
-             : key == "hang"   ? plan.hang
-             : key == "goaway" ? plan.goaway
-                               : plan.no_reply) = on;
+            (key == "close"      ? plan.close
+             : key == "reset"    ? plan.reset
+             : key == "hang"     ? plan.hang
+             : key == "goaway"   ? plan.goaway
+             : key == "truncate" ? plan.truncate
+                                 : plan.no_reply) = on;
         } else {
             return "unknown control \"" + key + "\"";
         }

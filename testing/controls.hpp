@@ -27,6 +27,7 @@ struct reply_plan {
     bool hang = false;
     bool no_reply = false;
     bool goaway = false;
+    bool truncate = false;
 };
 
 /// Reads the "$test" member of an object body into `plan`. Returns why the controls are invalid,

@@ -104,6 +104,11 @@ std::uint64_t echo_server::unknown_messages() const
     return impl_->unknown_messages.load();
 }
 
+std::uint64_t echo_server::tls_handshake_failures() const
+{
+    return impl_->tls_handshake_failures.load();
+}
+
 std::unique_ptr<echo_server> start_echo_server(std::uint16_t port, int threads)
 {
     echo_server_options o;

@@ -3,7 +3,8 @@
 //
 // Prints "LISTENING <port>" once it accepts connections. SIGINT/SIGTERM drain it (goaway to
 // every client, answer what still arrives, close when the clients close or at the drain
-// timeout) and it exits 0; a second signal during the drain stops it at once.
+// timeout) and it exits 0; a second signal during the drain stops it at once. With --tls-cert
+// and --tls-key it speaks TLS (docs/echo_server.md, "TLS").
 
 #include <tether/testing/echo_server.hpp>
 #include <tether/testing/run_loop.hpp>
@@ -15,15 +16,20 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <iostream>
+#include <iterator>
 #include <limits>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -42,6 +48,12 @@ options:
   --max-frame BYTES   largest frame accepted and sent (default 4194304)
   --max-depth N       deepest JSON nesting accepted (default 64)
   --drain-timeout MS  on SIGINT/SIGTERM, how long to wait for clients to close (default 5000)
+  --tls-cert FILE     speak TLS (1.2 or newer) with this PEM certificate (chain); needs --tls-key
+  --tls-key FILE      the certificate's PEM private key (unencrypted); needs --tls-cert
+  --tls-client-ca FILE
+                      require client certificates and verify them against these PEM CAs
+  --tls-alpn PROTO    accept this ALPN protocol (repeat for more, preferred first); a client
+                      offering none of them (or no ALPN) gets a no_application_protocol alert
   --help              this text
 
 Prints "LISTENING <port>" on stdout when ready. SIGINT/SIGTERM: send goaway to every
@@ -49,6 +61,11 @@ connection, keep answering, exit 0 once all clients closed (or at the drain time
 a second signal stops at once. A client that shuts down its sending side still gets
 every reply it is owed before the server closes; a client that does not read its
 replies is not read from while 1 MiB of output waits for it.
+
+With TLS each connection starts with the handshake (10 s at most; a failure or a timeout
+closes the socket), then speaks protocol v1 inside it. The server closes with close_notify
+(waiting 1 s at most for the client's) when it drains, when the client closed (its
+close_notify is answered) and for the close control; reset and truncate close without it.
 
 Test controls, under the member "$test" of an object request body (any other body is
 echoed as is). They combine, and act when the reply is due (after sleep_ms):
@@ -65,6 +82,8 @@ echoed as is). They combine, and act when the reply is due (after sleep_ms):
                                 (requests that still arrive are answered)
   {"$test":{"notify":N}}        send N notify frames with body {"seq":i}, i = 0..N-1,
                                 just before the response
+  {"$test":{"truncate":true}}   send the first half of the response's frame, then close
+                                (FIN; over TLS without close_notify): a stream cut mid-frame
 A malformed or unknown control is answered with the error code 400.
 )";
 
@@ -87,9 +106,48 @@ template <class T> T parse_number(std::string_view option, std::string_view text
     return value;
 }
 
+std::string read_file(std::string_view option, const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        usage_error("cannot open '" + path + "' for " + std::string(option) + ": " +
+                    std::strerror(errno));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad())
+        usage_error("cannot read '" + path + "' for " + std::string(option));
+    return text;
+}
+
+/// The TLS options as given on the command line: files not read yet.
+struct tls_args {
+    std::optional<std::string> cert_file;
+    std::optional<std::string> key_file;
+    std::optional<std::string> client_ca_file;
+    std::vector<std::string> alpn;
+};
+
+std::optional<tether::testing::echo_server_tls> read_tls(const tls_args& a)
+{
+    if (a.cert_file.has_value() != a.key_file.has_value())
+        usage_error("--tls-cert and --tls-key go together");
+    if (!a.cert_file) {
+        if (a.client_ca_file || !a.alpn.empty())
+            usage_error("--tls-client-ca and --tls-alpn need --tls-cert and --tls-key");
+        return std::nullopt;
+    }
+    tether::testing::echo_server_tls tls;
+    tls.cert_pem = read_file("--tls-cert", *a.cert_file);
+    tls.key_pem = read_file("--tls-key", *a.key_file);
+    if (a.client_ca_file)
+        tls.client_ca_pem = read_file("--tls-client-ca", *a.client_ca_file);
+    tls.alpn = a.alpn;
+    return tls;
+}
+
 tether::testing::echo_server_options parse_args(int argc, char** argv)
 {
     tether::testing::echo_server_options o;
+    tls_args tls;
     const auto args_end = static_cast<std::size_t>(argc);
     for (std::size_t i = 1; i < args_end; ++i) {
         std::string_view arg = argv[i];
@@ -134,10 +192,19 @@ tether::testing::echo_server_options parse_args(int argc, char** argv)
         } else if (name == "--drain-timeout") {
             o.drain_timeout =
                 std::chrono::milliseconds(parse_number<long long>(name, take_value(), 0, max_ms));
+        } else if (name == "--tls-cert") {
+            tls.cert_file = std::string(take_value());
+        } else if (name == "--tls-key") {
+            tls.key_file = std::string(take_value());
+        } else if (name == "--tls-client-ca") {
+            tls.client_ca_file = std::string(take_value());
+        } else if (name == "--tls-alpn") {
+            tls.alpn.emplace_back(take_value());
         } else {
             usage_error("unknown option '" + std::string(name) + "'");
         }
     }
+    o.tls = read_tls(tls);
     return o;
 }
 
@@ -175,6 +242,10 @@ int main(int argc, char** argv)
         signal_io.stop();
         signal_thread.join();
         return 0;
+    } catch (const std::invalid_argument& e) {
+        // Options the server refuses: PEM text that does not parse, a key that does not match.
+        std::cerr << "tether-echo-server: " << e.what() << '\n';
+        return exit_usage;
     } catch (const std::exception& e) {
         // The server's own exceptions already say "echo_server: ...".
         std::cerr << e.what() << '\n';

@@ -39,8 +39,9 @@ void validate(const echo_server_options& o)
 } // namespace
 
 server::server(echo_server_options o)
-    : opt((validate(o), std::move(o))), io(opt.threads), ctl(asio::make_strand(io)), acceptor(io),
-      accept_retry_timer(io), drain_timer(io)
+    : opt((validate(o), std::move(o))),
+      tls(opt.tls ? std::make_unique<tls_server_context>(*opt.tls) : nullptr), io(opt.threads),
+      ctl(asio::make_strand(io)), acceptor(io), accept_retry_timer(io), drain_timer(io)
 {
 }
 
@@ -122,7 +123,7 @@ void server::on_accept(const error_code& ec, socket_t socket)
     if (add(c))
         c->post_start();
     else
-        c->post_close(false);
+        c->post_close(close_mode::fin);
     do_accept();
 }
 
@@ -183,7 +184,7 @@ void server::begin_drain()
             if (ec)
                 return;
             for (const auto& c : snapshot())
-                c->post_close(false);
+                c->post_close(close_mode::graceful);
         }));
         bool empty = false;
         {
@@ -253,7 +254,7 @@ void server::set_unresponsive(bool on)
 void server::close_all(bool reset)
 {
     for (const auto& c : snapshot())
-        c->post_close(reset);
+        c->post_close(reset ? close_mode::reset : close_mode::fin);
 }
 
 } // namespace tether::testing::detail

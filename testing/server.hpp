@@ -4,6 +4,8 @@
 // registry of open connections, the lifecycle (run, drain, stop) and the counters. echo_server
 // (the public class) is a thin facade over it; connection.hpp is one accepted client.
 
+#include "tls_context.hpp"
+
 #include <tether/testing/echo_server.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -57,6 +59,7 @@ struct server {
     enum class state { idle, running, draining, stopped };
 
     const echo_server_options opt;
+    const std::unique_ptr<tls_server_context> tls; // null: plaintext
     asio::io_context io; // first member: destroyed last, after everything that uses it
     strand_t ctl;        // acceptor, accept retry timer and drain timer live on it
     tcp::acceptor acceptor;
@@ -86,6 +89,7 @@ struct server {
     std::atomic<std::uint64_t> pings_sent{0};
     std::atomic<std::uint64_t> protocol_errors{0};
     std::atomic<std::uint64_t> unknown_messages{0};
+    std::atomic<std::uint64_t> tls_handshake_failures{0};
 };
 
 } // namespace tether::testing::detail

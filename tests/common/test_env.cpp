@@ -19,6 +19,16 @@ double time_scale()
     return scale;
 }
 
+std::chrono::milliseconds must_happen()
+{
+    return scaled(std::chrono::seconds(5));
+}
+
+std::chrono::milliseconds must_not_happen()
+{
+    return scaled(std::chrono::milliseconds(300));
+}
+
 bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds timeout)
 {
     const auto deadline = std::chrono::steady_clock::now() + timeout;

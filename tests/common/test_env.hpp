@@ -22,6 +22,11 @@ std::chrono::milliseconds scaled(std::chrono::duration<Rep, Period> d)
         static_cast<long long>(static_cast<double>(ms) * time_scale()));
 }
 
+/// Bound for what must happen (generous: only a broken peer reaches it): 5 s, scaled.
+std::chrono::milliseconds must_happen();
+/// How long a test watches for what must not happen: 300 ms, scaled.
+std::chrono::milliseconds must_not_happen();
+
 /// Polls `done` every few milliseconds until it holds or `timeout` (already scaled by the caller
 /// or not, as it likes) passes. Returns whether it held.
 bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);

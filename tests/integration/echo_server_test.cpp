@@ -5,6 +5,7 @@
 #include "sansio/frame_decoder.hpp"
 #include "sansio/message.hpp"
 #include "test_env.hpp"
+#include "wire_client.hpp"
 
 #include <tether/error.hpp>
 #include <tether/testing/echo_server.hpp>
@@ -41,22 +42,15 @@ namespace asio = boost::asio;
 namespace wire = tether::wire;
 using tcp = asio::ip::tcp;
 using json = wire::json;
+using tether::test::must_happen;
+using tether::test::must_not_happen;
+using tether::test::received;
+using tether::test::rx;
 using tether::test::scaled;
 using tether::testing::echo_server;
 using tether::testing::echo_server_options;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
-
-/// Bound for things that must happen (generous: only a broken server hits it).
-std::chrono::milliseconds must_happen()
-{
-    return scaled(5s);
-}
-/// Bound for things that must NOT happen: how long we watch for them.
-std::chrono::milliseconds must_not_happen()
-{
-    return scaled(300ms);
-}
 
 std::string frame_header(std::uint32_t length)
 {
@@ -70,31 +64,8 @@ std::string frame(std::string_view payload)
     return frame_header(static_cast<std::uint32_t>(payload.size())) + std::string(payload);
 }
 
-enum class rx { frame, timeout, closed, bad_frame };
-
-const char* to_string(rx r)
-{
-    switch (r) {
-    case rx::frame:
-        return "frame";
-    case rx::timeout:
-        return "timeout";
-    case rx::closed:
-        return "closed";
-    case rx::bad_frame:
-        return "bad frame";
-    }
-    return "?";
-}
-
-struct received {
-    rx status = rx::timeout;
-    wire::message msg;
-    boost::system::error_code ec; ///< why the connection closed (eof, connection_reset, ...)
-};
-
 /// A blocking client over a raw socket. Reads wait with poll() until a deadline.
-class raw_client {
+class raw_client : public tether::test::wire_client {
 public:
     explicit raw_client(std::uint16_t port) : sock_(io_)
     {
@@ -102,7 +73,7 @@ public:
         sock_.set_option(tcp::no_delay(true));
     }
 
-    void send_raw(std::string_view bytes)
+    void send_raw(std::string_view bytes) override
     {
         asio::write(sock_, asio::buffer(bytes.data(), bytes.size()));
     }
@@ -112,53 +83,6 @@ public:
         boost::system::error_code ec;
         asio::write(sock_, asio::buffer(bytes.data(), bytes.size()), ec);
         return ec;
-    }
-
-    void send(const wire::message& m)
-    {
-        std::string out;
-        const auto ec = wire::serialize(m, out, std::numeric_limits<std::uint32_t>::max());
-        if (ec)
-            throw std::runtime_error("cannot serialize: " + ec.message());
-        send_raw(out);
-    }
-    void ping(std::uint64_t id) { send(wire::ping{id}); }
-    void request(std::uint64_t id, const json& body) { send(wire::request{id, body}); }
-
-    received read(std::chrono::milliseconds timeout)
-    {
-        const auto deadline = clock_type::now() + timeout;
-        for (;;) {
-            std::string_view payload;
-            boost::system::error_code ec;
-            const auto status = dec_.next(payload, ec);
-            if (status == wire::decode_status::frame) {
-                auto parsed = wire::parse(payload, {.from = wire::sender::server});
-                if (parsed.ec) {
-                    ADD_FAILURE() << "server sent an invalid payload (" << parsed.detail
-                                  << "): " << payload;
-                    return {rx::bad_frame, {}, parsed.ec};
-                }
-                return {rx::frame, std::move(parsed.msg), {}};
-            }
-            if (status == wire::decode_status::error)
-                return {rx::bad_frame, {}, ec};
-            const auto left =
-                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
-            if (left.count() <= 0)
-                return {rx::timeout, {}, {}};
-            pollfd p{sock_.native_handle(), POLLIN, 0};
-            const int n = ::poll(&p, 1, static_cast<int>(left.count()) + 1);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n == 0)
-                continue; // the deadline check above ends the wait
-            const auto space = dec_.prepare();
-            const std::size_t got = sock_.read_some(asio::buffer(space.data(), space.size()), ec);
-            if (ec)
-                return {rx::closed, {}, ec};
-            dec_.commit(got);
-        }
     }
 
     /// Reads frames (discarding them) until the connection closes or `timeout` passes.
@@ -196,9 +120,17 @@ public:
     }
 
 private:
+    std::size_t read_some(std::span<char> space, std::chrono::milliseconds timeout,
+                          boost::system::error_code& ec) override
+    {
+        pollfd p{sock_.native_handle(), POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(timeout.count()) + 1) <= 0)
+            return 0; // nothing in time, or EINTR: the caller checks its deadline and retries
+        return sock_.read_some(asio::buffer(space.data(), space.size()), ec);
+    }
+
     asio::io_context io_;
     tcp::socket sock_;
-    wire::frame_decoder dec_{64u << 20};
 };
 
 /// The next frame, which must be a T.

@@ -11,9 +11,27 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace tether::testing {
+
+/// TLS for every connection of the server (docs/echo_server.md, "TLS"): TLS 1.2 or newer, the
+/// handshake first, then protocol v1 inside it.
+struct echo_server_tls {
+    std::string cert_pem{}; ///< the server's certificate, optionally followed by its chain (PEM)
+    std::string key_pem{};  ///< the certificate's private key (PEM, unencrypted)
+    /// Non-empty: client certificates are required and verified against these CA
+    /// certificates (PEM, one or more).
+    std::string client_ca_pem{};
+    /// Non-empty: the ALPN protocols the server accepts, preferred first. A client that offers
+    /// none of them, or no ALPN at all, gets a fatal no_application_protocol alert.
+    std::vector<std::string> alpn{};
+    /// A handshake not done by then (a client that connects and stays silent) is a failure:
+    /// the socket is closed and tls_handshake_failures() counts it.
+    std::chrono::milliseconds handshake_timeout{10000};
+};
 
 struct echo_server_options {
     std::string host = "127.0.0.1";
@@ -24,11 +42,13 @@ struct echo_server_options {
     std::uint32_t max_frame_size = 4u << 20;       ///< largest frame accepted and sent
     std::size_t max_json_depth = 64;               ///< deeper payloads are a protocol error
     std::chrono::milliseconds drain_timeout{5000}; ///< how long a drain waits for clients to close
+    std::optional<echo_server_tls> tls{};          ///< none = plaintext
 };
 
 class echo_server {
 public:
-    /// Validates `options` (std::invalid_argument on a nonsensical value); does not bind yet.
+    /// Validates `options` (std::invalid_argument on a nonsensical value, and on TLS PEM text
+    /// that does not parse or a key that does not match its certificate); does not bind yet.
     explicit echo_server(echo_server_options options = {});
     /// Hard stop if still running, joins the threads. Never hangs.
     ~echo_server();
@@ -65,6 +85,7 @@ public:
     void set_unresponsive(bool unresponsive);
 
     /// Abruptly closes every open connection: reset=true sends RST (SO_LINGER 0), else FIN.
+    /// Over TLS neither sends close_notify (with FIN the client sees a truncated stream).
     /// The server keeps accepting.
     void close_all_connections(bool reset);
 
@@ -74,9 +95,10 @@ public:
     std::uint64_t requests() const; ///< valid `request` messages received
     std::uint64_t pings_received() const;
     std::uint64_t pongs_received() const;
-    std::uint64_t pings_sent() const;       ///< server-initiated pings (ping_interval)
-    std::uint64_t protocol_errors() const;  ///< connections closed for breaking protocol v1
-    std::uint64_t unknown_messages() const; ///< unknown or wrong-direction types, ignored
+    std::uint64_t pings_sent() const;             ///< server-initiated pings (ping_interval)
+    std::uint64_t protocol_errors() const;        ///< connections closed for breaking protocol v1
+    std::uint64_t unknown_messages() const;       ///< unknown or wrong-direction types, ignored
+    std::uint64_t tls_handshake_failures() const; ///< failed or timed out, each socket closed
 
 private:
     struct impl;
