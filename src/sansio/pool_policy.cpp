@@ -49,7 +49,11 @@ return_verdict recycle_returned(const link_record& r, const link_gauges& g, cons
     const bool room = g.live() < l.max_connections;
     if (g.ready > l.min_connections && (r.replacing || !room))
         return return_verdict::retire;
-    return !r.replacing && room ? return_verdict::reuse_and_replace : return_verdict::reuse;
+    // As for an idle link: a replacement that was proven but retired another expired link
+    // instead (the idle one goes first) leaves this one marked and unreplaced; with no connect
+    // in flight it gets a replacement of its own, so a link that is always leased still goes.
+    return room && (!r.replacing || g.connecting == 0) ? return_verdict::reuse_and_replace
+                                                       : return_verdict::reuse;
 }
 
 std::optional<link_slot> pick_replaced(const link_records& records) noexcept

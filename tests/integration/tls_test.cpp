@@ -591,7 +591,8 @@ TEST(Tls, ReloadUnderLoadRotatesLinksWithoutLosingARequest)
                     tether::tls_reload::rotate_links);
     EXPECT_TRUE(poll_until([&] { return pool.stats().connects >= connects_before + 4; },
                            scaled(5s)))
-        << pool.diagnostics();
+        << pool.diagnostics() << "\nconnects before " << connects_before << ", now "
+        << pool.stats().connects;
     const int served_at_rotation = served;
     ASSERT_TRUE(poll_until([&] { return served > served_at_rotation + 200; }, scaled(5s)));
 
