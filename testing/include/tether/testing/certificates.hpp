@@ -60,7 +60,8 @@ void write_text_file(const std::string& path, const std::string& text);
 
 /// Writes into `dir` (created with its parents if missing) a fresh CA and two leaves it issued:
 /// ca.pem; server.pem and server.key (CN and SAN DNS localhost, SAN IP 127.0.0.1 and ::1,
-/// serverAuth); client.pem and client.key (CN "tether test client", clientAuth). Returns the CA.
+/// serverAuth); client.pem and client.key (CN "tether test client", clientAuth). The keys are
+/// readable by their owner only. Returns the CA.
 test_ca write_test_pki(const std::string& dir);
 
 } // namespace tether::testing
