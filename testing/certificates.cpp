@@ -247,15 +247,20 @@ test_ca write_test_pki(const std::string& dir)
     const auto write = [&base](const char* name, const std::string& text) {
         write_text_file((base / name).string(), text);
     };
+    const auto write_private = [&base, &write](const char* name, const std::string& text) {
+        write(name, text);
+        std::filesystem::permissions(base / name, std::filesystem::perms::owner_read |
+                                                      std::filesystem::perms::owner_write);
+    };
     test_ca ca;
     const auto server =
         ca.issue({.dns_names = {"localhost"}, .ip_addresses = {"127.0.0.1", "::1"}});
     const auto client = ca.issue({.common_name = "tether test client", .client = true});
     write("ca.pem", ca.cert_pem());
     write("server.pem", server.cert_pem);
-    write("server.key", server.key_pem);
+    write_private("server.key", server.key_pem);
     write("client.pem", client.cert_pem);
-    write("client.key", client.key_pem);
+    write_private("client.key", client.key_pem);
     return ca;
 }
 

@@ -77,7 +77,10 @@ tls_server_context::tls_server_context(const echo_server_tls& settings)
     SSL_CTX* native = ctx_.native_handle();
     if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1)
         invalid(openssl_error_text("cannot require TLS 1.2"));
-    ctx_.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+    // No renegotiation: a TLS 1.2 client's second ClientHello would meet the ALPN check again,
+    // and Asio's stream has no use for it.
+    ctx_.set_options(ssl::context::default_workarounds | ssl::context::no_compression |
+                     SSL_OP_NO_RENEGOTIATION);
     use_credentials(settings);
     if (!settings.client_ca_pem.empty())
         require_client_certificates(settings.client_ca_pem);

@@ -17,8 +17,8 @@ namespace tether::testing {
 
 /// A certificate and its private key, both PEM (the key unencrypted PKCS#8).
 struct pem_credentials {
-    std::string cert_pem;
-    std::string key_pem;
+    std::string cert_pem{};
+    std::string key_pem{};
 };
 
 /// What a leaf certificate says.
@@ -37,7 +37,7 @@ certificate_spec expired_spec(certificate_spec spec = {});
 
 /// A self-signed certificate authority (basicConstraints CA:TRUE, keyUsage keyCertSign and
 /// cRLSign, valid from an hour ago for ten years) that issues leaf certificates.
-/// Copies share nothing; each holds the CA's certificate and key as PEM.
+/// A value: a copy is the same CA (it holds the certificate and key as PEM).
 class test_ca {
 public:
     explicit test_ca(std::string common_name = "tether test CA");
@@ -60,7 +60,8 @@ void write_text_file(const std::string& path, const std::string& text);
 
 /// Writes into `dir` (created with its parents if missing) a fresh CA and two leaves it issued:
 /// ca.pem; server.pem and server.key (CN and SAN DNS localhost, SAN IP 127.0.0.1 and ::1,
-/// serverAuth); client.pem and client.key (CN "tether test client", clientAuth). Returns the CA.
+/// serverAuth); client.pem and client.key (CN "tether test client", clientAuth). The keys are
+/// readable by their owner only. Returns the CA.
 test_ca write_test_pki(const std::string& dir);
 
 } // namespace tether::testing
