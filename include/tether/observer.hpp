@@ -17,8 +17,9 @@ class pool_observer {
 public:
     virtual ~pool_observer() = default;
 
-    /// A new link's TCP connection to `ep` is established (socket options applied); its
-    /// proving ping goes out next. It is not handed out before on_connected.
+    /// A new link's TCP connection to `ep` is established (socket options applied, and over
+    /// TLS the handshake done and the certificate verified); its proving ping goes out next.
+    /// It is not handed out before on_connected.
     virtual void on_tcp_connected(const endpoint& ep, std::uint64_t link_id)
     {
         (void)ep, (void)link_id;

@@ -12,9 +12,9 @@
 //
 // Without --endpoint it starts tether's reference echo server in-process on 127.0.0.1.
 
-#include <tether/testing/echo_server.hpp>
 #include "demo_tls.hpp"
 
+#include <tether/testing/echo_server.hpp>
 #include <tether/testing/endpoint_arg.hpp>
 #include <tether/tether.hpp>
 

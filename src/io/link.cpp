@@ -61,9 +61,8 @@ void link::on_transport_connected(const error_code& ec, std::string detail)
         return; // timed out or shut down meanwhile
     if (ec) {
         connect_detail_ = std::move(detail);
-        perform(fsm_.on_failure(ec == errc::tls_handshake_failed
-                                    ? ec
-                                    : make_error_code(errc::connect_failed)));
+        perform(fsm_.on_failure(
+            ec == errc::tls_handshake_failed ? ec : make_error_code(errc::connect_failed)));
         return;
     }
     if (auto* obs = ctx_.observer())

@@ -48,24 +48,6 @@ errc close_kind(error_code reason)
     return errc::connection_lost;
 }
 
-std::shared_ptr<tls_context_source> tls_source_of(const pool_config& c)
-{
-    return c.tls ? std::make_shared<tls_context_source>(make_tls_client_context(*c.tls)) : nullptr;
-}
-
-// A test's transport, else TLS with the context in force when the link starts, else TCP.
-transport_factory transport_of(transport_factory given,
-                               const std::shared_ptr<tls_context_source>& tls)
-{
-    if (given)
-        return given;
-    if (!tls)
-        return make_tcp_transport;
-    return [tls](const asio::any_io_executor& strand, const pool_config& config) {
-        return make_tls_transport(strand, config, tls->current());
-    };
-}
-
 } // namespace
 
 pool_anchor::~pool_anchor()
@@ -75,14 +57,14 @@ pool_anchor::~pool_anchor()
 }
 
 pool_impl::pool_impl(pool_config config, pool_seams s)
-    : config_(std::move(config)), tls_(tls_source_of(config_)),
+    : config_(std::move(config)), tls_(tls_source_for(config_)),
       runner_(config_.io_threads), link_context_{config_,
                                                  counters_,
                                                  runner_.context(),
                                                  health_,
                                                  random_seed(),
                                                  s.clock ? *s.clock : steady_clock_service(),
-                                                 transport_of(std::move(s.make_transport), tls_)},
+                                                 transport_for(std::move(s.make_transport), tls_)},
       strand_(asio::make_strand(runner_.context())), clock_(link_context_.clock),
       real_clock_(&clock_ == &steady_clock_service()), wake_timer_(clock_.make_timer(strand_)),
       drain_timer_(clock_.make_timer(strand_)), health_timer_(clock_.make_timer(strand_)),
@@ -373,31 +355,6 @@ void pool_impl::begin_shutdown(std::chrono::milliseconds drain)
                 l->force_close(make_error_code(errc::pool_closed));
         });
     });
-}
-
-// ---- TLS reload ---------------------------------------------------------------------------------
-
-void pool_impl::reload_tls(const tls_options& options, tls_reload mode)
-{
-    if (!tls_)
-        throw config_error("tls", "the pool was built without TLS: reload_tls cannot turn it on");
-    tls_->replace(make_tls_client_context(options)); // throws before anything changed
-    if (mode != tls_reload::rotate_links)
-        return;
-    deferred out(*this);
-    std::lock_guard lock(mutex_);
-    core_.expire_all(now(), actions_);
-    translate_locked(out);
-}
-
-std::chrono::milliseconds pool_impl::close_grace() const noexcept
-{
-    constexpr std::chrono::milliseconds most{1000};
-    const clock_time deadline{clock_time::duration(drain_deadline_.load(std::memory_order_acquire))};
-    if (deadline == clock_time::max())
-        return most;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now());
-    return std::clamp(left, std::chrono::milliseconds::zero(), most);
 }
 
 void pool_impl::finish()

@@ -152,6 +152,10 @@ private:
     void cancel_waiter(sansio::waiter_id id);
     void begin_shutdown(std::chrono::milliseconds drain);
     void finish();
+    // pool_transport.cpp
+    static std::shared_ptr<tls_context_source> tls_source_for(const pool_config& c);
+    static transport_factory transport_for(transport_factory given,
+                                           const std::shared_ptr<tls_context_source>& tls);
 
     const pool_config config_;
     std::shared_ptr<tls_context_source> tls_; // the context new links use; null in plaintext

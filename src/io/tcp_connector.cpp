@@ -68,11 +68,11 @@ template <class Endpoints>
 void tcp_connector::connect_any(tcp::socket& socket, const endpoint& ep, const Endpoints& targets,
                                 done_function done)
 {
-    asio::async_connect(socket, targets,
-                        [this, &socket, &ep, done = std::move(done)](const error_code& e,
-                                                                    const tcp::endpoint&) {
-                            on_connected(socket, ep, e, done);
-                        });
+    asio::async_connect(
+        socket, targets,
+        [this, &socket, &ep, done = std::move(done)](const error_code& e, const tcp::endpoint&) {
+            on_connected(socket, ep, e, done);
+        });
 }
 
 void tcp_connector::on_connected(tcp::socket& socket, const endpoint& ep, const error_code& ec,

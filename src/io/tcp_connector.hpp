@@ -19,8 +19,8 @@ namespace tether::detail {
 class tcp_connector {
 public:
     /// `ec` and, on failure, what failed in words ("resolve h:p: ...", "connect h:p: ...").
-    using done_function = std::function<void(const boost::system::error_code& ec,
-                                             std::string detail)>;
+    using done_function =
+        std::function<void(const boost::system::error_code& ec, std::string detail)>;
 
     tcp_connector(const boost::asio::any_io_executor& strand, const pool_config& config)
         : config_(config), resolver_(strand)

@@ -24,10 +24,10 @@ public:
 
     void async_connect(const endpoint& ep, std::shared_ptr<transport_user> user) override
     {
-        connector_.async_connect(socket_, ep,
-                                 [user = std::move(user)](const error_code& ec, std::string detail) {
-                                     user->on_transport_connected(ec, std::move(detail));
-                                 });
+        connector_.async_connect(
+            socket_, ep, [user = std::move(user)](const error_code& ec, std::string detail) {
+                user->on_transport_connected(ec, std::move(detail));
+            });
     }
 
     void async_read_some(asio::mutable_buffer into, std::shared_ptr<transport_user> user) override

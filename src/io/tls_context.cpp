@@ -7,15 +7,14 @@
 #include <tether/config.hpp>
 #include <tether/error.hpp>
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sstream>
 #include <string>
 
@@ -97,8 +96,8 @@ void trust(SSL_CTX* ctx, const tls_options& o)
 {
     if (o.ca_file.empty() && o.ca_pem.empty()) {
         if (SSL_CTX_set_default_verify_paths(ctx) != 1)
-            throw config_error("tls.ca_file", "the system trust store cannot be loaded: " +
-                                                  openssl_reason());
+            throw config_error("tls.ca_file",
+                               "the system trust store cannot be loaded: " + openssl_reason());
         return;
     }
     const pem_input in = read_input(o.ca_file, o.ca_pem, "tls.ca_file", "tls.ca_pem");
@@ -132,13 +131,12 @@ void identify(SSL_CTX* ctx, const tls_options& o)
     const pkey_ptr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, refuse_pass_phrase, nullptr));
     if (!key) {
         ERR_clear_error();
-        throw config_error(key_in.option,
-                           key_in.origin + " holds no unencrypted PEM private key");
+        throw config_error(key_in.option, key_in.origin + " holds no unencrypted PEM private key");
     }
     if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
         ERR_clear_error();
-        throw config_error(key_in.option, key_in.origin + " does not match the certificate in " +
-                                              cert_in.option);
+        throw config_error(key_in.option,
+                           key_in.origin + " does not match the certificate in " + cert_in.option);
     }
 }
 
@@ -163,8 +161,8 @@ std::shared_ptr<const tls_client_context> make_tls_client_context(const tls_opti
 {
     validate_tls(options);
     ERR_clear_error();
-    auto made = std::make_shared<tls_client_context>(
-        tls_client_context{options, boost::asio::ssl::context(boost::asio::ssl::context::tls_client)});
+    auto made = std::make_shared<tls_client_context>(tls_client_context{
+        options, boost::asio::ssl::context(boost::asio::ssl::context::tls_client)});
     SSL_CTX* ctx = made->ssl.native_handle();
     const int min_version =
         options.min_version == tls_version::v1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;

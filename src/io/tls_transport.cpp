@@ -20,11 +20,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include <cstring>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
-
-#include <cstring>
 
 namespace tether::detail {
 namespace {
@@ -76,7 +75,7 @@ public:
     {
         s_->stream.async_read_some(
             into, with_handler_memory([s = s_, user = std::move(user)](const error_code& ec,
-                                                                        std::size_t n) {
+                                                                       std::size_t n) {
                 if (!ec) {
                     s->received = true;
                     user->on_transport_read(ec, n);
@@ -96,12 +95,11 @@ public:
 
     void async_write(asio::const_buffer data, std::shared_ptr<transport_user> user) override
     {
-        asio::async_write(
-            s_->stream, data,
-            with_handler_memory([s = s_, user = std::move(user)](const error_code& ec,
-                                                                 std::size_t) {
-                user->on_transport_written(ec);
-            }));
+        asio::async_write(s_->stream, data,
+                          with_handler_memory(
+                              [s = s_, user = std::move(user)](const error_code& ec, std::size_t) {
+                                  user->on_transport_written(ec);
+                              }));
     }
 
     std::size_t write_now(asio::const_buffer, error_code& ec) override
@@ -127,9 +125,9 @@ public:
 
     std::string stalled_connect(const endpoint& ep) const override
     {
-        return s_->handshaking ? "TLS handshake with " + to_string(ep) +
-                                     " not finished within connect_timeout"
-                               : transport::stalled_connect(ep);
+        return s_->handshaking
+                   ? "TLS handshake with " + to_string(ep) + " not finished within connect_timeout"
+                   : transport::stalled_connect(ep);
     }
 
     void close(std::chrono::milliseconds grace) override { s_->close(s_, grace); }
@@ -195,10 +193,9 @@ void tls_transport::state::start_handshake(const endpoint& ep,
         return;
     }
     handshaking = true;
-    stream.async_handshake(ssl::stream_base::client,
-                           [self = shared_from_this(), user](const error_code& ec) {
-                               self->on_handshake(ec, user);
-                           });
+    stream.async_handshake(
+        ssl::stream_base::client,
+        [self = shared_from_this(), user](const error_code& ec) { self->on_handshake(ec, user); });
 }
 
 void tls_transport::state::on_handshake(const error_code& ec,

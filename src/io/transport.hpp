@@ -1,8 +1,8 @@
 #pragma once
 
 // The transport seam: one connection's byte stream under a link. Plain TCP is the first
-// implementation (tcp_transport), TLS (tls_transport) the second; tests use a scriptable fake. The link's logic
-// does not know which one it runs on.
+// implementation (tcp_transport), TLS (tls_transport) the second; tests use a scriptable fake. The
+// link's logic does not know which one it runs on.
 //
 // Every function is called on the link's strand, and every completion is delivered there,
 // exactly once, to the transport_user given with the call (kept alive until then). After

@@ -210,8 +210,8 @@ TEST(Tls, AnIpLiteralIsVerifiedAgainstTheIpSubjectAltName)
 
 TEST(Tls, TrustFromFilesAndTheServerNameOption)
 {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("tether-tls-" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("tether-tls-" + std::to_string(::getpid()));
     tt::write_test_pki(dir.string());
     tt::echo_server_tls tls;
     tls.cert_pem = certs().other_name.cert_pem;
@@ -364,16 +364,16 @@ public:
 private:
     void accept()
     {
-        acceptor_.async_accept([this](boost::system::error_code ec,
-                                      boost::asio::ip::tcp::socket s) {
-            if (ec)
-                return;
-            auto& kept = sockets_.emplace_back(std::move(s));
-            if (!greeting_.empty())
-                boost::asio::async_write(kept, boost::asio::buffer(greeting_),
-                                         [](boost::system::error_code, std::size_t) {});
-            accept();
-        });
+        acceptor_.async_accept(
+            [this](boost::system::error_code ec, boost::asio::ip::tcp::socket s) {
+                if (ec)
+                    return;
+                auto& kept = sockets_.emplace_back(std::move(s));
+                if (!greeting_.empty())
+                    boost::asio::async_write(kept, boost::asio::buffer(greeting_),
+                                             [](boost::system::error_code, std::size_t) {});
+                accept();
+            });
     }
 
     std::string greeting_;
@@ -417,16 +417,14 @@ TEST(Tls, PeerAnsweringWithGarbageOrPlaintextIsAConnectFailure)
     frame.insert(0, std::string{static_cast<char>(n >> 24), static_cast<char>(n >> 16),
                                 static_cast<char>(n >> 8), static_cast<char>(n)});
     raw_peer json_peer(frame);
-    expect_refused(builder_for(json_peer.port(), trusting(certs().ca.cert_pem())),
-                   "TLS handshake");
+    expect_refused(builder_for(json_peer.port(), trusting(certs().ca.cert_pem())), "TLS handshake");
 }
 
 TEST(Tls, StreamTruncatedMidFrameLosesThatLinkOnly)
 {
     auto server = start_tls_server(server_tls(certs().server));
-    auto pool = builder_for(server->port(), trusting(certs().ca.cert_pem()))
-                    .min_connections(2)
-                    .build();
+    auto pool =
+        builder_for(server->port(), trusting(certs().ca.cert_pem())).min_connections(2).build();
     ASSERT_TRUE(pool.wait_ready(scaled(3s)));
     auto healthy = pool.acquire();
     auto doomed = pool.acquire();
@@ -442,8 +440,8 @@ TEST(Tls, ServerDroppingTheConnectionWithoutCloseNotifyIsConnectionLost)
     auto server = start_tls_server(server_tls(certs().server));
     auto pool = builder_for(server->port(), trusting(certs().ca.cert_pem())).build();
     auto lease = pool.acquire();
-    auto pending = lease.async_request(json{{"$test", {{"sleep_ms", 2000}}}},
-                                       boost::asio::use_future);
+    auto pending =
+        lease.async_request(json{{"$test", {{"sleep_ms", 2000}}}}, boost::asio::use_future);
     ASSERT_TRUE(poll_until([&] { return server->requests() >= 1; }, scaled(2s)));
     server->close_all_connections(false); // FIN, no close_notify
     try {
@@ -459,9 +457,8 @@ TEST(Tls, ServerDroppingTheConnectionWithoutCloseNotifyIsConnectionLost)
 TEST(Tls, PeerNeverAnsweringCloseNotifyDoesNotHoldShutdown)
 {
     auto server = start_tls_server(server_tls(certs().server));
-    auto pool = builder_for(server->port(), trusting(certs().ca.cert_pem()))
-                    .min_connections(3)
-                    .build();
+    auto pool =
+        builder_for(server->port(), trusting(certs().ca.cert_pem())).min_connections(3).build();
     ASSERT_TRUE(pool.wait_ready(scaled(3s)));
     server->set_unresponsive(true); // reads nothing: our close_notify is never answered
     auto start = std::chrono::steady_clock::now();
@@ -529,7 +526,10 @@ TEST(Tls, BadConfigurationIsAConfigErrorNamingTheOption)
               "tls.key_pem");
     EXPECT_EQ(setting_of(with([](auto& o) { o.cert_pem = certs().client.cert_pem; })),
               "tls.key_file");
-    EXPECT_EQ(setting_of(with([](auto& o) { o.cert_file = "/nonexistent/client.pem"; o.key_pem = "x"; })),
+    EXPECT_EQ(setting_of(with([](auto& o) {
+                  o.cert_file = "/nonexistent/client.pem";
+                  o.key_pem = "x";
+              })),
               "tls.cert_file");
     EXPECT_EQ(setting_of(with([](auto& o) { o.alpn = {""}; })), "tls.alpn");
     EXPECT_EQ(setting_of(with([](auto& o) { o.alpn = {std::string(256, 'a')}; })), "tls.alpn");
@@ -589,8 +589,8 @@ TEST(Tls, ReloadUnderLoadRotatesLinksWithoutLosingARequest)
     // The bundle trusts the old CA and a new one: every link is replaced, no request fails.
     pool.reload_tls(trusting(certs().ca.cert_pem() + certs().other_ca.cert_pem()),
                     tether::tls_reload::rotate_links);
-    EXPECT_TRUE(poll_until([&] { return pool.stats().connects >= connects_before + 4; },
-                           scaled(5s)))
+    EXPECT_TRUE(
+        poll_until([&] { return pool.stats().connects >= connects_before + 4; }, scaled(5s)))
         << pool.diagnostics() << "\nconnects before " << connects_before << ", now "
         << pool.stats().connects;
     const int served_at_rotation = served;

@@ -37,5 +37,20 @@ int main()
     std::printf("tether consumer: linked tether %s; acquire failed cleanly: %s [%s]\n",
                 TETHER_VERSION_STRING, acquire_ec.message().c_str(), pool.diagnostics().c_str());
     pool.shutdown(1s);
+
+    // TLS links OpenSSL through the package: a missing trust file is named at build().
+    tether::tls_options tls;
+    tls.ca_file = "/nonexistent/ca.pem";
+    try {
+        (void)tether::pool_builder{}.endpoint("127.0.0.1", 1).tls(tls).build();
+        std::puts("tether consumer: build() accepted a missing tls.ca_file");
+        return 1;
+    } catch (const tether::config_error& e) {
+        if (e.setting() != std::string("tls.ca_file")) {
+            std::printf("tether consumer: wrong setting named: %s\n", e.what());
+            return 1;
+        }
+        std::printf("tether consumer: TLS config_error as expected (%s)\n", e.what());
+    }
     return 0;
 }

@@ -475,8 +475,8 @@ TEST(PoolCore, ExpiredLinksThatAreAlwaysLeasedAreAllReplacedInTheEnd)
             }
         }
         for (auto s : old)
-            ASSERT_TRUE(h.retiring.count(s)) << "seed " << seed << ": slot " << s
-                                             << " was never replaced";
+            ASSERT_TRUE(h.retiring.count(s))
+                << "seed " << seed << ": slot " << s << " was never replaced";
     }
 }
 
