@@ -7,11 +7,14 @@
 #                                       --quick also shortens micro and scale (smoke test)
 # Benchmarks:
 #   e2e    tether against a hand-written Boost.Asio client, the server pinned to one core
-#          (bench/e2e): docs/bench/results.json, docs/bench/e2e.tsv and docs/bench/e2e.png
+#          (bench/e2e), plaintext and over TLS ("... tls" rows), and the cost of opening links
+#          over TLS against plaintext (the connect section): docs/bench/results.json,
+#          docs/bench/e2e.tsv and docs/bench/e2e.png
 #   micro  Google Benchmark: acquire+release, closed-loop and pipelined requests, wire layer,
 #          each with allocations per operation (bench/tether_bench): docs/bench/micro.json
 #   scale  10,000 links pinged every second for 60 s, then 1,000 links under load
-#          (bench/scale): docs/bench/scale.json
+#          (bench/scale): docs/bench/scale.json; then RSS per idle link at 1,000 links,
+#          plaintext and TLS (short runs): docs/bench/scale-1000-plain.json, scale-1000-tls.json
 # Figures depend on the machine and its load: run it on an otherwise idle machine.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -35,14 +38,19 @@ build_release() {
     step "release: build $*" cmake --build build/release -j"$jobs" --target "$@"
 }
 
-# plot_e2e TSV PNG: throughput and p99 per workload, tether bars beside raw bars.
+# plot_e2e TSV PNG: throughput and p99 per workload (TLS rows included), tether bars beside
+# raw bars.
 plot_e2e() {
     local tsv=$1 png=$2 terminal=png subtitle
+    if [ "$(grep -vc '^#' "$tsv")" -le 1 ]; then # the header only: no workload ran
+        echo "bench: no workload rows in $tsv, no plot"
+        return 0
+    fi
     if gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1; then terminal=pngcairo; fi
     subtitle=$(sed -n '1s/^# //p' "$tsv")
     gnuplot <<GNUPLOT
 set encoding utf8
-set terminal $terminal size 1400,1000
+set terminal $terminal size 1600,1000
 set output '$png'
 set datafile separator "\t"
 set datafile columnheaders
@@ -94,6 +102,24 @@ bench_scale() {
     # --baseline: the floor of CPU per ping on this machine, measured in the same run.
     step "scale: run" build/release/bench/scale/tether_scale "${size[@]}" --baseline \
         --json docs/bench/scale.json
+    scale_tls
+}
+
+# scale_tls: client RSS per idle link at 1,000 links, plaintext then TLS, in two short runs
+# (separate processes: a second pool in the same one would reuse the first one's freed memory).
+scale_tls() {
+    local hold=5 transport rss=()
+    [ "$quick" = 1 ] && hold=2
+    for transport in plain tls; do
+        local extra=()
+        [ "$transport" = tls ] && extra=(--tls)
+        step "scale: 1,000 idle links, $transport" build/release/bench/scale/tether_scale \
+            --links 1000 --seconds "$hold" --load-links 0 "${extra[@]}" \
+            --json "docs/bench/scale-1000-$transport.json" | tee "build/release/scale-$transport.log"
+        rss+=("$(sed -n 's|.*client RSS growth at open[^=]*= \([0-9]*\) B/link.*|\1|p' \
+            "build/release/scale-$transport.log")")
+    done
+    echo "bench: client RSS per idle link at 1,000 links: plaintext ${rss[0]} B, TLS ${rss[1]} B"
 }
 
 total_start=$SECONDS

@@ -8,22 +8,32 @@
 //                  (tether: pool.acquire() + lease.request() per request; 64x8 makes callers wait)
 //   pipelined dD   D requests in flight on one lease / one connection, each completion sends the
 //   next
-// each with 64-byte and 4 KiB JSON bodies. Per run: requests/s, latency p50/p99/p999 (send to
-// completion), client CPU per request (getrusage user+sys over the run / requests). Per workload it
-// prints the median over rounds and the tether/raw ratios; --json writes everything for plotting.
+// each with 64-byte and 4 KiB JSON bodies. Then over TLS (rows named "... tls"): closed 8x8 64B,
+// pipelined d128 64B and closed 8x8 4KiB, against a second server child speaking TLS on test
+// certificates made for the run, pinned to the same CPU; both clients verify its certificate.
+// Per run: requests/s, latency p50/p99/p999 (send to completion), client CPU per request
+// (getrusage user+sys over the run / requests). Per workload it prints the median over rounds,
+// the tether/raw ratios and, for a TLS row, tether over TLS / tether plaintext; --json writes
+// everything for plotting.
+// The connect section ("connect x200 plain+tls", connect_cost.hpp) opens --connect-links new
+// links per run on each implementation, plaintext and TLS: wall time and client CPU per link.
 //
 //   tether_e2e [--seconds S] [--rounds N] [--filter SUBSTR] [--quick] [--json FILE] [--tsv FILE]
-//              [--server PATH] [--server-core N] [--io-threads N] [--list]
+//              [--server PATH] [--server-core N] [--io-threads N] [--connect-links N] [--list]
 //   tether_e2e --quick                       smoke test: 0.3 s runs, 1 round
 //   tether_e2e --filter "closed 8x8"         the design's headline target (design.md §5)
+//   tether_e2e --filter tls                  the TLS rows and the connect section
 // scripts/bench.sh builds it in release mode, runs it and plots the results.
 // Exit status: 0 ok, 1 a run failed or some requests failed, 2 bad arguments.
 
 #include "cli_number.hpp" // bench/common
+#include "connect_cost.hpp"
+#include "connect_report.hpp"
 #include "harness.hpp"
 #include "machine.hpp"
 #include "report.hpp"
 #include "server_process.hpp" // bench/common
+#include "servers.hpp"
 #include "workloads.hpp"
 
 #include <algorithm>
@@ -58,6 +68,8 @@ struct options {
     std::string server = TETHER_E2E_SERVER;
     std::optional<int> server_core; // -1: no pinning
     unsigned io_threads = 2;
+    bool list = false;
+    std::size_t connect_links = 200; // 0: no connect section
 };
 
 constexpr std::string_view usage_text = R"(usage: tether_e2e [options]
@@ -70,7 +82,8 @@ constexpr std::string_view usage_text = R"(usage: tether_e2e [options]
   --server PATH      tether-echo-server binary (default: the one built with this program)
   --server-core N    CPU for the server, -1 = no pinning (default: the last CPU)
   --io-threads N     io threads of both clients (default 2)
-  --list             print the workload names and exit
+  --connect-links N  links opened per run of the connect section, 0 = skip it (default 200)
+  --list             print the workload names (and the connect section's) and exit
 )";
 
 [[noreturn]] void usage_error(const std::string& message)
@@ -103,9 +116,7 @@ options parse(int argc, char** argv)
             std::cout << usage_text;
             std::exit(0);
         } else if (name == "--list") {
-            for (const workload& w : standard_workloads())
-                std::cout << w.name << '\n';
-            std::exit(0);
+            o.list = true;
         } else if (name == "--quick") {
             o.quick = true;
         } else if (name == "--seconds") {
@@ -130,6 +141,10 @@ options parse(int argc, char** argv)
             o.io_threads = number<unsigned>(name, value());
             if (o.io_threads < 1 || o.io_threads > 64)
                 usage_error("--io-threads must be in 1..64");
+        } else if (name == "--connect-links") {
+            o.connect_links = number<std::size_t>(name, value());
+            if (o.connect_links > 800) // each link is a descriptor here and in the server
+                usage_error("--connect-links must be in 0..800");
         } else {
             usage_error("unknown argument '" + std::string(name) + "'");
         }
@@ -139,18 +154,37 @@ options parse(int argc, char** argv)
     return o;
 }
 
+bool wanted(const options& o, const std::string& name)
+{
+    return o.filters.empty() || std::any_of(o.filters.begin(), o.filters.end(), [&](const auto& f) {
+               return name.find(f) != std::string::npos;
+           });
+}
+
 std::vector<row> selected_rows(const options& o)
 {
     std::vector<row> rows;
-    for (const workload& w : standard_workloads()) {
-        const bool wanted = o.filters.empty() ||
-                            std::any_of(o.filters.begin(), o.filters.end(), [&](const auto& f) {
-                                return w.name.find(f) != std::string::npos;
-                            });
-        if (wanted)
+    for (const workload& w : standard_workloads())
+        if (wanted(o, w.name))
             rows.push_back({w, {}, {}});
-    }
     return rows;
+}
+
+std::optional<connect_runs> selected_connect_section(const options& o)
+{
+    if (o.connect_links == 0 || !wanted(o, connect_section_name(o.connect_links)))
+        return std::nullopt;
+    connect_runs runs;
+    runs.links = o.connect_links;
+    return runs;
+}
+
+void print_list(const options& o)
+{
+    for (const workload& w : standard_workloads())
+        std::cout << w.name << '\n';
+    if (o.connect_links > 0)
+        std::cout << connect_section_name(o.connect_links) << '\n';
 }
 
 void write_file(const std::string& path, const std::string& text)
@@ -169,7 +203,7 @@ void print_progress(unsigned round, unsigned rounds, const workload& w, const ch
 {
     char text[256];
     std::snprintf(text, sizeof text,
-                  "[round %u/%u] %-20s %-6s %10.0f req/s  p99 %8.1f us  cpu %6.2f us/req%s\n",
+                  "[round %u/%u] %-22s %-6s %10.0f req/s  p99 %8.1f us  cpu %6.2f us/req%s\n",
                   round + 1, rounds, w.name.c_str(), impl, r.rps, r.p99_us, r.cpu_us_per_req,
                   r.errors > 0      ? "  (some requests failed)"
                   : r.requests == 0 ? "  (nothing completed in the window: machine overloaded?)"
@@ -177,14 +211,46 @@ void print_progress(unsigned round, unsigned rounds, const workload& w, const ch
     std::cerr << text;
 }
 
+// One round of the connect section: each implementation, plaintext then TLS, the order of the
+// implementations flipping each round like the workloads'.
+void run_connect_round(connect_runs& runs, const run_settings& settings, unsigned round,
+                       unsigned rounds)
+{
+    const auto run = [&](bool tether, bool tls) {
+        const connect_result r = tether ? connect_tether(runs.links, tls, settings)
+                                        : connect_raw(runs.links, tls, settings);
+        (tether ? (tls ? runs.tether_tls : runs.tether_plain)
+                : (tls ? runs.raw_tls : runs.raw_plain))
+            .push_back(r);
+        char text[256];
+        std::snprintf(text, sizeof text,
+                      "[round %u/%u] %-22s %-6s %-5s %8.1f ms  %8.1f us/link  cpu %7.1f us/link\n",
+                      round + 1, rounds, connect_section_name(runs.links).c_str(),
+                      tether ? "tether" : "raw", tls ? "tls" : "plain", r.seconds * 1e3,
+                      r.wall_us_per_link(), r.cpu_us_per_link());
+        std::cerr << text;
+    };
+    const bool tether_first = round % 2 == 0;
+    for (const bool tether : {tether_first, !tether_first})
+        for (const bool tls : {false, true})
+            run(tether, tls);
+}
+
 } // namespace
 
 int main(int argc, char** argv)
 {
     const options o = parse(argc, argv);
+    if (o.list) {
+        print_list(o);
+        return 0;
+    }
     std::vector<row> rows = selected_rows(o);
-    if (rows.empty())
+    std::optional<connect_runs> connect = selected_connect_section(o);
+    if (rows.empty() && !connect)
         usage_error("no workload matches the filter (see --list)");
+    const bool tls =
+        connect || std::any_of(rows.begin(), rows.end(), [](const row& r) { return r.w.tls; });
 
     report_context context;
     context.machine = probe_machine();
@@ -195,19 +261,21 @@ int main(int argc, char** argv)
     context.server = o.server;
 
     try {
-        // The server gets the last CPU and the benchmark the others, when there are two or more.
-        // Started before any thread of ours (it forks); it dies with this process.
+        // The servers get the last CPU and the benchmark the others, when there are two or more.
+        // Started before any thread of ours (they fork); they die with this process.
         const bool pin = allowed_cpus().size() >= 2;
         context.server_core = o.server_core.value_or(pin ? last_allowed_cpu() : -1);
-        server_process server({o.server, {"--drain-timeout", "1000"}, context.server_core});
-        const std::uint16_t port = server.start();
+        bench_servers servers(o.server, context.server_core, tls);
         if (pin && context.server_core >= 0 && !avoid_cpu(context.server_core))
             std::cerr << "tether_e2e: could not keep off CPU " << context.server_core
                       << "; running unpinned\n";
+        if (tls)
+            context.tls = "reference server with an EC P-256 certificate from a test CA "
+                          "(tether::testing::write_test_pki); clients verify chain and 127.0.0.1";
         context.bench_cpus = cpu_list(allowed_cpus()); // threads started from now on inherit it
         std::cout << "tether_e2e: " << context.machine.cpu_model << ", " << context.machine.cores
                   << " CPUs, " << context.machine.kernel << ", " << context.machine.date
-                  << "\n  server pid " << server.pid() << " port " << port << " on CPU "
+                  << "\n  server " << servers.describe() << " on CPU "
                   << (context.server_core >= 0 ? std::to_string(context.server_core) : "any")
                   << ", bench on CPUs " << context.bench_cpus << "; " << context.rounds
                   << " round(s) of " << context.timing.seconds << " s per run (+"
@@ -215,7 +283,8 @@ int main(int argc, char** argv)
                   << " io threads\n"
                   << std::flush;
 
-        const run_settings settings{port, o.io_threads, context.timing};
+        const run_settings settings{servers.port(), servers.tls_port(), servers.ca_pem(),
+                                    o.io_threads, context.timing};
         std::uint64_t errors = 0;
         for (unsigned round = 0; round < context.rounds; ++round) {
             for (row& r : rows) {
@@ -230,13 +299,22 @@ int main(int argc, char** argv)
                 run(tether_first);
                 run(!tether_first);
             }
+            if (connect)
+                run_connect_round(*connect, settings, round, context.rounds);
         }
-        server.terminate(std::chrono::seconds(3)); // SIGTERM: it drains, its clients are gone
+        servers.terminate(std::chrono::seconds(3)); // SIGTERM: they drain, their clients are gone
 
         std::cout << '\n';
-        print_table(std::cout, rows);
-        if (!o.json_path.empty())
-            write_file(o.json_path, to_json(rows, context).dump(2) + "\n");
+        if (!rows.empty())
+            print_table(std::cout, rows);
+        if (connect)
+            print_connect_table(std::cout, *connect);
+        if (!o.json_path.empty()) {
+            nlohmann::json report = to_json(rows, context);
+            if (connect)
+                report["connect"] = to_json(*connect);
+            write_file(o.json_path, report.dump(2) + "\n");
+        }
         if (!o.tsv_path.empty())
             write_file(o.tsv_path, to_tsv(rows, context));
         if (errors > 0) {
@@ -244,7 +322,7 @@ int main(int argc, char** argv)
             return 1;
         }
         return 0;
-    } catch (const std::exception& e) { // unwinding kills the server child
+    } catch (const std::exception& e) { // unwinding kills the server children
         std::cerr << "tether_e2e: " << e.what() << '\n';
         return 1;
     }

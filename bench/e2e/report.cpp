@@ -10,8 +10,6 @@ using json = nlohmann::json;
 
 namespace tether_bench {
 
-namespace {
-
 double median(std::vector<double> v)
 {
     if (v.empty())
@@ -21,17 +19,19 @@ double median(std::vector<double> v)
     return v.size() % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
+double ratio(double a, double b)
+{
+    return b > 0 ? a / b : 0;
+}
+
+namespace {
+
 template <class Field> double median_field(const std::vector<run_result>& runs, Field field)
 {
     std::vector<double> values;
     for (const run_result& r : runs)
         values.push_back(field(r));
     return median(values);
-}
-
-double ratio(double a, double b)
-{
-    return b > 0 ? a / b : 0;
 }
 
 // Median over rounds of each round's tether/raw ratio (the two runs of a round are adjacent
@@ -73,6 +73,24 @@ std::string line(const char* format, auto... args)
     return buffer;
 }
 
+// The plaintext row of the same shape as TLS row `r`, if it ran (nullptr otherwise).
+const row* plaintext_twin(const std::vector<row>& rows, const row& r)
+{
+    if (!r.w.tls)
+        return nullptr;
+    for (const row& other : rows)
+        if (!other.w.tls && same_shape(other.w, r.w))
+            return &other;
+    return nullptr;
+}
+
+json ratio_figures(const run_result& a, const run_result& b)
+{
+    return {{"throughput", ratio(a.rps, b.rps)},
+            {"p99", ratio(a.p99_us, b.p99_us)},
+            {"cpu_per_req", ratio(a.cpu_us_per_req, b.cpu_us_per_req)}};
+}
+
 } // namespace
 
 run_result median_of(const std::vector<run_result>& runs)
@@ -93,22 +111,31 @@ run_result median_of(const std::vector<run_result>& runs)
 
 void print_table(std::ostream& out, const std::vector<row>& rows)
 {
-    out << line("%-20s %-7s %11s %9s %9s %9s %11s %7s\n", "workload", "impl", "req/s", "p50 us",
+    out << line("%-22s %-7s %11s %9s %9s %9s %11s %7s\n", "workload", "impl", "req/s", "p50 us",
                 "p99 us", "p999 us", "cpu us/req", "errors");
     for (const row& r : rows) {
         const run_result t = median_of(r.tether);
         const run_result b = median_of(r.raw);
         const auto print = [&](const char* name, const char* impl, const run_result& m) {
-            out << line("%-20s %-7s %11.0f %9.1f %9.1f %9.1f %11.2f %7llu\n", name, impl, m.rps,
+            out << line("%-22s %-7s %11.0f %9.1f %9.1f %9.1f %11.2f %7llu\n", name, impl, m.rps,
                         m.p50_us, m.p99_us, m.p999_us, m.cpu_us_per_req,
                         static_cast<unsigned long long>(m.errors));
         };
+        const auto print_ratio = [&](const char* label, const run_result& x, const run_result& y) {
+            out << line("%-22s %-7s %10.2fx %9.2fx %8.2fx %8.2fx %10.2fx\n", "", label,
+                        ratio(x.rps, y.rps), ratio(x.p50_us, y.p50_us), ratio(x.p99_us, y.p99_us),
+                        ratio(x.p999_us, y.p999_us), ratio(x.cpu_us_per_req, y.cpu_us_per_req));
+        };
         print(r.w.name.c_str(), "tether", t);
         print("", "raw", b);
-        out << line("%-20s %-7s %10.2fx %9.2fx %8.2fx %8.2fx %10.2fx\n", "", "t/raw",
-                    ratio(t.rps, b.rps), ratio(t.p50_us, b.p50_us), ratio(t.p99_us, b.p99_us),
-                    ratio(t.p999_us, b.p999_us), ratio(t.cpu_us_per_req, b.cpu_us_per_req));
+        print_ratio("t/raw", t, b);
+        if (const row* plain = plaintext_twin(rows, r))
+            print_ratio("t/plain", t, median_of(plain->tether));
     }
+    if (std::any_of(rows.begin(), rows.end(),
+                    [&](const row& r) { return plaintext_twin(rows, r); }))
+        out << "t/raw: tether / raw baseline; t/plain: tether over TLS / tether plaintext, same "
+               "shape\n";
 }
 
 json to_json(const std::vector<row>& rows, const report_context& c)
@@ -125,26 +152,30 @@ json to_json(const std::vector<row>& rows, const report_context& c)
                        {"server_core", c.server_core},
                        {"bench_cpus", c.bench_cpus},
                        {"server", c.server},
+                       {"tls", c.tls},
                        {"tether_version", TETHER_VERSION_STRING}};
     out["rows"] = json::array();
     for (const row& r : rows) {
         const run_result t = median_of(r.tether);
         const run_result b = median_of(r.raw);
-        out["rows"].push_back(
-            {{"workload", r.w.name},
-             {"mode", r.w.pipelined ? "pipelined" : "closed"},
-             {"callers", r.w.callers},
-             {"links", r.w.links},
-             {"depth", r.w.depth},
-             {"body_bytes", r.w.body_bytes},
-             {"tether", side(r.tether)},
-             {"raw", side(r.raw)},
-             {"ratio",
-              {{"throughput", ratio(t.rps, b.rps)},
-               {"p99", ratio(t.p99_us, b.p99_us)},
-               {"cpu_per_req", ratio(t.cpu_us_per_req, b.cpu_us_per_req)},
-               {"throughput_paired", paired_ratio(r, [](const run_result& x) { return x.rps; })},
-               {"p99_paired", paired_ratio(r, [](const run_result& x) { return x.p99_us; })}}}});
+        out["rows"].push_back({{"workload", r.w.name},
+                               {"mode", r.w.pipelined ? "pipelined" : "closed"},
+                               {"callers", r.w.callers},
+                               {"links", r.w.links},
+                               {"depth", r.w.depth},
+                               {"body_bytes", r.w.body_bytes},
+                               {"tls", r.w.tls},
+                               {"tether", side(r.tether)},
+                               {"raw", side(r.raw)},
+                               {"ratio", ratio_figures(t, b)}});
+        json& tether_to_raw = out["rows"].back()["ratio"];
+        tether_to_raw["throughput_paired"] =
+            paired_ratio(r, [](const run_result& x) { return x.rps; });
+        tether_to_raw["p99_paired"] = paired_ratio(r, [](const run_result& x) { return x.p99_us; });
+        if (const row* plain = plaintext_twin(rows, r))
+            out["rows"].back()["tls_vs_plain"] = {
+                {"tether", ratio_figures(t, median_of(plain->tether))},
+                {"raw", ratio_figures(b, median_of(plain->raw))}};
     }
     return out;
 }

@@ -25,6 +25,9 @@ struct row {
 /// Median of each figure over the runs (errors: summed).
 run_result median_of(const std::vector<run_result>& runs);
 
+double median(std::vector<double> values); ///< 0 when empty
+double ratio(double a, double b);          ///< a / b, 0 when b is not positive
+
 struct report_context {
     machine_info machine;
     unsigned rounds = 0;
@@ -33,8 +36,11 @@ struct report_context {
     int server_core = -1;
     std::string bench_cpus;
     std::string server;
+    std::string tls; ///< how the TLS rows are set up ("" when none ran)
 };
 
+/// Per row: tether, raw, tether/raw; and for a TLS row whose plaintext shape ran too, tether
+/// over TLS / tether plaintext.
 void print_table(std::ostream& out, const std::vector<row>& rows);
 nlohmann::json to_json(const std::vector<row>& rows, const report_context& context);
 /// A '#' line describing the machine and settings, a header, then per workload: name,

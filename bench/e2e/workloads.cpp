@@ -1,5 +1,7 @@
 #include "workloads.hpp"
 
+#include <algorithm>
+
 namespace tether_bench {
 
 namespace {
@@ -26,7 +28,27 @@ std::vector<workload> standard_workloads()
             out.push_back({"pipelined d" + std::to_string(depth) + " " + size_name(bytes), true, 1,
                            1, depth, bytes});
     }
+    // Over TLS, the shapes that tell most: the headline closed loop, deep pipelining (many
+    // records per read), big bodies (encryption per byte).
+    for (const char* plain : {"closed 8x8 64B", "pipelined d128 64B", "closed 8x8 4KiB"}) {
+        workload w = *std::find_if(out.begin(), out.end(),
+                                   [&](const workload& x) { return x.name == plain; });
+        w.name += " tls";
+        w.tls = true;
+        out.push_back(w);
+    }
     return out;
+}
+
+bool same_shape(const workload& a, const workload& b)
+{
+    return a.pipelined == b.pipelined && a.callers == b.callers && a.links == b.links &&
+           a.depth == b.depth && a.body_bytes == b.body_bytes;
+}
+
+std::string connect_section_name(std::size_t links)
+{
+    return "connect x" + std::to_string(links) + " plain+tls";
 }
 
 nlohmann::json body_of_size(std::size_t bytes)

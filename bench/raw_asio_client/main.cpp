@@ -8,8 +8,10 @@
 //
 //   tether-echo-server &                  # prints LISTENING <port>
 //   raw_asio_client --port P [--host H] [--callers C] [--links L] [--depth D]
-//                   [--bytes B] [--seconds S] [--io-threads T]
-// --depth selects the pipelined mode (--callers and --links are then ignored).
+//                   [--bytes B] [--seconds S] [--io-threads T] [--tls] [--tls-ca FILE]
+// --depth selects the pipelined mode (--callers and --links are then ignored). --tls speaks TLS
+// (the server: tether-echo-server --tls-cert server.pem --tls-key server.key), verifying the
+// server's certificate against --tls-ca (implies --tls; default: the system's trust store).
 
 #include "cli_number.hpp" // bench/common
 #include "raw_client.hpp"
@@ -21,10 +23,12 @@
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -44,11 +48,12 @@ struct options {
     std::size_t bytes = 64;
     double seconds = 2;
     unsigned io_threads = 2;
+    std::optional<tether_bench::raw_tls> tls;
 };
 
 constexpr const char* usage_line =
     "usage: raw_asio_client --port P [--host H] [--callers C] [--links L]"
-    " [--depth D] [--bytes B] [--seconds S] [--io-threads T]\n";
+    " [--depth D] [--bytes B] [--seconds S] [--io-threads T] [--tls] [--tls-ca FILE]\n";
 
 [[noreturn]] void usage(const std::string& message)
 {
@@ -64,6 +69,16 @@ template <class T> T number(std::string_view name, std::string_view text)
     return *value;
 }
 
+std::string read_file(const std::string& path)
+{
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in)
+        usage("cannot read " + path);
+    return text.str();
+}
+
 options parse(int argc, char** argv)
 {
     options o;
@@ -72,6 +87,10 @@ options parse(int argc, char** argv)
         if (name == "--help" || name == "-h") {
             std::cout << usage_line;
             std::exit(0);
+        }
+        if (name == "--tls") {
+            o.tls = o.tls.value_or(tether_bench::raw_tls{});
+            continue;
         }
         if (i + 1 >= argc)
             usage("missing value for " + std::string(name));
@@ -92,6 +111,8 @@ options parse(int argc, char** argv)
             o.seconds = number<double>(name, value);
         else if (name == "--io-threads")
             o.io_threads = number<unsigned>(name, value);
+        else if (name == "--tls-ca")
+            o.tls = tether_bench::raw_tls{read_file(std::string(value))};
         else
             usage("unknown option " + std::string(name));
     }
@@ -173,7 +194,8 @@ int main(int argc, char** argv)
 {
     const options o = parse(argc, argv);
     try {
-        tether_bench::raw_client client(o.host, o.port, o.depth > 0 ? 1 : o.links, o.io_threads);
+        tether_bench::raw_client client(o.host, o.port, o.depth > 0 ? 1 : o.links, o.io_threads,
+                                        o.tls);
         const json body = body_of_size(o.bytes);
         const auto start = steady::now();
         const auto until = start + std::chrono::duration_cast<steady::duration>(
@@ -185,8 +207,9 @@ int main(int argc, char** argv)
         std::cout << (o.depth > 0 ? "pipelined depth " + std::to_string(o.depth)
                                   : "closed loop " + std::to_string(o.callers) + "x" +
                                         std::to_string(o.links))
-                  << ", " << o.bytes << "-byte bodies: " << n << " requests in " << elapsed
-                  << " s = " << static_cast<double>(n) / elapsed << " req/s\n";
+                  << ", " << o.bytes << "-byte bodies" << (o.tls ? " over TLS" : "") << ": " << n
+                  << " requests in " << elapsed << " s = " << static_cast<double>(n) / elapsed
+                  << " req/s\n";
         return 0;
     } catch (const std::exception& e) {
         std::cerr << "raw_asio_client: " << e.what() << '\n';

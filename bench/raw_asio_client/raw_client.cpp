@@ -15,23 +15,58 @@ using json = nlohmann::json;
 
 namespace tether_bench {
 
+namespace {
+
+asio::ssl::context make_tls_context(const raw_tls& tls)
+{
+    asio::ssl::context context(asio::ssl::context::tls_client);
+    if (tls.ca_pem.empty())
+        context.set_default_verify_paths();
+    else
+        context.add_certificate_authority(asio::buffer(tls.ca_pem));
+    context.set_verify_mode(asio::ssl::verify_peer);
+    return context;
+}
+
+template <class Stream, class... StreamArgs>
+std::vector<std::shared_ptr<raw_connection<Stream>>>
+open_connections(asio::io_context& io, const asio::ip::tcp::endpoint& endpoint,
+                 const std::string& host, std::size_t links, StreamArgs&... stream_args)
+{
+    std::vector<std::shared_ptr<raw_connection<Stream>>> connections;
+    connections.reserve(links);
+    for (std::size_t i = 0; i < links; ++i) {
+        auto connection = std::make_shared<raw_connection<Stream>>(io, stream_args...);
+        connection->connect(endpoint, host);
+        connections.push_back(std::move(connection));
+    }
+    return connections;
+}
+
+} // namespace
+
 raw_client::raw_client(const std::string& host, std::uint16_t port, std::size_t links,
-                       unsigned io_threads)
+                       unsigned io_threads, std::optional<raw_tls> tls)
     : work_(std::in_place, io_.get_executor())
 {
     if (links == 0 || io_threads == 0)
         throw std::invalid_argument("raw_client: links and io_threads must be >= 1");
     asio::ip::tcp::resolver resolver(io_);
     const auto endpoint = resolver.resolve(host, std::to_string(port)).begin()->endpoint();
-    connections_.reserve(links);
-    for (std::size_t i = 0; i < links; ++i) {
-        auto connection = std::make_shared<raw_connection>(io_);
-        connection->connect(endpoint);
-        connections_.push_back(std::move(connection));
-        free_.push_back(i);
+    if (tls) {
+        tls_context_.emplace(make_tls_context(*tls));
+        connections_ = open_connections<raw_tls_stream>(io_, endpoint, host, links, *tls_context_);
+    } else {
+        connections_ = open_connections<raw_tcp_stream>(io_, endpoint, host, links);
     }
-    for (auto& connection : connections_)
-        connection->start();
+    for (std::size_t i = 0; i < links; ++i)
+        free_.push_back(i);
+    std::visit(
+        [](auto& list) {
+            for (auto& connection : list)
+                connection->start();
+        },
+        connections_);
     threads_.reserve(io_threads);
     for (unsigned i = 0; i < io_threads; ++i)
         threads_.emplace_back([this] { io_.run(); });
@@ -46,12 +81,22 @@ void raw_client::shutdown()
 {
     if (!work_)
         return;
-    for (auto& connection : connections_)
-        connection->close();
+    std::visit(
+        [](auto& list) {
+            for (auto& connection : list)
+                connection->close();
+        },
+        connections_);
     work_.reset(); // run() returns once the closes and the failed requests are handled
     for (auto& thread : threads_)
         thread.join();
     threads_.clear();
+}
+
+template <class F> decltype(auto) raw_client::with_connection(std::size_t conn, F&& f)
+{
+    return std::visit([&](auto& list) -> decltype(auto) { return f(*list.at(conn)); },
+                      connections_);
 }
 
 json raw_client::request(const json& body, std::chrono::milliseconds timeout)
@@ -76,19 +121,20 @@ json raw_client::request(std::size_t conn, const json& body, std::chrono::millis
         error_code ec;
         json reply;
     } w;
-    raw_connection& connection = *connections_.at(conn);
-    connection.async_request(body, [&w](error_code ec, json reply) {
-        std::lock_guard lock(w.m); // notify under the lock: `w` lives on the caller's stack
-        w.ec = ec;
-        w.reply = std::move(reply);
-        w.done = true;
-        w.cv.notify_one();
+    with_connection(conn, [&](auto& connection) {
+        connection.async_request(body, [&w](error_code ec, json reply) {
+            std::lock_guard lock(w.m); // notify under the lock: `w` lives on the caller's stack
+            w.ec = ec;
+            w.reply = std::move(reply);
+            w.done = true;
+            w.cv.notify_one();
+        });
     });
     std::unique_lock lock(w.m);
     if (!w.cv.wait_for(lock, timeout, [&] { return w.done; })) {
         // Closing fails the pending request, so the callback runs and `w` can go.
         lock.unlock();
-        connection.close();
+        with_connection(conn, [](auto& connection) { connection.close(); });
         lock.lock();
         w.cv.wait(lock, [&] { return w.done; });
         throw boost::system::system_error(asio::error::timed_out, "raw_client: request");
@@ -100,7 +146,8 @@ json raw_client::request(std::size_t conn, const json& body, std::chrono::millis
 
 void raw_client::async_request(std::size_t conn, const json& body, raw_callback done)
 {
-    connections_.at(conn)->async_request(body, std::move(done));
+    with_connection(conn,
+                    [&](auto& connection) { connection.async_request(body, std::move(done)); });
 }
 
 std::size_t raw_client::take_free()

@@ -4,10 +4,14 @@
 // no pool, the way a skilled engineer would do it in an afternoon. L TCP connections on one
 // io_context run by T threads, one strand per connection, requests matched to responses by id,
 // pings answered with pongs. Each response is read naively: async_read of the 4-byte header,
-// then async_read of the body (two read calls per message).
+// then async_read of the body (two read calls per message). Over TLS: the same over
+// ssl::stream, one ssl::context shared by the connections, the handshake right after connect.
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/system/error_code.hpp>
 #include <nlohmann/json.hpp>
 
@@ -21,11 +25,21 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 namespace tether_bench {
 
-class raw_connection;
+using raw_tcp_stream = boost::asio::ip::tcp::socket;
+using raw_tls_stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+
+template <class Stream> class raw_connection;
+
+/// TLS for every connection of a raw_client; the server's certificate is verified (chain and
+/// host name).
+struct raw_tls {
+    std::string ca_pem; ///< trusted CA certificates (PEM text); empty: the system's store
+};
 
 /// Completion of one request: the response body, or an error (the connection failed or was
 /// closed, or the server answered with an error object, passed as the json).
@@ -33,15 +47,19 @@ using raw_callback = std::function<void(boost::system::error_code, nlohmann::jso
 
 class raw_client {
 public:
-    /// Connects `links` connections to host:port (blocking) and starts `io_threads` threads.
-    /// Throws boost::system::system_error when a connection cannot be opened.
+    /// Connects `links` connections to host:port one after the other (blocking; over TLS each
+    /// with its handshake) and starts `io_threads` threads. Throws boost::system::system_error
+    /// when a connection cannot be opened.
     raw_client(const std::string& host, std::uint16_t port, std::size_t links,
-               unsigned io_threads = 2);
+               unsigned io_threads = 2, std::optional<raw_tls> tls = std::nullopt);
     ~raw_client();
     raw_client(const raw_client&) = delete;
     raw_client& operator=(const raw_client&) = delete;
 
-    std::size_t links() const noexcept { return connections_.size(); }
+    std::size_t links() const noexcept
+    {
+        return std::visit([](const auto& list) { return list.size(); }, connections_);
+    }
 
     /// Closed loop with callers sharing connections: takes a free connection (waiting for one),
     /// sends one request, blocks for its response, gives the connection back.
@@ -63,12 +81,18 @@ public:
     void shutdown();
 
 private:
+    template <class Stream>
+    using connection_list = std::vector<std::shared_ptr<raw_connection<Stream>>>;
+
+    /// Runs `f(connection)` on connection `conn`, whichever its stream.
+    template <class F> decltype(auto) with_connection(std::size_t conn, F&& f);
     std::size_t take_free();
     void give_back(std::size_t conn);
 
     boost::asio::io_context io_;
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
-    std::vector<std::shared_ptr<raw_connection>> connections_;
+    std::optional<boost::asio::ssl::context> tls_context_; // shared by every TLS connection
+    std::variant<connection_list<raw_tcp_stream>, connection_list<raw_tls_stream>> connections_;
     std::vector<std::thread> threads_;
 
     // Free list of connections for request(body): a stack under a mutex, waiters on a condvar.

@@ -1,11 +1,13 @@
 #include "raw_connection.hpp"
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <openssl/ssl.h>
+#include <type_traits>
 #include <utility>
 
 namespace asio = boost::asio;
@@ -35,27 +37,34 @@ std::string make_frame(const json& message)
     return frame;
 }
 
-raw_connection::raw_connection(asio::io_context& io)
-    : strand_(asio::make_strand(io)), socket_(strand_)
+template <class Stream>
+void raw_connection<Stream>::connect(const asio::ip::tcp::endpoint& ep, const std::string& host)
 {
+    auto& socket = stream_.lowest_layer();
+    socket.connect(ep);
+    socket.set_option(asio::ip::tcp::no_delay(true));
+    if constexpr (std::is_same_v<Stream, raw_tls_stream>) {
+        error_code not_an_address;
+        asio::ip::make_address(host, not_an_address);
+        if (not_an_address) // SNI carries names only (SSL_set_tlsext_host_name, without its cast)
+            SSL_ctrl(stream_.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
+                     TLSEXT_NAMETYPE_host_name, const_cast<char*>(host.c_str()));
+        stream_.set_verify_callback(asio::ssl::host_name_verification(host));
+        stream_.handshake(asio::ssl::stream_base::client);
+    }
 }
 
-void raw_connection::connect(const asio::ip::tcp::endpoint& ep)
+template <class Stream> void raw_connection<Stream>::start()
 {
-    socket_.connect(ep);
-    socket_.set_option(asio::ip::tcp::no_delay(true));
+    asio::post(strand_, [self = this->shared_from_this()] { self->read_header(); });
 }
 
-void raw_connection::start()
-{
-    asio::post(strand_, [self = shared_from_this()] { self->read_header(); });
-}
-
-void raw_connection::async_request(const json& body, raw_callback done)
+template <class Stream>
+void raw_connection<Stream>::async_request(const json& body, raw_callback done)
 {
     const std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
     std::string frame = make_frame(json{{"type", "request"}, {"id", id}, {"body", body}});
-    asio::post(strand_, [self = shared_from_this(), id, frame = std::move(frame),
+    asio::post(strand_, [self = this->shared_from_this(), id, frame = std::move(frame),
                          done = std::move(done)]() mutable {
         if (self->closed_ || self->draining_) {
             done(asio::error::not_connected, json{});
@@ -66,36 +75,37 @@ void raw_connection::async_request(const json& body, raw_callback done)
     });
 }
 
-void raw_connection::close()
+template <class Stream> void raw_connection<Stream>::close()
 {
     asio::post(strand_,
-               [self = shared_from_this()] { self->fail(asio::error::operation_aborted); });
+               [self = this->shared_from_this()] { self->fail(asio::error::operation_aborted); });
 }
 
-void raw_connection::read_header()
+template <class Stream> void raw_connection<Stream>::read_header()
 {
-    asio::async_read(
-        socket_, asio::buffer(header_), [self = shared_from_this()](error_code ec, std::size_t) {
-            if (ec) {
-                self->fail(ec);
-                return;
-            }
-            std::uint32_t length = 0;
-            for (const unsigned char byte : self->header_)
-                length = (length << 8) | byte;
-            if (length == 0 || length > max_frame) { // checked before allocating anything
-                self->fail(protocol_error());
-                return;
-            }
-            self->read_body(length);
-        });
+    asio::async_read(stream_, asio::buffer(header_),
+                     [self = this->shared_from_this()](error_code ec, std::size_t) {
+                         if (ec) {
+                             self->fail(ec);
+                             return;
+                         }
+                         std::uint32_t length = 0;
+                         for (const unsigned char byte : self->header_)
+                             length = (length << 8) | byte;
+                         if (length == 0 ||
+                             length > max_frame) { // checked before allocating anything
+                             self->fail(protocol_error());
+                             return;
+                         }
+                         self->read_body(length);
+                     });
 }
 
-void raw_connection::read_body(std::uint32_t length)
+template <class Stream> void raw_connection<Stream>::read_body(std::uint32_t length)
 {
     payload_.resize(length);
-    asio::async_read(socket_, asio::buffer(payload_),
-                     [self = shared_from_this()](error_code ec, std::size_t) {
+    asio::async_read(stream_, asio::buffer(payload_),
+                     [self = this->shared_from_this()](error_code ec, std::size_t) {
                          if (ec) {
                              self->fail(ec);
                              return;
@@ -105,7 +115,7 @@ void raw_connection::read_body(std::uint32_t length)
                      });
 }
 
-bool raw_connection::on_message()
+template <class Stream> bool raw_connection<Stream>::on_message()
 {
     json message = json::parse(payload_, nullptr, /*allow_exceptions=*/false);
     if (message.is_discarded() || !message.is_object()) {
@@ -149,7 +159,7 @@ bool raw_connection::on_message()
     return true;
 }
 
-void raw_connection::send(std::string frame)
+template <class Stream> void raw_connection<Stream>::send(std::string frame)
 {
     if (closed_)
         return;
@@ -158,10 +168,10 @@ void raw_connection::send(std::string frame)
         write_next();
 }
 
-void raw_connection::write_next()
+template <class Stream> void raw_connection<Stream>::write_next()
 {
-    asio::async_write(socket_, asio::buffer(writes_.front()),
-                      [self = shared_from_this()](error_code ec, std::size_t) {
+    asio::async_write(stream_, asio::buffer(writes_.front()),
+                      [self = this->shared_from_this()](error_code ec, std::size_t) {
                           if (ec) {
                               self->fail(ec);
                               return;
@@ -172,18 +182,21 @@ void raw_connection::write_next()
                       });
 }
 
-void raw_connection::fail(error_code ec)
+template <class Stream> void raw_connection<Stream>::fail(error_code ec)
 {
     if (closed_)
         return;
     closed_ = true;
     error_code ignored;
-    socket_.close(ignored);
+    stream_.lowest_layer().close(ignored);
     // writes_ stays: a cancelled async_write may still refer to its front() until it completes.
     auto pending = std::move(pending_);
     pending_.clear();
     for (auto& [id, done] : pending)
         done(ec, json{});
 }
+
+template class raw_connection<raw_tcp_stream>;
+template class raw_connection<raw_tls_stream>;
 
 } // namespace tether_bench

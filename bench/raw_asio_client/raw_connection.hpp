@@ -1,6 +1,8 @@
 #pragma once
 
-// One hand-written protocol v1 connection of the raw baseline (see raw_client.hpp).
+// One hand-written protocol v1 connection of the raw baseline (see raw_client.hpp), over plain
+// TCP or over TLS. The stream is a template parameter (both instantiated in raw_connection.cpp):
+// the plaintext connection reads and writes its socket directly, with no indirection per read.
 
 #include "raw_client.hpp"
 
@@ -18,20 +20,29 @@
 
 namespace tether_bench {
 
-class raw_connection : public std::enable_shared_from_this<raw_connection> {
+template <class Stream>
+class raw_connection : public std::enable_shared_from_this<raw_connection<Stream>> {
 public:
     /// Largest frame accepted (protocol.md's default max_frame_size).
     static constexpr std::uint32_t max_frame = 4u << 20;
 
-    explicit raw_connection(boost::asio::io_context& io);
+    /// `stream_args`: nothing for raw_tcp_stream, the shared ssl::context for raw_tls_stream.
+    template <class... StreamArgs>
+    explicit raw_connection(boost::asio::io_context& io, StreamArgs&... stream_args)
+        : strand_(boost::asio::make_strand(io)), stream_(strand_, stream_args...)
+    {
+    }
 
-    /// Blocking connect with TCP_NODELAY; throws boost::system::system_error.
-    void connect(const boost::asio::ip::tcp::endpoint& ep);
+    /// Blocking connect with TCP_NODELAY, then over TLS the handshake: the server's certificate
+    /// is checked against the context's CAs and `host` (SNI too when `host` is a name).
+    /// Throws boost::system::system_error.
+    void connect(const boost::asio::ip::tcp::endpoint& ep, const std::string& host);
     /// Starts the read loop (call once, after connect).
     void start();
     /// Serializes on the calling thread, then queues the frame on the strand.
     void async_request(const nlohmann::json& body, raw_callback done);
-    /// Closes the socket; pending requests complete with operation_aborted.
+    /// Closes the socket (over TLS without close_notify); pending requests complete with
+    /// operation_aborted.
     void close();
 
 private:
@@ -45,7 +56,7 @@ private:
     void fail(boost::system::error_code ec); // on the strand: close, fail every pending request
 
     strand_type strand_;
-    boost::asio::ip::tcp::socket socket_; // its executor is the strand: handlers run there
+    Stream stream_; // its executor is the strand: handlers run there
     std::array<unsigned char, 4> header_{};
     std::string payload_;            // read buffer, reused
     std::deque<std::string> writes_; // front() is being written

@@ -30,7 +30,7 @@ void check_health(idle_figures& f, const health_window& h, const char* when)
 } // namespace
 
 idle_figures run_idle_phase(const options& o, tether_bench::server_process& server,
-                            const server_probe& probe)
+                            const pool_tls& tls, const server_probe& probe)
 {
     idle_figures f;
     f.links = o.links;
@@ -41,7 +41,7 @@ idle_figures run_idle_phase(const options& o, tether_bench::server_process& serv
     std::cerr << "phase 1: opening " << o.links << " links\n";
     auto observer = std::make_shared<health_observer>();
     const auto open_start = clock::now();
-    tether::pool pool = build_pool(o, server.port(), o.links, observer);
+    tether::pool pool = build_pool(o, server.port(), tls, o.links, observer);
     const tether::pool_stats s_start{};
     const auto opened = wait_all_open(pool, o.links, "idle");
     const auto s_open = pool.stats();

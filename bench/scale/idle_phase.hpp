@@ -6,6 +6,7 @@
 
 #include "health_window.hpp"
 #include "options.hpp"
+#include "pool_setup.hpp"
 #include "server_probe.hpp"
 #include "server_process.hpp" // bench/common
 
@@ -84,6 +85,6 @@ private:
 };
 
 idle_figures run_idle_phase(const options& o, tether_bench::server_process& server,
-                            const server_probe& probe);
+                            const pool_tls& tls, const server_probe& probe);
 
 } // namespace tether_scale

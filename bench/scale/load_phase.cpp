@@ -75,7 +75,7 @@ void check(load_figures& f, bool ok, std::string what)
 } // namespace
 
 load_figures run_load_phase(const options& o, tether_bench::server_process& server,
-                            const server_probe& probe)
+                            const pool_tls& tls, const server_probe& probe)
 {
     load_figures f;
     f.links = o.load_links;
@@ -84,7 +84,7 @@ load_figures run_load_phase(const options& o, tether_bench::server_process& serv
 
     std::cerr << "phase 2: opening " << o.load_links << " links\n";
     auto observer = std::make_shared<health_observer>();
-    tether::pool pool = build_pool(o, server.port(), o.load_links, observer);
+    tether::pool pool = build_pool(o, server.port(), tls, o.load_links, observer);
     const auto opened = wait_all_open(pool, o.load_links, "load");
     if (!opened) {
         give_up_opening(pool, server, f.failures);

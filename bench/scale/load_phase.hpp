@@ -7,6 +7,7 @@
 
 #include "health_window.hpp"
 #include "options.hpp"
+#include "pool_setup.hpp"
 #include "server_probe.hpp"
 #include "server_process.hpp" // bench/common
 
@@ -45,6 +46,6 @@ struct load_figures {
 };
 
 load_figures run_load_phase(const options& o, tether_bench::server_process& server,
-                            const server_probe& probe);
+                            const pool_tls& tls, const server_probe& probe);
 
 } // namespace tether_scale

@@ -11,10 +11,13 @@
 // 10): req/s, latency percentiles, and all links alive at the end.
 //
 // Health is watched from both sides: a pool observer records the slowest pong per stretch
-// (opening, hold, load), and an independent probe (one plain socket, a ping every 100 ms)
+// (opening, hold, load), and an independent probe (one socket, a ping every 100 ms)
 // shows whether the server itself was answering; links declared dead while the probe stays
 // fast point at the client. --baseline first times a minimal epoll pinger over as many
 // links: the floor of CPU per ping on this machine, against which the pool's figure is judged.
+// --tls runs both phases over TLS: the server on test certificates made for the run (in a
+// temporary directory, removed once it has read them), the pools verifying them, the probe
+// over TLS too; phase 1 then gives the RSS per idle TLS link.
 //
 // The server is the shared tether_bench::server_process (bench/common). It is killed by pid when
 // this program ends, however it ends: normally (SIGTERM, it drains), by an error or exception
@@ -29,6 +32,8 @@
 //   build/release/bench/scale/tether_scale --quick           # smoke test (1,000 links, 5 s, 2 s)
 //   build/release/bench/scale/tether_scale --json scale.json # also write the figures
 //   build/release/bench/scale/tether_scale --baseline        # and the minimal pinger's floor
+//   build/release/bench/scale/tether_scale --links 1000 --seconds 5 --load-links 0 --tls
+//                                                            # RSS per idle TLS link
 //   build/release/bench/scale/tether_scale --help            # every option
 
 #include "idle_phase.hpp"
@@ -39,6 +44,7 @@
 #include "report.hpp"
 #include "server_probe.hpp"
 #include "server_process.hpp" // bench/common
+#include "test_pki.hpp"       // bench/common
 
 #include <algorithm>
 #include <atomic>
@@ -86,6 +92,7 @@ int main(int argc, char** argv)
     ctx.load_average_start = load_average();
     std::optional<tether_bench::server_process> server;
     std::optional<server_probe> probe;
+    pool_tls tls;
     try {
         const std::uint64_t needed = std::max(o.links, o.load_links) + spare_descriptors;
         ctx.nofile_limit = raise_nofile_limit(needed);
@@ -98,13 +105,22 @@ int main(int argc, char** argv)
         launch.args = {"--threads", std::to_string(o.server_threads), "--drain-timeout", "1000"};
         launch.pin_cpu = o.pin_server ? tether_bench::last_allowed_cpu() : -1;
         ctx.server_pinned_cpu = launch.pin_cpu;
+        std::optional<tether_bench::temporary_pki> pki;
+        if (o.tls) {
+            pki.emplace();
+            for (std::string& arg : pki->server_args())
+                launch.args.push_back(std::move(arg));
+            tls.emplace().ca_pem = pki->ca_pem();
+        }
         server.emplace(std::move(launch));
         const std::uint16_t port = server->start(); // ephemeral port; throws when it cannot
+        pki.reset();                                // the server has read its certificate and key
         g_server.store(server->pid());
         std::signal(SIGINT, kill_server_and_die);
         std::signal(SIGTERM, kill_server_and_die);
+        std::signal(SIGPIPE, SIG_IGN); // the probe's TLS writes (OpenSSL) may hit a dead server
         ctx.server_pid = server->pid();
-        probe.emplace(port);
+        probe.emplace(port, o.tls);
     } catch (const std::exception& e) {
         std::cerr << "tether_scale: " << e.what() << '\n';
         return exit_setup;
@@ -119,9 +135,9 @@ int main(int argc, char** argv)
             figures.baseline = run_raw_baseline(server->port(), o.links, seconds);
         }
         if (o.links > 0 && server->running())
-            figures.idle = run_idle_phase(o, *server, *probe);
+            figures.idle = run_idle_phase(o, *server, tls, *probe);
         if (o.load_links > 0 && server->running())
-            figures.load = run_load_phase(o, *server, *probe);
+            figures.load = run_load_phase(o, *server, tls, *probe);
     } catch (const std::exception& e) {
         std::cerr << "tether_scale: " << e.what() << '\n';
         return exit_setup; // ~server_process kills the server

@@ -36,6 +36,8 @@ options:
   --server PATH         tether-echo-server binary (default: the one built with this program)
   --server-threads N    tether-echo-server --threads (default 1)
   --pin-server          pin the server to the last CPU this process may run on
+  --tls                 the server speaks TLS on test certificates made for the run, the pools
+                        verify it (RSS per idle TLS link: tether_scale --links 1000 --tls)
   --baseline            first run a minimal epoll pinger over as many links (up to 20 s):
                         the floor of CPU per ping on this machine, to judge the pool's by
   --json FILE           also write the figures as JSON
@@ -88,6 +90,8 @@ options parse_options(int argc, char** argv)
             o.baseline = true;
         } else if (name == "--pin-server") {
             o.pin_server = true;
+        } else if (name == "--tls") {
+            o.tls = true;
         } else if (name == "--links") {
             links = number<std::size_t>(name, value(), 0, 1'000'000);
         } else if (name == "--seconds") {
@@ -133,6 +137,8 @@ options parse_options(int argc, char** argv)
         usage_error("no tether-echo-server was built with this program: pass --server PATH");
     if (o.links == 0 && o.load_links == 0)
         usage_error("--links 0 and --load-links 0: nothing to do");
+    if (o.tls && o.baseline)
+        usage_error("--baseline pings in plaintext: not with --tls");
     return o;
 }
 

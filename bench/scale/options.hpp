@@ -23,6 +23,7 @@ struct options {
     int server_threads = 1;
     bool pin_server = false; ///< pin the server to the last CPU this process may use
     bool baseline = false;   ///< also time a minimal epoll pinger (raw_baseline.hpp)
+    bool tls = false;        ///< the server speaks TLS (test certificates), so do the pools
     std::string json_path;   ///< --json FILE; empty: none
 };
 

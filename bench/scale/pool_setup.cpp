@@ -5,11 +5,13 @@
 
 namespace tether_scale {
 
-tether::pool build_pool(const options& o, std::uint16_t port, std::size_t links,
-                        std::shared_ptr<tether::pool_observer> observer)
+tether::pool build_pool(const options& o, std::uint16_t port, const pool_tls& tls,
+                        std::size_t links, std::shared_ptr<tether::pool_observer> observer)
 {
-    return tether::pool_builder()
-        .endpoint("127.0.0.1", port)
+    tether::pool_builder builder;
+    if (tls)
+        builder.tls(*tls);
+    return builder.endpoint("127.0.0.1", port)
         .min_connections(links)
         .max_connections(links)
         .io_threads(o.io_threads)

@@ -1,7 +1,8 @@
 #pragma once
 
-// The pool both phases use (links = min = max connections, ping every second), waiting, with
-// progress on stderr, until all its links are open, and giving up when they do not.
+// The pool both phases use (links = min = max connections, ping every second; over TLS with
+// --tls), waiting, with progress on stderr, until all its links are open, and giving up when
+// they do not.
 
 #include "options.hpp"
 #include "server_process.hpp" // bench/common
@@ -18,8 +19,12 @@
 
 namespace tether_scale {
 
-tether::pool build_pool(const options& o, std::uint16_t port, std::size_t links,
-                        std::shared_ptr<tether::pool_observer> observer);
+/// TLS of the pools (--tls): verifying the server's test certificate with its CA. Empty:
+/// plaintext.
+using pool_tls = std::optional<tether::tls_options>;
+
+tether::pool build_pool(const options& o, std::uint16_t port, const pool_tls& tls,
+                        std::size_t links, std::shared_ptr<tether::pool_observer> observer);
 
 /// Waits until `links` links are proven, up to a generous bound (60 s, or 10 ms per link if
 /// more). Returns the time it took, nothing on time-out.

@@ -4,20 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include <arpa/inet.h>
-#include <cerrno>
-#include <cstring>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdexcept>
-#include <sys/socket.h>
-#include <unistd.h>
-
 namespace tether_scale {
 namespace {
 
 constexpr auto probe_period = std::chrono::milliseconds(100);
-constexpr auto probe_timeout = std::chrono::seconds(5);
+constexpr std::chrono::seconds probe_timeout{5};
 constexpr auto slow = std::chrono::milliseconds(500);
 
 std::string frame_of(const std::string& payload)
@@ -33,34 +24,16 @@ std::string frame_of(const std::string& payload)
 
 } // namespace
 
-server_probe::server_probe(std::uint16_t port)
+server_probe::server_probe(std::uint16_t port, bool tls) : link_(port, tls, probe_timeout)
 {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0)
-        throw std::runtime_error(std::string("probe socket: ") + std::strerror(errno));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    timeval tv{};
-    tv.tv_sec = std::chrono::duration_cast<std::chrono::seconds>(probe_timeout).count();
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-        const int err = errno;
-        ::close(fd_);
-        throw std::runtime_error(std::string("probe connect: ") + std::strerror(err));
-    }
     thread_ = std::thread([this] { run(); });
 }
 
 server_probe::~server_probe()
 {
     stop_.store(true);
-    ::shutdown(fd_, SHUT_RDWR); // wakes a blocked recv
+    link_.interrupt(); // wakes a blocked receive
     thread_.join();
-    ::close(fd_);
 }
 
 void server_probe::run()
@@ -89,7 +62,7 @@ void server_probe::run()
 bool server_probe::ping_once(std::uint64_t id)
 {
     const std::string out = frame_of(nlohmann::json{{"type", "ping"}, {"id", id}}.dump());
-    if (::send(fd_, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size()))
+    if (!link_.send_all(out))
         return false;
     for (;;) {
         while (inbox_.size() >= 4) {
@@ -105,10 +78,10 @@ bool server_probe::ping_once(std::uint64_t id)
                 return true;
         }
         char buf[512];
-        const ssize_t r = ::recv(fd_, buf, sizeof buf, 0);
-        if (r <= 0)
+        const std::size_t r = link_.receive(buf, sizeof buf);
+        if (r == 0)
             return false; // closed, broken, or no pong within probe_timeout
-        inbox_.append(buf, static_cast<std::size_t>(r));
+        inbox_.append(buf, r);
     }
 }
 

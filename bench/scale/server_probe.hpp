@@ -1,10 +1,13 @@
 #pragma once
 
-// An independent witness of the server's responsiveness: a thread with one plain blocking TCP
-// connection that sends a wire-protocol ping every 100 ms and times the pong. When pool links
+// An independent witness of the server's responsiveness: a thread with one blocking TCP
+// connection (TLS against a TLS server) that sends a wire-protocol ping every 100 ms and times
+// the pong. When pool links
 // are declared dead while this probe's round trips stay short, the server was answering and
 // the delay was in the client; when the probe is slow too, the server (or the whole machine)
 // was behind.
+
+#include "probe_link.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -27,8 +30,9 @@ public:
         std::uint64_t failures = 0; ///< no pong within 5 s, or the connection broke
     };
 
-    /// Connects to 127.0.0.1:port and starts probing; throws std::runtime_error.
-    explicit server_probe(std::uint16_t port);
+    /// Connects to 127.0.0.1:port (over TLS when `tls`) and starts probing; throws
+    /// std::runtime_error.
+    server_probe(std::uint16_t port, bool tls);
     ~server_probe();
     server_probe(const server_probe&) = delete;
     server_probe& operator=(const server_probe&) = delete;
@@ -49,7 +53,7 @@ private:
     void run();
     bool ping_once(std::uint64_t id);
 
-    int fd_ = -1;
+    probe_link link_;
     std::atomic<bool> stop_{false};
     std::atomic<std::int64_t> cpu_us_{0};
     mutable std::mutex mutex_;
