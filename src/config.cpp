@@ -245,6 +245,10 @@ void validate_tls(const tls_options& tls)
 
 void validate(const pool_config& config)
 {
+    if (config.name.empty() || config.name.size() > 64 || host_has_bad_character(config.name)) {
+        fail("name", "must be 1..64 characters without spaces or control characters, got '" +
+                         config.name + "'");
+    }
     validate_endpoints(config);
     validate_sizes(config);
     validate_timeouts(config);
@@ -264,6 +268,7 @@ nlohmann::json to_json(const pool_config& config)
         endpoints.push_back(to_string(ep));
     }
     return {
+        {"name", config.name},
         {"endpoints", std::move(endpoints)},
         {"min_connections", config.min_connections},
         {"max_connections", config.max_connections},

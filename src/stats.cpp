@@ -7,8 +7,51 @@
 
 namespace tether {
 
+const char* to_string(request_outcome o) noexcept
+{
+    switch (o) {
+    case request_outcome::ok:
+        return "ok";
+    case request_outcome::server_error:
+        return "server_error";
+    case request_outcome::timeout:
+        return "timeout";
+    case request_outcome::connection_lost:
+        return "connection_lost";
+    case request_outcome::other:
+        return "other";
+    }
+    return "other";
+}
+
+namespace {
+
+// A histogram in JSON: its count and sum, p50/p99/p999 estimates, and the non-empty buckets
+// as {"le": bound, "count": n} (non-cumulative).
+nlohmann::json summary_of(const histogram& h)
+{
+    nlohmann::json buckets = nlohmann::json::array();
+    for (std::size_t i = 0; i < histogram::bucket_count; ++i) {
+        if (h.counts()[i] == 0)
+            continue;
+        const double le = histogram::bounds()[i];
+        buckets.push_back(
+            {{"le", i + 1 == histogram::bucket_count ? nlohmann::json("+Inf") : nlohmann::json(le)},
+             {"count", h.counts()[i]}});
+    }
+    return {{"count", h.count()},          {"sum_s", h.sum()},
+            {"p50_s", h.quantile(0.5)},    {"p99_s", h.quantile(0.99)},
+            {"p999_s", h.quantile(0.999)}, {"buckets", std::move(buckets)}};
+}
+
+} // namespace
+
 nlohmann::json to_json(const pool_stats& stats)
 {
+    nlohmann::json by_outcome = nlohmann::json::object();
+    for (std::size_t o = 0; o < request_outcome_count; ++o)
+        by_outcome[to_string(static_cast<request_outcome>(o))] =
+            summary_of(stats.request_duration[o]);
     nlohmann::json endpoints = nlohmann::json::array();
     for (const endpoint_stats& ep : stats.endpoints) {
         endpoints.push_back({
@@ -50,6 +93,11 @@ nlohmann::json to_json(const pool_stats& stats)
         {"longest_current_hold_ms", stats.longest_current_hold.count()},
         {"leases_held_too_long", stats.leases_held_too_long},
         {"endpoints", std::move(endpoints)},
+        {"acquire_wait", summary_of(stats.acquire_wait)},
+        {"connect_time", summary_of(stats.connect_time)},
+        {"lease_use", summary_of(stats.lease_use)},
+        {"ping_rtt", summary_of(stats.ping_rtt)},
+        {"request_duration", std::move(by_outcome)},
     };
 }
 

@@ -69,6 +69,9 @@ inline unsigned default_io_threads() noexcept
 /// Every setting of a pool; `pool_builder` fills it in and `build()` validates it. Durations are
 /// all > 0: nothing is switched off by zero. Defaults are those of the README's table.
 struct pool_config {
+    /// Labels the pool's metrics (`pool="..."`) and log lines; 1..64 characters, no control
+    /// characters. Default "tether".
+    std::string name = "tether";
     std::vector<endpoint> endpoints;            ///< one or more; connects go round-robin
     std::size_t min_connections = 1;            ///< opened at build() and kept open
     std::size_t max_connections = 16;           ///< >= 1 and >= min_connections

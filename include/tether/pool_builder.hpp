@@ -21,6 +21,8 @@ public:
     /// Starts from an existing configuration (e.g. one loaded from a file).
     explicit pool_builder(pool_config config) : config_(std::move(config)) {}
 
+    /// Names the pool in its metrics (label `pool`) and log lines (default "tether").
+    pool_builder& name(std::string name);
     /// Adds a server; repeatable. New links go round-robin over healthy endpoints.
     pool_builder& endpoint(std::string host, std::uint16_t port);
     pool_builder& min_connections(std::size_t n);

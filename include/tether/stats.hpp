@@ -1,7 +1,9 @@
 #pragma once
 
 #include <tether/config.hpp>
+#include <tether/histogram.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +23,18 @@ struct endpoint_stats {
     bool backing_off = false;          ///< no connect is allowed right now
     std::string last_error;            ///< of the last failed connect; empty if none
 };
+
+/// How a request ended, for pool_stats::request_duration.
+enum class request_outcome {
+    ok,              ///< a response with a body
+    server_error,    ///< a response with an error object
+    timeout,         ///< no response within request_timeout
+    connection_lost, ///< the link broke with the request in flight
+    other,           ///< cancelled, or failed by shutdown (pool_closed)
+};
+inline constexpr std::size_t request_outcome_count = 5;
+/// "ok", "server_error", "timeout", "connection_lost", "other".
+const char* to_string(request_outcome o) noexcept;
 
 /// A snapshot of a pool. Gauges are exact at the moment of the call; counters only grow.
 struct pool_stats {
@@ -56,6 +70,19 @@ struct pool_stats {
     std::chrono::milliseconds longest_current_hold{0}; ///< of the leases held right now
     std::uint64_t leases_held_too_long = 0; ///< reported to the observer (lease_warn_threshold)
     std::vector<endpoint_stats> endpoints;
+    // distributions, in seconds (histogram.hpp), since the pool was built
+    histogram acquire_wait; ///< acquire call to lease, acquires that got one (an idle link at
+                            ///< hand counts as 0: it takes well under a microsecond)
+    histogram connect_time; ///< a new link's resolve + TCP + TLS + proving, proven links only
+    histogram lease_use;    ///< acquire to the link's return (requests of a released lease
+                            ///< included)
+    histogram ping_rtt;     ///< ping to its pong, the proving pings included
+    /// Request sent to its completion, by request_outcome (index: the enumerator's value).
+    std::array<histogram, request_outcome_count> request_duration;
+    const histogram& requests_by(request_outcome o) const noexcept
+    {
+        return request_duration[static_cast<std::size_t>(o)];
+    }
 };
 
 nlohmann::json to_json(const pool_stats& stats);

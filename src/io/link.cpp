@@ -51,6 +51,7 @@ void link::start()
 
 void link::do_connect()
 {
+    connect_started_ = now();
     rearm_timer(); // the connect deadline
     transport_->async_connect(peer(), shared_from_this());
 }
@@ -208,8 +209,27 @@ void link::update_accepting()
 void link::cancel_request(std::uint64_t id)
 {
     drain_inbox(); // the request may still be in the inbox
-    if (auto op = requests_.take(id))
+    clock::time_point deadline;
+    if (auto op = requests_.take(id, deadline)) {
+        record_request(asio::error::operation_aborted, deadline, now());
         finish_request(std::move(*op), asio::error::operation_aborted, nullptr);
+    }
+}
+
+void link::record_request(const error_code& ec, clock::time_point deadline,
+                          clock::time_point at) noexcept
+{
+    request_outcome outcome = request_outcome::other;
+    if (!ec)
+        outcome = request_outcome::ok;
+    else if (ec == errc::server_error)
+        outcome = request_outcome::server_error;
+    else if (ec == errc::request_timeout)
+        outcome = request_outcome::timeout;
+    else if (ec == errc::connection_lost)
+        outcome = request_outcome::connection_lost;
+    // Every request of a link has the same timeout: its deadline tells when it was sent.
+    ctx_.counters.record_request(outcome, at - (deadline - config_.request_timeout));
 }
 
 void link::finish_request(request_op&& op, error_code ec, nlohmann::json value)
@@ -261,6 +281,7 @@ void link::perform(sansio::link_action action)
     case sansio::link_action::ready:
         update_accepting();
         ctx_.counters.connects.fetch_add(1, std::memory_order_relaxed);
+        ctx_.counters.connect_time.record(now() - connect_started_);
         if (auto* obs = ctx_.observer())
             obs->on_connected(peer(), id_);
         health_slot_ = ctx_.health.enroll(shared_from_this());
@@ -317,7 +338,9 @@ void link::close_now()
         counters.connections_lost.fetch_add(1, std::memory_order_relaxed);
 
     // Requests still outstanding fail now, not at their timeouts.
-    requests_.take_all([&](std::uint64_t, request_op&& op) {
+    const auto closed_at = requests_.empty() ? clock::time_point{} : now();
+    requests_.take_all([&](std::uint64_t, request_op&& op, clock::time_point deadline) {
+        record_request(reason, deadline, closed_at);
         hold_release();
         std::move(op).complete(reason, nullptr);
     });

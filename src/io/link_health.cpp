@@ -33,11 +33,13 @@ void link::on_timer()
         return;
     timer_armed_at_ = clock::time_point::max();
     const auto now = this->now();
-    requests_.take_expired(now, [this](std::uint64_t, request_op&& op) {
-        ctx_.counters.request_timeouts.fetch_add(1, std::memory_order_relaxed);
-        // The link stays: a late response will be dropped and counted.
-        finish_request(std::move(op), make_error_code(errc::request_timeout), nullptr);
-    });
+    requests_.take_expired(
+        now, [this, now](std::uint64_t, request_op&& op, clock::time_point deadline) {
+            ctx_.counters.request_timeouts.fetch_add(1, std::memory_order_relaxed);
+            record_request(make_error_code(errc::request_timeout), deadline, now);
+            // The link stays: a late response will be dropped and counted.
+            finish_request(std::move(op), make_error_code(errc::request_timeout), nullptr);
+        });
     const auto before = fsm_.state();
     if (before != sansio::link_state::connecting && before != sansio::link_state::proving) {
         if (before != sansio::link_state::closed)

@@ -38,7 +38,8 @@ void link::on_transport_read(const error_code& ec, std::size_t n)
         return;
     }
     decoder_.commit(n);
-    fsm_.on_received(now());
+    read_at_ = now();
+    fsm_.on_received(read_at_);
     overdue_rechecked_ = false;
     decode_buffered();
     end_read_loop();
@@ -123,6 +124,8 @@ void link::on_message(const wire::pong& m)
     const auto action = fsm_.on_pong(m.id, now(), matched);
     if (matched) {
         ctx_.counters.pongs_received.fetch_add(1, std::memory_order_relaxed);
+        if (const auto rtt = fsm_.last_rtt())
+            ctx_.counters.ping_rtt.record(*rtt);
         if (auto* obs = ctx_.observer(); obs && fsm_.last_rtt())
             obs->on_ping_rtt(
                 peer(), id_,
@@ -173,12 +176,14 @@ void link::on_unexpected_message()
 
 void link::handle_response(std::uint64_t id, nlohmann::json body, const error_code& ec)
 {
-    auto op = requests_.take(id);
+    clock::time_point deadline;
+    auto op = requests_.take(id, deadline);
     if (!op) {
         // Late (after its timeout or cancellation) or unknown: dropped, never redelivered.
         ctx_.counters.late_responses.fetch_add(1, std::memory_order_relaxed);
         return;
     }
+    record_request(ec, deadline, read_at_); // one clock read per read, not per response
     replied_ = true;
     finish_request(std::move(*op), ec, std::move(body));
 }

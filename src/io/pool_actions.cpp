@@ -34,7 +34,9 @@ struct pool_impl::translator {
         slot_entry& e = pool.slots_[a.slot];
         std::shared_ptr<link> l = e.spare ? std::move(e.spare) : e.owned;
         l->start_lease();
-        out.grant(pool.take_waiter_locked(a.waiter), std::move(l));
+        auto waiter = pool.take_waiter_locked(a.waiter);
+        pool.counters_.acquire_wait.record(pool.now() - waiter.queued_at);
+        out.grant(std::move(waiter), std::move(l));
     }
     void operator()(const sansio::fail_waiter& a) const
     {

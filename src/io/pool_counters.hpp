@@ -1,5 +1,10 @@
 #pragma once
 
+#include "io/histogram_recorder.hpp"
+
+#include <tether/stats.hpp>
+
+#include <array>
 #include <atomic>
 #include <cstdint>
 
@@ -12,6 +17,14 @@ struct pool_counters {
         dead_links_detected{0}, requests{0}, request_timeouts{0}, protocol_errors{0},
         late_responses{0}, unknown_messages{0}, notifies_received{0}, notifies_dropped{0},
         goaways{0}, server_errors{0}, connections_lost{0};
+    // Distributions (lock-free, no allocation: recorded on the request path).
+    histogram_recorder acquire_wait, connect_time, lease_use, ping_rtt;
+    std::array<histogram_recorder, request_outcome_count> request_duration;
+
+    void record_request(request_outcome o, std::chrono::nanoseconds took) noexcept
+    {
+        request_duration[static_cast<std::size_t>(o)].record(took);
+    }
 };
 
 } // namespace tether::detail

@@ -110,6 +110,7 @@ std::shared_ptr<link> pool_impl::lease_idle_locked(const std::source_location& s
             continue;
         }
         core_.lease_idle(*slot, now, site);
+        counters_.acquire_wait.record(std::chrono::nanoseconds::zero()); // no wait at all
         std::shared_ptr<link> l = e.spare ? std::move(e.spare) : e.owned;
         l->start_lease();
         return l;
@@ -123,16 +124,17 @@ void pool_impl::async_acquire(std::shared_ptr<pool_anchor> anchor, acquire_op op
     deferred out(*this);
     std::lock_guard lock(mutex_);
     if (closed()) {
-        out.complete({std::move(anchor), std::move(op)}, make_error_code(errc::pool_closed));
+        out.complete({std::move(anchor), std::move(op), {}}, make_error_code(errc::pool_closed));
         return;
     }
     if (auto l = lease_idle_locked(site, coarse_now(), out)) {
-        out.grant({std::move(anchor), std::move(op)}, std::move(l));
+        out.grant({std::move(anchor), std::move(op), {}}, std::move(l));
         return;
     }
-    const auto outcome = core_.enqueue(now(), site, actions_);
+    const auto queued_at = now();
+    const auto outcome = core_.enqueue(queued_at, site, actions_);
     if (const auto* refused = std::get_if<errc>(&outcome)) {
-        out.complete({std::move(anchor), std::move(op)}, make_error_code(*refused));
+        out.complete({std::move(anchor), std::move(op), {}}, make_error_code(*refused));
         translate_locked(out);
         return;
     }
@@ -145,7 +147,7 @@ void pool_impl::async_acquire(std::shared_ptr<pool_anchor> anchor, acquire_op op
         });
     }
     // Stored before the core's actions are performed: they may fail this very waiter.
-    waiting_.emplace(id, waiting_acquire{std::move(anchor), std::move(op)});
+    waiting_.emplace(id, waiting_acquire{std::move(anchor), std::move(op), queued_at});
     translate_locked(out);
 }
 
@@ -227,9 +229,12 @@ void pool_impl::on_link_returned(link& l, std::shared_ptr<link> donor)
     else
         out.drop(std::move(donor));
     const bool usable = l.usable();
-    if (usable && e->spare && core_.return_to_idle(l.slot(), coarse_now()))
+    const auto returned_at = coarse_now();
+    if (const auto& r = core_.records().at(l.slot()); r.held)
+        counters_.lease_use.record(returned_at - r.leased_at);
+    if (usable && e->spare && core_.return_to_idle(l.slot(), returned_at))
         return; // the common case: idle again, with its spare reference for the next lease
-    core_.link_returned(l.slot(), usable, coarse_now(), actions_);
+    core_.link_returned(l.slot(), usable, returned_at, actions_);
     translate_locked(out);
     settle_spare_locked(l.slot(), out);
 }

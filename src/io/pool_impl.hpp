@@ -109,6 +109,7 @@ private:
     struct waiting_acquire {
         std::shared_ptr<pool_anchor> anchor;
         acquire_op op;
+        clock_time queued_at{}; ///< for the acquire_wait histogram
     };
     /// A link under its core slot. `spare`: a second reference kept while the link is idle,
     /// moved into the lease that takes it and given back by the lease that returns it.

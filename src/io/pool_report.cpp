@@ -33,6 +33,12 @@ void copy_link_counters(const pool_counters& c, pool_stats& s)
     s.goaways = get(c.goaways);
     s.server_errors = get(c.server_errors);
     s.connections_lost = get(c.connections_lost);
+    s.acquire_wait = c.acquire_wait.snapshot();
+    s.connect_time = c.connect_time.snapshot();
+    s.lease_use = c.lease_use.snapshot();
+    s.ping_rtt = c.ping_rtt.snapshot();
+    for (std::size_t o = 0; o < request_outcome_count; ++o)
+        s.request_duration[o] = c.request_duration[o].snapshot();
 }
 
 // The held lease that was taken first, if any.

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -49,15 +50,23 @@ public:
     /// (a late or unknown response).
     std::optional<Pending> take(std::uint64_t id)
     {
+        TimePoint ignored;
+        return take(id, ignored);
+    }
+    /// The same, and the request's deadline in `deadline` (when found).
+    std::optional<Pending> take(std::uint64_t id, TimePoint& deadline)
+    {
         auto it = entries_.find(id);
         if (it == entries_.end())
             return std::nullopt;
+        deadline = it->second.deadline;
         std::optional<Pending> out = take_node(it);
         prune();
         return out;
     }
 
-    /// Calls `f(id, Pending&&)` for every request whose deadline is <= now, removing them.
+    /// Calls `f(id, Pending&&)` (or `f(id, Pending&&, deadline)`) for every request whose
+    /// deadline is <= now, removing them.
     template <class F> void take_expired(TimePoint now, F&& f)
     {
         while (!deadlines_.empty() && deadlines_.front().at <= now) {
@@ -65,16 +74,19 @@ public:
             deadlines_.pop_front();
             auto it = entries_.find(d.id);
             if (it != entries_.end() && it->second.deadline == d.at)
-                f(d.id, std::move(*take_node(it)));
+                call(f, d.id, std::move(*take_node(it)), d.at);
         }
     }
 
-    /// Calls `f(id, Pending&&)` for every outstanding request, removing them all.
+    /// Calls `f(id, Pending&&)` (or `f(id, Pending&&, deadline)`) for every outstanding
+    /// request, removing them all.
     template <class F> void take_all(F&& f)
     {
         while (!entries_.empty()) {
-            const std::uint64_t id = entries_.begin()->first;
-            f(id, std::move(*take_node(entries_.begin())));
+            const auto it = entries_.begin();
+            const std::uint64_t id = it->first;
+            const TimePoint deadline = it->second.deadline;
+            call(f, id, std::move(*take_node(it)), deadline);
         }
         deadlines_.clear();
     }
@@ -93,6 +105,14 @@ public:
     bool empty() const noexcept { return entries_.empty(); }
 
 private:
+    template <class F> static void call(F& f, std::uint64_t id, Pending&& p, TimePoint deadline)
+    {
+        if constexpr (std::is_invocable_v<F&, std::uint64_t, Pending&&, TimePoint>)
+            f(id, std::move(p), deadline);
+        else
+            f(id, std::move(p));
+    }
+
     struct entry {
         std::optional<Pending> pending;
         TimePoint deadline{}; // tells this request's queued deadline from a predecessor's

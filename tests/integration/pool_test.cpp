@@ -88,6 +88,49 @@ TEST_F(PoolTest, AcquireReleaseReusesTheSameLink)
     EXPECT_EQ(server_->connections_accepted(), 1u);
 }
 
+TEST_F(PoolTest, StatsCarryTheDistributions)
+{
+    auto pool = builder()
+                    .max_connections(1)
+                    .ping_interval(scaled(50ms))
+                    .request_timeout(scaled(100ms))
+                    .build();
+    {
+        auto lease = pool.acquire();
+        for (int i = 0; i < 20; ++i)
+            (void)lease.request(json{{"i", i}});
+        std::error_code ec;
+        (void)lease.request(json{{"$test", {{"error", {{"code", 7}, {"message", "no"}}}}}}, ec);
+        EXPECT_EQ(ec, tether::errc::server_error);
+        (void)lease.request(json{{"$test", {{"sleep_ms", scaled(300ms).count()}}}}, ec);
+        EXPECT_EQ(ec, tether::errc::request_timeout);
+    }
+    // A second caller waits for the only link while the first holds it.
+    auto first = pool.acquire();
+    auto waiting = std::async(std::launch::async, [&] { return pool.acquire(); });
+    std::this_thread::sleep_for(30ms);
+    first = {};
+    auto second = waiting.get();
+    second = {};
+    ASSERT_TRUE(poll_until([&] { return pool.stats().ping_rtt.count() >= 2; }, scaled(3s)));
+
+    const auto s = pool.stats();
+    EXPECT_EQ(s.acquire_wait.count(), s.acquires);
+    EXPECT_GE(s.acquire_wait.quantile(1.0), 0.02) << "the waiter waited ~30 ms";
+    EXPECT_EQ(s.connect_time.count(), s.connects);
+    EXPECT_GT(s.connect_time.sum(), 0.0);
+    EXPECT_EQ(s.lease_use.count(), s.leases_returned);
+    EXPECT_EQ(s.ping_rtt.count(), s.pongs_received);
+    EXPECT_EQ(s.requests_by(tether::request_outcome::ok).count(), 20u);
+    EXPECT_EQ(s.requests_by(tether::request_outcome::server_error).count(), 1u);
+    EXPECT_EQ(s.requests_by(tether::request_outcome::timeout).count(), 1u);
+    EXPECT_GE(s.requests_by(tether::request_outcome::timeout).quantile(0.5), 0.05);
+    EXPECT_EQ(s.requests_by(tether::request_outcome::connection_lost).count(), 0u);
+    const auto shown = tether::to_json(s);
+    EXPECT_EQ(shown["request_duration"]["ok"]["count"], 20);
+    EXPECT_TRUE(shown["acquire_wait"].contains("p99_s"));
+}
+
 TEST_F(PoolTest, GrowsToMaxConnectionsAndNotBeyond)
 {
     auto pool = builder().max_connections(3).acquire_timeout(scaled(300ms)).build();
