@@ -3,6 +3,9 @@
 # tether::tether do not inherit our warning policy.
 add_library(tether_project_options INTERFACE)
 target_compile_features(tether_project_options INTERFACE cxx_std_20)
+# Our own code (library, tests, samples, benches) keeps off Asio's deprecated names; consumers of
+# the installed package are not asked to (src/CMakeLists.txt).
+target_compile_definitions(tether_project_options INTERFACE BOOST_ASIO_NO_DEPRECATED)
 
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(tether_project_options INTERFACE

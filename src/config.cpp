@@ -302,6 +302,7 @@ nlohmann::json to_json(const pool_config& config)
         {"max_outstanding_per_link", config.max_outstanding_per_link},
         {"max_queued_notifies", config.max_queued_notifies},
         {"lease_warn_threshold_ms", config.lease_warn_threshold.count()},
+        {"fail_fast", config.fail_fast},
         {"dead_peer_detection_ms", config.dead_peer_detection_bound().count()},
         {"has_on_notify", static_cast<bool>(config.on_notify)},
         {"has_observer", config.observer != nullptr},

@@ -238,7 +238,7 @@ detail::pool_impl& pool::impl() const
     return *anchor_->impl;
 }
 
-lease pool::acquire(std::error_code& ec, std::source_location site)
+lease pool::acquire(std::error_code& ec, std::source_location site) const
 {
     ec = detail::blocking_call_refusal(anchor_);
     if (ec)
@@ -251,7 +251,7 @@ lease pool::acquire(std::error_code& ec, std::source_location site)
     return wait.get(ec);
 }
 
-lease pool::acquire(std::source_location site)
+lease pool::acquire(std::source_location site) const
 {
     std::error_code ec;
     lease l = acquire(ec, site);
@@ -265,7 +265,7 @@ lease pool::acquire(std::source_location site)
 }
 
 nlohmann::json pool::request(const nlohmann::json& body, std::error_code& ec,
-                             std::source_location site)
+                             std::source_location site) const
 {
     ec = detail::blocking_call_refusal(anchor_);
     if (ec)
@@ -276,7 +276,7 @@ nlohmann::json pool::request(const nlohmann::json& body, std::error_code& ec,
     return wait.get(ec);
 }
 
-nlohmann::json pool::request(const nlohmann::json& body, std::source_location site)
+nlohmann::json pool::request(const nlohmann::json& body, std::source_location site) const
 {
     std::error_code ec;
     nlohmann::json reply = request(body, ec, site);
@@ -287,7 +287,7 @@ nlohmann::json pool::request(const nlohmann::json& body, std::source_location si
     return reply;
 }
 
-bool pool::wait_ready(std::chrono::milliseconds timeout)
+bool pool::wait_ready(std::chrono::milliseconds timeout) const
 {
     const auto ec = detail::blocking_call_refusal(anchor_);
     if (ec == errc::pool_closed)
@@ -317,13 +317,13 @@ std::string pool::diagnostics() const
     return anchor_ ? anchor_->impl->diagnostics() : "empty pool handle";
 }
 
-void pool::shutdown(std::chrono::milliseconds drain)
+void pool::shutdown(std::chrono::milliseconds drain) const
 {
     if (anchor_)
         anchor_->impl->shutdown(drain);
 }
 
-void pool::shutdown()
+void pool::shutdown() const
 {
     if (anchor_)
         anchor_->impl->shutdown(anchor_->impl->config().drain_timeout);

@@ -176,6 +176,12 @@ pool_builder& pool_builder::resolver(resolve_function resolve)
     return *this;
 }
 
+pool_builder& pool_builder::fail_fast(bool on)
+{
+    config_.fail_fast = on;
+    return *this;
+}
+
 pool_builder& pool_builder::name(std::string name)
 {
     config_.name = std::move(name);

@@ -98,9 +98,14 @@ struct pool_config {
     std::size_t max_outstanding_per_link = 1024;    ///< requests in flight on one link
     std::size_t max_queued_notifies = 1024; ///< notifies waiting for the handler; excess dropped
     std::chrono::milliseconds lease_warn_threshold{60'000}; ///< lease held longer: observer is told
-    notify_handler on_notify;                               ///< optional
-    std::shared_ptr<pool_observer> observer;                ///< optional
-    resolve_function resolver;                              ///< optional; default: Asio's resolver
+    /// true (as gRPC's default): when nothing is idle, leased or connecting and every endpoint
+    /// backs off, acquires fail at once with no_endpoint_available. false: they wait out
+    /// acquire_timeout and are served as soon as an endpoint recovers (an application that
+    /// starts before its server).
+    bool fail_fast = true;
+    notify_handler on_notify;                ///< optional
+    std::shared_ptr<pool_observer> observer; ///< optional
+    resolve_function resolver;               ///< optional; default: Asio's resolver
     /// TLS on every link (design.md §6); unset: plaintext TCP. pool::reload_tls replaces the
     /// options in force, not this copy of the ones the pool was built with.
     std::optional<tls_options> tls;

@@ -23,7 +23,8 @@ namespace tether {
 /// A cheap, copyable, thread-safe handle: copies share one pool. The pool shuts down (with
 /// drain_timeout) when the last handle and the last lease are gone, and pending asynchronous
 /// operations keep it alive until they complete. A default-constructed handle is empty: its
-/// operations fail with errc::pool_closed.
+/// operations fail with errc::pool_closed. Every member function is const, like
+/// shared_ptr's: a pool captured by copy in a lambda can be used as it is.
 class pool {
 public:
     pool() noexcept = default;
@@ -34,10 +35,11 @@ public:
     /// pool_closed, would_block_io_thread (called on one of the pool's own io threads).
     /// what() explains a failure (links leased and the oldest lease, connecting, last connect
     /// error per endpoint). `site` records the caller for diagnostics and leak reports.
-    lease acquire(std::source_location site = std::source_location::current());
+    lease acquire(std::source_location site = std::source_location::current()) const;
 
     /// As above without exceptions; pool.diagnostics() explains a failure.
-    lease acquire(std::error_code& ec, std::source_location site = std::source_location::current());
+    lease acquire(std::error_code& ec,
+                  std::source_location site = std::source_location::current()) const;
 
     /// Asynchronous acquire.
     /// \par Handler signature `void(boost::system::error_code, tether::lease)`
@@ -48,7 +50,7 @@ public:
     /// \par Errors as acquire().
     template <class CompletionToken>
     auto async_acquire(CompletionToken&& token,
-                       std::source_location site = std::source_location::current())
+                       std::source_location site = std::source_location::current()) const
     {
         return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code, lease)>(
             [](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
@@ -63,15 +65,15 @@ public:
     /// When the link answers connection_draining (a goaway crossed the acquire, so nothing was
     /// sent) the request is retried on another link, up to 3 attempts in all.
     nlohmann::json request(const nlohmann::json& body,
-                           std::source_location site = std::source_location::current());
+                           std::source_location site = std::source_location::current()) const;
     nlohmann::json request(const nlohmann::json& body, std::error_code& ec,
-                           std::source_location site = std::source_location::current());
+                           std::source_location site = std::source_location::current()) const;
 
     /// Asynchronous acquire + request + release; signature and errors of lease::async_request,
     /// with the same retry on connection_draining as request().
     template <class CompletionToken>
     auto async_request(const nlohmann::json& body, CompletionToken&& token,
-                       std::source_location site = std::source_location::current())
+                       std::source_location site = std::source_location::current()) const
     {
         return boost::asio::async_initiate<CompletionToken,
                                            void(boost::system::error_code, nlohmann::json)>(
@@ -85,7 +87,7 @@ public:
 
     /// Blocks until min_connections links are proven or `timeout` passes; true when ready.
     /// Returns false at once after shutdown. Must not be called on a pool io thread.
-    bool wait_ready(std::chrono::milliseconds timeout);
+    bool wait_ready(std::chrono::milliseconds timeout) const;
 
     /// A snapshot of the pool's gauges and counters.
     pool_stats stats() const;
@@ -110,9 +112,9 @@ public:
     /// pool_closed; sockets close; io threads are joined. Blocks until done. Idempotent:
     /// concurrent and repeated calls return once the first completes. On one of the pool's own
     /// io threads it starts the shutdown and returns without waiting.
-    void shutdown(std::chrono::milliseconds drain);
+    void shutdown(std::chrono::milliseconds drain) const;
     /// shutdown(config().drain_timeout)
-    void shutdown();
+    void shutdown() const;
 
     /// True when both handles refer to the same pool.
     friend bool operator==(const pool& a, const pool& b) noexcept { return a.anchor_ == b.anchor_; }

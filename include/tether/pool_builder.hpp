@@ -58,6 +58,9 @@ public:
     pool_builder& max_outstanding_per_link(std::size_t n);
     pool_builder& max_queued_notifies(std::size_t n);
     pool_builder& lease_warn_threshold(std::chrono::milliseconds d);
+    /// Default true: acquires fail at once with no_endpoint_available while every endpoint
+    /// backs off; false: they wait out acquire_timeout for one to recover.
+    pool_builder& fail_fast(bool on);
     /// Handler of server `notify` messages (io threads, one at a time, must not block).
     pool_builder& on_notify(notify_handler handler);
     /// Observer of pool events (io threads, must not block).

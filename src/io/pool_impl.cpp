@@ -29,6 +29,7 @@ sansio::pool_limits limits_of(const pool_config& c)
     l.idle_timeout = c.idle_timeout;
     l.lease_warn_threshold = c.lease_warn_threshold;
     l.backoff = {c.backoff.initial, c.backoff.multiplier, c.backoff.max, c.backoff.jitter};
+    l.fail_fast = c.fail_fast;
     return l;
 }
 

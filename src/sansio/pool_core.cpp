@@ -74,7 +74,8 @@ void pool_core::fail_all_waiters(errc code, actions& out)
 
 void pool_core::fail_if_nothing_can_serve(pool_time now, actions& out)
 {
-    if (!waiters_.empty() && nothing_can_serve(gauges(), backends_.all_backing_off(now)))
+    if (limits_.fail_fast && !waiters_.empty() &&
+        nothing_can_serve(gauges(), backends_.all_backing_off(now)))
         fail_all_waiters(errc::no_endpoint_available, out);
 }
 

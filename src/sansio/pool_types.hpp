@@ -31,6 +31,9 @@ struct pool_limits {
     pool_duration idle_timeout = std::chrono::minutes(10);
     pool_duration lease_warn_threshold = std::chrono::minutes(1);
     backoff_params backoff;
+    /// Waiters fail with no_endpoint_available at once when nothing can serve them; false:
+    /// they wait out acquire_timeout for a backend to recover.
+    bool fail_fast = true;
 };
 
 /// Where a link stands, as far as the pool is concerned. Exactly one at a time.

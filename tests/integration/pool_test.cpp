@@ -13,6 +13,7 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <gmock/gmock.h>
@@ -129,6 +130,62 @@ TEST_F(PoolTest, StatsCarryTheDistributions)
     const auto shown = tether::to_json(s);
     EXPECT_EQ(shown["request_duration"]["ok"]["count"], 20);
     EXPECT_TRUE(shown["acquire_wait"].contains("p99_s"));
+}
+
+// An application that starts before its server: with fail_fast(false) its first acquire waits
+// for the server instead of failing at once.
+TEST(PoolFailFast, WithoutFailFastAnAcquireWaitsForAServerThatStartsLater)
+{
+    std::uint16_t port = 0;
+    { // a port nobody listens on (for now)
+        boost::asio::io_context io;
+        boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+        port = probe.local_endpoint().port();
+    }
+    auto builder = [port] {
+        tether::pool_builder b;
+        b.endpoint("127.0.0.1", port)
+            .io_threads(1)
+            .acquire_timeout(scaled(5s))
+            .backoff(scaled(20ms), 2.0, scaled(100ms), 0.2);
+        return b;
+    };
+    auto impatient = builder().build();
+    std::error_code ec;
+    const auto start = std::chrono::steady_clock::now();
+    (void)impatient.acquire(ec);
+    EXPECT_EQ(ec, tether::errc::no_endpoint_available) << "the default fails fast";
+    EXPECT_LT(std::chrono::steady_clock::now() - start, scaled(1s));
+
+    auto patient = builder().fail_fast(false).build();
+    std::unique_ptr<tether::testing::echo_server> server;
+    std::thread late([&] {
+        std::this_thread::sleep_for(scaled(300ms));
+        tether::testing::echo_server_options o;
+        o.port = port;
+        server = std::make_unique<tether::testing::echo_server>(o);
+        server->start();
+    });
+    auto lease = patient.acquire(ec);
+    late.join();
+    ASSERT_FALSE(ec) << ec.message() << " " << patient.diagnostics();
+    EXPECT_EQ(lease.request(json{{"late", true}}), (json{{"late", true}}));
+    EXPECT_GE(patient.stats().connect_failures, 1u) << "it did wait through failed connects";
+}
+
+TEST_F(PoolTest, AConstHandleCapturedByCopyDoesEverything)
+{
+    const tether::pool pool = builder().build();
+    auto use = [pool] { // the lambda's copy is const
+        auto lease = pool.acquire();
+        (void)lease;
+        EXPECT_TRUE(pool.wait_ready(scaled(2s)));
+        return pool.request(json{{"const", true}});
+    };
+    EXPECT_EQ(use(), (json{{"const", true}}));
+    auto fut = pool.async_request(json{{"async", 1}}, boost::asio::use_future);
+    EXPECT_EQ(fut.get(), (json{{"async", 1}}));
+    pool.shutdown();
 }
 
 TEST_F(PoolTest, GrowsToMaxConnectionsAndNotBeyond)

@@ -2,6 +2,8 @@
 // the builder's validation, and a real pool that fails cleanly against a closed port.
 #include <tether/tether.hpp>
 
+#include <boost/asio/io_service.hpp> // a deprecated Asio name: tether must not forbid it
+
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -9,6 +11,8 @@
 int main()
 {
     using namespace std::chrono_literals;
+    boost::asio::io_service legacy; // existing application code keeps compiling
+    legacy.poll();
     std::error_code ec = tether::errc::pool_closed;
     if (ec != tether::errc::pool_closed || ec.category().name() != std::string("tether")) {
         std::puts("tether consumer: error code round trip FAILED");

@@ -36,6 +36,7 @@ sansio::pool_limits random_limits(std::mt19937_64& rng)
     l.idle_timeout = std::chrono::seconds(1 + rng() % 30);
     l.lease_warn_threshold = std::chrono::seconds(1 + rng() % 20);
     l.backoff = {std::chrono::milliseconds(10 + rng() % 200), 1.6, 2000ms, 0.2};
+    l.fail_fast = rng() % 4 != 0;
     return l;
 }
 

@@ -265,6 +265,30 @@ TEST(PoolCore, WaitersFailFastWhenEveryEndpointBacksOff)
     EXPECT_EQ(h.failed.at(w2), errc::no_endpoint_available);
 }
 
+TEST(PoolCore, WithoutFailFastWaitersWaitForAnEndpointToRecover)
+{
+    auto l = limits(0, 2);
+    l.fail_fast = false;
+    l.acquire_timeout = std::chrono::seconds(10);
+    pool_core_harness h(l, 2);
+    h.start();
+    const auto w = queued_id(h.acquire());
+    h.connect_fails(h.pending()[0]);
+    h.connect_fails(h.pending()[0]);
+    const auto w2 = queued_id(h.acquire());
+    EXPECT_TRUE(h.failed.empty()) << "both endpoints back off, yet nobody fails before the timeout";
+    // The backoff runs out: a connect is retried, and its success serves the first waiter.
+    for (int i = 0; i < 100 && h.pending().empty(); ++i)
+        h.advance(10ms);
+    ASSERT_FALSE(h.pending().empty()) << "connects resume after the backoff";
+    h.ready(h.pending()[0]);
+    EXPECT_TRUE(h.granted.count(w));
+    EXPECT_FALSE(h.failed.count(w2));
+    h.advance(10s);
+    EXPECT_TRUE(h.granted.count(w2) || h.failed.at(w2) == errc::acquire_timeout)
+        << "served, or at its acquire_timeout: never no_endpoint_available";
+}
+
 TEST(PoolCore, ConnectsGoRoundRobinAndSkipEndpointsBackingOff)
 {
     pool_core_harness h(limits(0, 8), 3);
