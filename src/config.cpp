@@ -307,6 +307,7 @@ nlohmann::json to_json(const pool_config& config)
         {"has_on_notify", static_cast<bool>(config.on_notify)},
         {"has_observer", config.observer != nullptr},
         {"has_resolver", static_cast<bool>(config.resolver)},
+        {"has_init_request", static_cast<bool>(config.init_request)},
         {"tls", config.tls ? to_json(*config.tls) : nlohmann::json("off")},
     };
 }

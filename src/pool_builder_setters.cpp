@@ -176,6 +176,18 @@ pool_builder& pool_builder::resolver(resolve_function resolve)
     return *this;
 }
 
+pool_builder& pool_builder::init_request(nlohmann::json body)
+{
+    config_.init_request = [body = std::move(body)](const tether::endpoint&) { return body; };
+    return *this;
+}
+
+pool_builder& pool_builder::init_request(init_request_function make_body)
+{
+    config_.init_request = std::move(make_body);
+    return *this;
+}
+
 pool_builder& pool_builder::fail_fast(bool on)
 {
     config_.fail_fast = on;

@@ -55,6 +55,11 @@ struct tcp_keepalive_policy {
 using resolve_function =
     std::function<std::error_code(const endpoint& ep, std::vector<std::string>& addresses)>;
 
+/// Makes the body of the request sent on every new link to `ep` once it is proven (and after
+/// TLS), before it joins the pool: a login, a session setting. Runs on an io thread; must not
+/// block. Throwing fails that connect.
+using init_request_function = std::function<nlohmann::json(const endpoint& ep)>;
+
 /// Called with the body of every `notify` the server sends; runs on the pool's io threads, one
 /// call at a time, and must not block.
 using notify_handler = std::function<void(const nlohmann::json& body)>;
@@ -106,6 +111,10 @@ struct pool_config {
     notify_handler on_notify;                ///< optional
     std::shared_ptr<pool_observer> observer; ///< optional
     resolve_function resolver;               ///< optional; default: Asio's resolver
+    /// Optional: a request sent on every new link after proving, inside connect_timeout; the
+    /// link joins the pool only on a response without error (an error response is a connect
+    /// failure with errc::server_error, the server's code and message in last_error).
+    init_request_function init_request;
     /// TLS on every link (design.md §6); unset: plaintext TCP. pool::reload_tls replaces the
     /// options in force, not this copy of the ones the pool was built with.
     std::optional<tls_options> tls;

@@ -58,6 +58,13 @@ public:
     pool_builder& max_outstanding_per_link(std::size_t n);
     pool_builder& max_queued_notifies(std::size_t n);
     pool_builder& lease_warn_threshold(std::chrono::milliseconds d);
+    /// A request sent on every new link once it is proven (and after TLS), inside
+    /// connect_timeout: a login, a session setting. The link joins the pool only when it is
+    /// answered without error; an error response is a connect failure (errc::server_error,
+    /// the server's code and message in last_error and diagnostics) and backs off.
+    pool_builder& init_request(nlohmann::json body);
+    /// The same with a body made per endpoint (see init_request_function).
+    pool_builder& init_request(init_request_function make_body);
     /// Default true: acquires fail at once with no_endpoint_available while every endpoint
     /// backs off; false: they wait out acquire_timeout for one to recover.
     pool_builder& fail_fast(bool on);

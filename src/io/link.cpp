@@ -23,6 +23,7 @@ sansio::link_timing timing_of(const pool_config& c)
     t.connect_timeout = c.connect_timeout;
     t.ping_interval = c.ping_interval;
     t.ping_timeout = c.ping_timeout;
+    t.initialize = static_cast<bool>(c.init_request);
     return t;
 }
 
@@ -288,10 +289,50 @@ void link::perform(sansio::link_action action)
         publish_health();
         owner_->on_link_ready(shared_from_this());
         break;
+    case sansio::link_action::send_init:
+        send_init();
+        break;
     case sansio::link_action::close:
         close_now();
         break;
     }
+}
+
+// ---- init request -----------------------------------------------------------------------------
+
+// Proven: the application's init request (a login, a session setting) goes out; the link joins
+// the pool only once it is answered without an error, all inside the connect deadline.
+void link::send_init()
+{
+    nlohmann::json body;
+    try {
+        body = config_.init_request(peer());
+    } catch (const std::exception& e) {
+        connect_detail_ = "init_request for " + to_string(peer()) + " threw: " + e.what();
+        perform(fsm_.on_init_done(now(), make_error_code(errc::connect_failed)));
+        return;
+    }
+    init_id_ = allocate_id();
+    frame_scratch frame;
+    if (const auto ec =
+            wire::serialize_request(init_id_, body, frame.buffer(), config_.max_frame_size)) {
+        connect_detail_ =
+            "init_request for " + to_string(peer()) + " cannot be sent: " + ec.message();
+        perform(fsm_.on_init_done(now(), ec));
+        return;
+    }
+    queue_frame(frame.buffer());
+}
+
+void link::on_init_response(const nlohmann::json& body, const error_code& ec)
+{
+    init_id_ = 0;
+    if (ec) { // an error object: {"code", "message"}
+        connect_detail_ = "init request refused by " + to_string(peer()) + ": server error " +
+                          body.value("code", nlohmann::json(0)).dump() + ": " +
+                          body.value("message", std::string());
+    }
+    perform(fsm_.on_init_done(read_at_, ec));
 }
 
 void link::drain(error_code reason)

@@ -132,6 +132,8 @@ private:
     bool proof_of_life(clock::time_point now);
     void on_timer();
     clock::time_point now() const noexcept { return ctx_.clock.now(); }
+    void send_init();
+    void on_init_response(const nlohmann::json& body, const boost::system::error_code& ec);
     /// Counts a request that ended at `at` in the request_duration histogram of its outcome.
     void record_request(const boost::system::error_code& ec, clock::time_point deadline,
                         clock::time_point at) noexcept;
@@ -155,8 +157,9 @@ private:
     std::unique_ptr<transport> transport_;
     std::unique_ptr<deadline_timer> timer_; // the connect deadline and request deadlines
     clock::time_point timer_armed_at_ = clock::time_point::max();
-    clock::time_point connect_started_{};                // for the connect_time histogram
-    clock::time_point read_at_{};                        // when the read being decoded completed
+    clock::time_point connect_started_{}; // for the connect_time histogram
+    std::uint64_t init_id_ = 0;           // the init request's id while it is awaited
+    clock::time_point read_at_{};         // when the read being decoded completed
     health_registry<link>::slot* health_slot_ = nullptr; // while proven and not closed
 
     sansio::link_fsm fsm_;

@@ -15,10 +15,7 @@ void link::rearm_timer()
 {
     // The timer serves the connect deadline and request deadlines; a proven link's pings are
     // the health tick's.
-    const auto state = fsm_.state();
-    auto due = state == sansio::link_state::connecting || state == sansio::link_state::proving
-                   ? fsm_.deadline()
-                   : clock::time_point::max();
+    auto due = fsm_.opening() ? fsm_.deadline() : clock::time_point::max();
     if (auto d = requests_.next_deadline(); d && *d < due)
         due = *d;
     if (due == clock::time_point::max() || due >= timer_armed_at_)
@@ -41,17 +38,21 @@ void link::on_timer()
             finish_request(std::move(op), make_error_code(errc::request_timeout), nullptr);
         });
     const auto before = fsm_.state();
-    if (before != sansio::link_state::connecting && before != sansio::link_state::proving) {
+    if (!fsm_.opening()) {
         if (before != sansio::link_state::closed)
             rearm_timer();
         return;
     }
     const auto action = fsm_.on_timer(now);
     if (action == sansio::link_action::close && connect_detail_.empty()) {
-        connect_detail_ = before == sansio::link_state::proving
-                              ? "no pong to the proving ping from " + to_string(peer()) +
-                                    " within connect_timeout"
-                              : transport_->stalled_connect(peer());
+        if (before == sansio::link_state::proving)
+            connect_detail_ =
+                "no pong to the proving ping from " + to_string(peer()) + " within connect_timeout";
+        else if (before == sansio::link_state::initializing)
+            connect_detail_ = "no response to the init request from " + to_string(peer()) +
+                              " within connect_timeout";
+        else
+            connect_detail_ = transport_->stalled_connect(peer());
     }
     perform(action);
     if (fsm_.state() != sansio::link_state::closed)

@@ -26,7 +26,7 @@ void link::on_transport_read(const error_code& ec, std::size_t n)
     if (fsm_.state() == sansio::link_state::closed)
         return;
     if (ec) {
-        if (fsm_.state() == sansio::link_state::proving) { // a connect failure: say why
+        if (fsm_.opening()) { // a connect failure: say why
             const bool tls = ec == errc::tls_handshake_failed;
             connect_detail_ = tls ? transport_->describe(ec)
                                   : "reading the proving pong from " + to_string(peer()) + ": " +
@@ -176,6 +176,10 @@ void link::on_unexpected_message()
 
 void link::handle_response(std::uint64_t id, nlohmann::json body, const error_code& ec)
 {
+    if (id == init_id_ && fsm_.state() == sansio::link_state::initializing) {
+        on_init_response(body, ec);
+        return;
+    }
     clock::time_point deadline;
     auto op = requests_.take(id, deadline);
     if (!op) {

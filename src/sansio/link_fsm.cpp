@@ -65,11 +65,26 @@ link_action link_fsm::on_pong(std::uint64_t id, time_point now, bool& matched) n
     last_rtt_ = now - *ping_sent_at_;
     ping_sent_at_.reset();
     if (state_ == link_state::proving) {
+        if (timing_.initialize) {
+            state_ = link_state::initializing;
+            return link_action::send_init;
+        }
         state_ = link_state::ready;
         schedule_next_ping(now);
         return link_action::ready;
     }
     return link_action::none;
+}
+
+link_action link_fsm::on_init_done(time_point now, boost::system::error_code ec) noexcept
+{
+    if (state_ != link_state::initializing)
+        return link_action::none;
+    if (ec)
+        return close(ec);
+    state_ = link_state::ready;
+    schedule_next_ping(now);
+    return link_action::ready;
 }
 
 duration link_fsm::early_ping_slack() const noexcept
@@ -89,6 +104,7 @@ link_action link_fsm::on_timer(time_point now) noexcept
     switch (state_) {
     case link_state::connecting:
     case link_state::proving:
+    case link_state::initializing:
         if (now >= connect_deadline_)
             return close(make_error_code(errc::connect_failed));
         return link_action::none;
@@ -119,6 +135,7 @@ link_action link_fsm::on_drain(std::size_t outstanding, boost::system::error_cod
     switch (state_) {
     case link_state::connecting:
     case link_state::proving:
+    case link_state::initializing:
         // Not proven yet: nothing is owed, give up now.
         return close(reason);
     case link_state::ready:
@@ -152,6 +169,7 @@ time_point link_fsm::deadline() const noexcept
     switch (state_) {
     case link_state::connecting:
     case link_state::proving:
+    case link_state::initializing:
         return connect_deadline_;
     case link_state::ready:
     case link_state::draining:

@@ -1,6 +1,7 @@
 #pragma once
 
-// Lifecycle of one link, sans-io: connecting -> proving -> ready -> draining -> closed.
+// Lifecycle of one link, sans-io: connecting -> proving [-> initializing] -> ready ->
+// draining -> closed.
 // The driver (io/link) feeds it events with the current time and performs the action it
 // returns; it never touches a socket or a timer itself, so it is tested with a fake clock.
 //
@@ -27,20 +28,23 @@ struct link_timing {
     duration ping_interval = std::chrono::seconds(10);
     duration ping_timeout = std::chrono::seconds(5);
     double ping_jitter = 0.1; ///< fraction by which a ping interval may be shortened
+    bool initialize = false;  ///< an init request follows the proving pong (init_request)
 };
 
 enum class link_state {
-    connecting, ///< resolving / TCP connecting
-    proving,    ///< connected; waiting for the pong of the proving ping
-    ready,      ///< usable: idle in the pool or leased
-    draining,   ///< takes no new requests (goaway, shutdown, retirement); closes when quiet
-    closed,     ///< finished; reason() says why
+    connecting,   ///< resolving / TCP connecting
+    proving,      ///< connected; waiting for the pong of the proving ping
+    initializing, ///< proven; waiting for the response to the init request
+    ready,        ///< usable: idle in the pool or leased
+    draining,     ///< takes no new requests (goaway, shutdown, retirement); closes when quiet
+    closed,       ///< finished; reason() says why
 };
 
 enum class link_action {
     none,
     send_ping, ///< send a ping with id ping_id()
-    ready,     ///< the link is proven: hand it to the pool
+    send_init, ///< proven: send the init request (still inside the connect deadline)
+    ready,     ///< the link is proven (and initialized): hand it to the pool
     close,     ///< close the socket and fail what is outstanding with reason()
 };
 
@@ -55,6 +59,8 @@ public:
     /// A pong arrived. Returns `ready` when it proves a new link. `matched` tells the caller
     /// whether it answered our outstanding ping (else it is a stray pong, counted as late).
     link_action on_pong(std::uint64_t id, time_point now, bool& matched) noexcept;
+    /// The init request was answered: `ec` empty, ready; else the connect failed with `ec`.
+    link_action on_init_done(time_point now, boost::system::error_code ec) noexcept;
     /// The deadline() passed (or the timer fired early; then nothing happens).
     link_action on_timer(time_point now) noexcept;
     /// The server sent goaway, or the pool retires the link / shuts down: take no new requests
@@ -72,6 +78,12 @@ public:
     time_point deadline() const noexcept;
 
     link_state state() const noexcept { return state_; }
+    /// Still opening (connecting, proving or initializing): the connect deadline applies.
+    bool opening() const noexcept
+    {
+        return state_ == link_state::connecting || state_ == link_state::proving ||
+               state_ == link_state::initializing;
+    }
     bool accepts_requests() const noexcept { return state_ == link_state::ready; }
     /// Why the link closed (closed state), or why it refuses requests (draining).
     boost::system::error_code reason() const noexcept { return reason_; }

@@ -34,6 +34,16 @@ using json = nlohmann::json;
 
 namespace {
 
+struct refused_logins final : tether::pool_observer {
+    std::atomic<int> refusals{0};
+    void on_connect_failure(const tether::endpoint&, std::error_code reason,
+                            const std::string& detail) override
+    {
+        if (reason == tether::errc::server_error && detail.find("bad token") != std::string::npos)
+            ++refusals;
+    }
+};
+
 class PoolTest : public ::testing::Test {
 protected:
     void SetUp() override
@@ -186,6 +196,42 @@ TEST_F(PoolTest, AConstHandleCapturedByCopyDoesEverything)
     auto fut = pool.async_request(json{{"async", 1}}, boost::asio::use_future);
     EXPECT_EQ(fut.get(), (json{{"async", 1}}));
     pool.shutdown();
+}
+
+// An init request per new link: a good one lets links join; one the server refuses is a
+// connect failure whose code and message reach the diagnostics, and nothing is ever leased.
+TEST_F(PoolTest, InitRequestGatesEveryNewLink)
+{
+    std::atomic<int> made{0};
+    auto pool = builder()
+                    .init_request([&](const tether::endpoint& ep) {
+                        ++made;
+                        return json{{"op", "login"}, {"port", ep.port}};
+                    })
+                    .build();
+    EXPECT_EQ(pool.acquire().request(json{{"after", "login"}}), (json{{"after", "login"}}));
+    EXPECT_EQ(made, 1);
+    EXPECT_EQ(server_->requests(), 2u) << "the login, then the request";
+
+    auto observer = std::make_shared<refused_logins>();
+    auto refused =
+        builder()
+            .init_request(json{{"$test", {{"error", {{"code", 401}, {"message", "bad token"}}}}}})
+            .observer(observer)
+            .build();
+    std::error_code ec;
+    std::string what;
+    try {
+        (void)refused.acquire();
+    } catch (const tether::error& e) {
+        ec = e.code();
+        what = e.what();
+    }
+    EXPECT_EQ(ec, tether::errc::no_endpoint_available) << ec.message();
+    EXPECT_NE(what.find("server error 401: bad token"), std::string::npos) << what;
+    EXPECT_EQ(refused.stats().connects, 0u) << "a refused link never joins the pool";
+    EXPECT_NE(refused.stats().endpoints.at(0).last_error.find("bad token"), std::string::npos);
+    EXPECT_TRUE(poll_until([&] { return observer->refusals > 0; }, scaled(2s)));
 }
 
 TEST_F(PoolTest, GrowsToMaxConnectionsAndNotBeyond)

@@ -64,6 +64,7 @@ void fleet_sim::perform_link(link_slot slot, sansio::link_action a)
     switch (a) {
     case sansio::link_action::none:
     case sansio::link_action::ready:
+    case sansio::link_action::send_init: // the simulated fleet sends no init request
         break;
     case sansio::link_action::send_ping:
         send_ping(slot);

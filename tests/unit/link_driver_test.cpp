@@ -169,6 +169,62 @@ TEST_F(LinkDriver, ProvesWithAPingBeforeReportingReady)
     EXPECT_TRUE(l->accepting());
 }
 
+TEST_F(LinkDriver, AnInitRequestFollowsTheProofAndTheLinkJoinsOnlyWhenItIsAnswered)
+{
+    config.init_request = [](const tether::endpoint& ep) {
+        return nlohmann::json{{"op", "login"}, {"port", ep.port}};
+    };
+    auto w = start_link();
+    auto frames = w->take_frames();
+    ASSERT_EQ(frames.size(), 1u);
+    w->deliver(tether::test::encode_frame(wire::pong{ping_id_in(frames[0])}));
+    run();
+    EXPECT_EQ(owner->ready, 0) << "proven, not initialized";
+    EXPECT_FALSE(l->accepting());
+    frames = w->take_frames();
+    ASSERT_EQ(frames.size(), 1u) << "the init request goes right after the pong";
+    const auto parsed = wire::parse(frames[0], {wire::sender::client});
+    const auto* init = std::get_if<wire::request>(&parsed.msg);
+    ASSERT_NE(init, nullptr);
+    EXPECT_EQ(init->body, (nlohmann::json{{"op", "login"}, {"port", 7000}}));
+    w->deliver(tether::test::encode_frame(wire::response{init->id, {{"ok", 1}}, std::nullopt}));
+    run();
+    EXPECT_EQ(owner->ready, 1);
+    EXPECT_TRUE(l->accepting());
+    EXPECT_EQ(counters.late_responses.load(), 0u) << "the init response is not a stray one";
+}
+
+TEST_F(LinkDriver, ARefusedInitRequestIsAConnectFailureWithTheServersWords)
+{
+    config.init_request = [](const tether::endpoint&) { return nlohmann::json{{"token", "bad"}}; };
+    auto w = start_link();
+    w->deliver(tether::test::encode_frame(wire::pong{ping_id_in(w->take_frames().at(0))}));
+    run();
+    const auto id = request_id_of(w->take_frames().at(0));
+    w->deliver(tether::test::encode_frame(
+        wire::response{id, nullptr, wire::error_object{401, "bad token"}}));
+    run();
+    EXPECT_EQ(owner->ready, 0);
+    ASSERT_EQ(owner->closed_count, 1);
+    EXPECT_EQ(owner->close_reason, errc::server_error);
+    EXPECT_NE(owner->close_detail.find("server error 401: bad token"), std::string::npos)
+        << owner->close_detail;
+}
+
+TEST_F(LinkDriver, AnUnansweredInitRequestFailsAtTheConnectTimeout)
+{
+    config.init_request = [](const tether::endpoint&) { return nlohmann::json{{"op", "login"}}; };
+    auto w = start_link();
+    w->deliver(tether::test::encode_frame(wire::pong{ping_id_in(w->take_frames().at(0))}));
+    run();
+    clock.advance(5s);
+    run();
+    ASSERT_EQ(owner->closed_count, 1);
+    EXPECT_EQ(owner->close_reason, errc::connect_failed);
+    EXPECT_NE(owner->close_detail.find("no response to the init request"), std::string::npos)
+        << owner->close_detail;
+}
+
 TEST_F(LinkDriver, ConnectThatNeverCompletesFailsAtTheConnectTimeoutInVirtualTime)
 {
     auto w = std::make_shared<fake_wire>();

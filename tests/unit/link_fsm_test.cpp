@@ -821,3 +821,58 @@ TEST(LinkFsmClosed, DiedSilentlyLinkStaysClosed)
 }
 
 } // namespace
+
+// =============================================================================================
+// initializing (init_request)
+
+namespace {
+
+link_fsm make_initializing(link_timing tm)
+{
+    tm.initialize = true;
+    link_fsm f(tm, t0, 7);
+    EXPECT_EQ(f.on_connected(t0 + 100ms), link_action::send_ping);
+    bool matched = false;
+    EXPECT_EQ(f.on_pong(f.ping_id(), t0 + 150ms, matched), link_action::send_init)
+        << "proven, but not ready before its init request is answered";
+    EXPECT_EQ(f.state(), link_state::initializing);
+    EXPECT_FALSE(f.accepts_requests());
+    EXPECT_TRUE(f.opening());
+    return f;
+}
+
+} // namespace
+
+TEST(LinkFsm, AnAnsweredInitRequestMakesTheLinkReady)
+{
+    auto f = make_initializing(timing());
+    EXPECT_EQ(f.on_init_done(t0 + 200ms, {}), link_action::ready);
+    EXPECT_EQ(f.state(), link_state::ready);
+    EXPECT_TRUE(f.accepts_requests());
+    EXPECT_GE(f.deadline(), earliest_ping(timing(), t0 + 200ms));
+}
+
+TEST(LinkFsm, ARefusedInitRequestClosesWithItsReason)
+{
+    auto f = make_initializing(timing());
+    EXPECT_EQ(f.on_init_done(t0 + 200ms, ec(errc::server_error)), link_action::close);
+    EXPECT_EQ(f.state(), link_state::closed);
+    EXPECT_EQ(f.reason(), errc::server_error);
+}
+
+TEST(LinkFsm, TheConnectDeadlineCoversTheInitRequest)
+{
+    auto f = make_initializing(timing());
+    EXPECT_EQ(f.deadline(), t0 + 5s);
+    EXPECT_EQ(f.on_timer(t0 + 4s), link_action::none);
+    EXPECT_EQ(f.on_timer(t0 + 5s), link_action::close);
+    EXPECT_EQ(f.reason(), errc::connect_failed);
+    EXPECT_EQ(f.on_init_done(t0 + 6s, {}), link_action::none) << "too late: closed already";
+}
+
+TEST(LinkFsm, ADrainWhileInitializingGivesUp)
+{
+    auto f = make_initializing(timing());
+    EXPECT_EQ(f.on_drain(0, ec(errc::pool_closed)), link_action::close);
+    EXPECT_EQ(f.reason(), errc::pool_closed);
+}
