@@ -255,12 +255,8 @@ lease pool::acquire(std::source_location site) const
 {
     std::error_code ec;
     lease l = acquire(ec, site);
-    if (ec) {
-        std::string why = "tether: acquire failed"; // what() appends ": " + ec.message()
-        if (anchor_)
-            why += " [" + anchor_->impl->diagnostics() + "]";
-        throw error(ec, why);
-    }
+    if (ec)
+        std::rethrow_exception(detail::acquire_exception(anchor_, ec));
     return l;
 }
 
@@ -280,10 +276,7 @@ nlohmann::json pool::request(const nlohmann::json& body, std::source_location si
 {
     std::error_code ec;
     nlohmann::json reply = request(body, ec, site);
-    // An acquire that failed explains itself, as pool::acquire does.
-    const bool acquire_failed = ec == errc::acquire_timeout || ec == errc::no_endpoint_available;
-    detail::throw_if_request_failed(
-        ec, reply, anchor_ && acquire_failed ? " [" + anchor_->impl->diagnostics() + "]" : "");
+    detail::throw_if_request_failed(ec, reply, anchor_); // an acquire failure explains itself
     return reply;
 }
 

@@ -3,6 +3,7 @@
 #include <tether/detail/erased.hpp>
 #include <tether/detail/handler_memory.hpp>
 #include <tether/error.hpp>
+#include <tether/with_diagnostics.hpp>
 
 #include <boost/asio/async_result.hpp>
 #include <nlohmann/json.hpp>
@@ -51,17 +52,30 @@ public:
     ///      boost::asio::error::operation_aborted; the late response is dropped.
     /// \par Errors as request(); errc::server_error carries the error object as the value.
     /// The body is serialized before this returns, so it need not outlive the call.
-    template <class CompletionToken>
-    auto async_request(const nlohmann::json& body, CompletionToken&& token)
+    /// \par Default token with_diagnostics(deferred): `co_await lease.async_request(body)`
+    ///      returns the body or throws what request() throws (see with_diagnostics.hpp).
+    template <class CompletionToken = default_completion_token>
+    auto async_request(const nlohmann::json& body, CompletionToken&& token = {})
     {
-        return boost::asio::async_initiate<CompletionToken,
-                                           void(boost::system::error_code, nlohmann::json)>(
-            [](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
-               std::shared_ptr<detail::link> link, const nlohmann::json& b) {
-                detail::async_request_erased(anchor, link, b,
-                                             detail::with_handler_memory(std::move(handler)));
-            },
-            token, anchor_, link_, body);
+        const auto start = [](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
+                              std::shared_ptr<detail::link> link, const nlohmann::json& b) {
+            detail::async_request_erased(anchor, link, b,
+                                         detail::with_handler_memory(std::move(handler)));
+        };
+        if constexpr (detail::is_with_diagnostics_v<CompletionToken>) {
+            return boost::asio::async_initiate<decltype(token.token),
+                                               void(std::exception_ptr, nlohmann::json)>(
+                [start](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
+                        std::shared_ptr<detail::link> link, const nlohmann::json& b) {
+                    start(detail::diagnosing(std::move(handler), nullptr), std::move(anchor),
+                          std::move(link), b);
+                },
+                token.token, anchor_, link_, body);
+        } else {
+            return boost::asio::async_initiate<CompletionToken,
+                                               void(boost::system::error_code, nlohmann::json)>(
+                start, token, anchor_, link_, body);
+        }
     }
 
     /// Sends a one-way `notify`. Throws tether::error (same codes as request, minus timeouts).
@@ -88,5 +102,15 @@ private:
     std::shared_ptr<detail::pool_anchor> anchor_;
     std::shared_ptr<detail::link> link_;
 };
+
+template <class Handler>
+void detail::diagnosing_handler<Handler>::operator()(const boost::system::error_code& ec,
+                                                     tether::lease value)
+{
+    std::exception_ptr failure;
+    if (ec)
+        failure = acquire_exception(anchor, ec);
+    std::move(handler)(std::move(failure), std::move(value));
+}
 
 } // namespace tether

@@ -48,17 +48,32 @@ public:
     /// \par Per-operation cancellation terminal/partial/total while waiting: completes with
     ///      boost::asio::error::operation_aborted and gives its place in the queue back.
     /// \par Errors as acquire().
-    template <class CompletionToken>
-    auto async_acquire(CompletionToken&& token,
+    /// \par Default token with_diagnostics(deferred): `co_await pool.async_acquire()` returns
+    ///      the lease or throws what acquire() throws (diagnostics in what()).
+    template <class CompletionToken = default_completion_token>
+    auto async_acquire(CompletionToken&& token = {},
                        std::source_location site = std::source_location::current()) const
     {
-        return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code, lease)>(
-            [](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
-               std::source_location where) {
-                detail::async_acquire_erased(
-                    anchor, detail::with_handler_memory(std::move(handler)), where);
-            },
-            token, anchor_, site);
+        const auto start = [](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
+                              std::source_location where) {
+            detail::async_acquire_erased(anchor, detail::with_handler_memory(std::move(handler)),
+                                         where);
+        };
+        if constexpr (detail::is_with_diagnostics_v<CompletionToken>) {
+            return boost::asio::async_initiate<decltype(token.token),
+                                               void(std::exception_ptr, lease)>(
+                [start](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
+                        std::source_location where) {
+                    auto a = anchor;
+                    start(detail::diagnosing(std::move(handler), std::move(a)), std::move(anchor),
+                          where);
+                },
+                token.token, anchor_, site);
+        } else {
+            return boost::asio::async_initiate<CompletionToken,
+                                               void(boost::system::error_code, lease)>(
+                start, token, anchor_, site);
+        }
     }
 
     /// Acquire, request, release in one call; errors as acquire() and lease::request().
@@ -71,18 +86,31 @@ public:
 
     /// Asynchronous acquire + request + release; signature and errors of lease::async_request,
     /// with the same retry on connection_draining as request().
-    template <class CompletionToken>
-    auto async_request(const nlohmann::json& body, CompletionToken&& token,
+    /// \par Default token with_diagnostics(deferred), as for async_acquire.
+    template <class CompletionToken = default_completion_token>
+    auto async_request(const nlohmann::json& body, CompletionToken&& token = {},
                        std::source_location site = std::source_location::current()) const
     {
-        return boost::asio::async_initiate<CompletionToken,
-                                           void(boost::system::error_code, nlohmann::json)>(
-            [](auto handler, std::shared_ptr<detail::pool_anchor> anchor, const nlohmann::json& b,
-               std::source_location where) {
-                detail::async_pool_request_erased(
-                    anchor, b, detail::with_handler_memory(std::move(handler)), where);
-            },
-            token, anchor_, body, site);
+        const auto start = [](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
+                              const nlohmann::json& b, std::source_location where) {
+            detail::async_pool_request_erased(
+                anchor, b, detail::with_handler_memory(std::move(handler)), where);
+        };
+        if constexpr (detail::is_with_diagnostics_v<CompletionToken>) {
+            return boost::asio::async_initiate<decltype(token.token),
+                                               void(std::exception_ptr, nlohmann::json)>(
+                [start](auto handler, std::shared_ptr<detail::pool_anchor> anchor,
+                        const nlohmann::json& b, std::source_location where) {
+                    auto a = anchor;
+                    start(detail::diagnosing(std::move(handler), std::move(a)), std::move(anchor),
+                          b, where);
+                },
+                token.token, anchor_, body, site);
+        } else {
+            return boost::asio::async_initiate<CompletionToken,
+                                               void(boost::system::error_code, nlohmann::json)>(
+                start, token, anchor_, body, site);
+        }
     }
 
     /// Blocks until min_connections links are proven or `timeout` passes; true when ready.

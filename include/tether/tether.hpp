@@ -10,3 +10,4 @@
 #include <tether/stats.hpp>
 #include <tether/tls.hpp>
 #include <tether/version.hpp>
+#include <tether/with_diagnostics.hpp>

@@ -9,6 +9,7 @@
 #include <tether/detail/erased.hpp>
 #include <tether/detail/handler_memory.hpp>
 #include <tether/error.hpp>
+#include <tether/with_diagnostics.hpp>
 
 #include <boost/system/error_code.hpp>
 #include <nlohmann/json.hpp>
@@ -64,16 +65,12 @@ void start_pool_request(const std::shared_ptr<pool_anchor>& anchor, const nlohma
                         request_handler handler, const std::source_location& site,
                         completion_mode mode);
 
-/// The throwing form of a blocking request: a server's error reply (its `error` object as the
-/// value) becomes tether::server_error, any other error tether::error with `context` appended.
+/// The throwing form of a blocking request: what with_diagnostics hands an async caller.
 inline void throw_if_request_failed(const std::error_code& ec, const nlohmann::json& reply,
-                                    const std::string& context = {})
+                                    const std::shared_ptr<pool_anchor>& anchor = nullptr)
 {
-    if (ec == errc::server_error)
-        throw server_error(reply.value("code", std::int64_t{0}),
-                           reply.value("message", std::string()));
     if (ec)
-        throw error(ec, "tether: request failed" + context); // what() appends ": " + ec.message()
+        std::rethrow_exception(request_exception(anchor, ec, reply));
 }
 
 } // namespace tether::detail
