@@ -105,6 +105,18 @@ bool host_has_bad_character(const std::string& host)
     return false;
 }
 
+// What the pool is called and where its messages go.
+void validate_naming_and_logging(const pool_config& config)
+{
+    if (config.name.empty()) {
+        fail("name", "must not be empty");
+    }
+    if (config.log_min < log_level::debug || config.log_min > log_level::error) {
+        fail("logger", "the minimum level is not a tether::log_level, got " +
+                           std::to_string(static_cast<int>(config.log_min)));
+    }
+}
+
 // Servers.
 void validate_endpoints(const pool_config& config)
 {
@@ -245,6 +257,7 @@ void validate_tls(const tls_options& tls)
 
 void validate(const pool_config& config)
 {
+    validate_naming_and_logging(config);
     validate_endpoints(config);
     validate_sizes(config);
     validate_timeouts(config);
@@ -264,6 +277,7 @@ nlohmann::json to_json(const pool_config& config)
         endpoints.push_back(to_string(ep));
     }
     return {
+        {"name", config.name},
         {"endpoints", std::move(endpoints)},
         {"min_connections", config.min_connections},
         {"max_connections", config.max_connections},
@@ -301,6 +315,8 @@ nlohmann::json to_json(const pool_config& config)
         {"has_on_notify", static_cast<bool>(config.on_notify)},
         {"has_observer", config.observer != nullptr},
         {"has_resolver", static_cast<bool>(config.resolver)},
+        {"log_level", to_string(config.log_min)},
+        {"has_logger", static_cast<bool>(config.logger)},
         {"tls", config.tls ? to_json(*config.tls) : nlohmann::json("off")},
     };
 }
@@ -333,6 +349,21 @@ const char* to_string(tls_verify v) noexcept
         return "chain_only";
     case tls_verify::none:
         return "none";
+    }
+    return "unknown";
+}
+
+const char* to_string(log_level level) noexcept
+{
+    switch (level) {
+    case log_level::debug:
+        return "debug";
+    case log_level::info:
+        return "info";
+    case log_level::warn:
+        return "warn";
+    case log_level::error:
+        return "error";
     }
     return "unknown";
 }

@@ -8,6 +8,12 @@
 
 namespace tether {
 
+pool_builder& pool_builder::name(std::string pool_name)
+{
+    config_.name = std::move(pool_name);
+    return *this;
+}
+
 pool_builder& pool_builder::endpoint(std::string host, std::uint16_t port)
 {
     config_.endpoints.push_back(tether::endpoint{std::move(host), port});
@@ -167,6 +173,13 @@ pool_builder& pool_builder::on_notify(notify_handler handler)
 pool_builder& pool_builder::observer(std::shared_ptr<pool_observer> obs)
 {
     config_.observer = std::move(obs);
+    return *this;
+}
+
+pool_builder& pool_builder::logger(log_level min, log_function fn)
+{
+    config_.log_min = min;
+    config_.logger = std::move(fn);
     return *this;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <tether/log.hpp>
 #include <tether/observer.hpp>
 #include <tether/tls.hpp>
 
@@ -69,6 +70,8 @@ inline unsigned default_io_threads() noexcept
 /// Every setting of a pool; `pool_builder` fills it in and `build()` validates it. Durations are
 /// all > 0: nothing is switched off by zero. Defaults are those of the README's table.
 struct pool_config {
+    /// Labels the pool's logs (each message starts with "<name>: ") and metrics; not empty.
+    std::string name = "tether";
     std::vector<endpoint> endpoints;            ///< one or more; connects go round-robin
     std::size_t min_connections = 1;            ///< opened at build() and kept open
     std::size_t max_connections = 16;           ///< >= 1 and >= min_connections
@@ -98,6 +101,10 @@ struct pool_config {
     notify_handler on_notify;                               ///< optional
     std::shared_ptr<pool_observer> observer;                ///< optional
     resolve_function resolver;                              ///< optional; default: Asio's resolver
+    /// Messages below this level are dropped before they are formatted.
+    log_level log_min = log_level::warn;
+    /// Where the pool's messages go (see log_function). Unset: stderr, one line each.
+    log_function logger;
     /// TLS on every link (design.md §6); unset: plaintext TCP. pool::reload_tls replaces the
     /// options in force, not this copy of the ones the pool was built with.
     std::optional<tls_options> tls;
