@@ -258,7 +258,7 @@ lease pool::acquire(std::source_location site)
     if (ec) {
         std::string why = "tether: acquire failed"; // what() appends ": " + ec.message()
         if (anchor_)
-            why += " [" + anchor_->impl->diagnostics() + "]";
+            why += " [" + anchor_->impl->failure_report() + "]";
         throw error(ec, why);
     }
     return l;
@@ -283,7 +283,7 @@ nlohmann::json pool::request(const nlohmann::json& body, std::source_location si
     // An acquire that failed explains itself, as pool::acquire does.
     const bool acquire_failed = ec == errc::acquire_timeout || ec == errc::no_endpoint_available;
     detail::throw_if_request_failed(
-        ec, reply, anchor_ && acquire_failed ? " [" + anchor_->impl->diagnostics() + "]" : "");
+        ec, reply, anchor_ && acquire_failed ? " [" + anchor_->impl->failure_report() + "]" : "");
     return reply;
 }
 
