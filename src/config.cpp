@@ -4,6 +4,7 @@
 #include <tether/config.hpp>
 #include <tether/error.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -103,6 +104,21 @@ bool host_has_bad_character(const std::string& host)
         }
     }
     return false;
+}
+
+// What the pool is called and where its messages go.
+void validate_naming_and_logging(const pool_config& config)
+{
+    const bool control = std::any_of(config.name.begin(), config.name.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    if (config.name.empty() || config.name.size() > 64 || control) {
+        fail("name", "must be 1..64 characters, none of them a control character");
+    }
+    if (config.log_min < log_level::debug || config.log_min > log_level::error) {
+        fail("logger", "the minimum level is not a tether::log_level, got " +
+                           std::to_string(static_cast<int>(config.log_min)));
+    }
 }
 
 // Servers.
@@ -245,10 +261,7 @@ void validate_tls(const tls_options& tls)
 
 void validate(const pool_config& config)
 {
-    if (config.name.empty() || config.name.size() > 64 || host_has_bad_character(config.name)) {
-        fail("name", "must be 1..64 characters without spaces or control characters, got '" +
-                         config.name + "'");
-    }
+    validate_naming_and_logging(config);
     validate_endpoints(config);
     validate_sizes(config);
     validate_timeouts(config);
@@ -308,6 +321,8 @@ nlohmann::json to_json(const pool_config& config)
         {"has_observer", config.observer != nullptr},
         {"has_resolver", static_cast<bool>(config.resolver)},
         {"has_init_request", static_cast<bool>(config.init_request)},
+        {"log_level", to_string(config.log_min)},
+        {"has_logger", static_cast<bool>(config.logger)},
         {"tls", config.tls ? to_json(*config.tls) : nlohmann::json("off")},
     };
 }
@@ -340,6 +355,21 @@ const char* to_string(tls_verify v) noexcept
         return "chain_only";
     case tls_verify::none:
         return "none";
+    }
+    return "unknown";
+}
+
+const char* to_string(log_level level) noexcept
+{
+    switch (level) {
+    case log_level::debug:
+        return "debug";
+    case log_level::info:
+        return "info";
+    case log_level::warn:
+        return "warn";
+    case log_level::error:
+        return "error";
     }
     return "unknown";
 }

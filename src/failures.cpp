@@ -9,9 +9,10 @@
 namespace tether::detail {
 namespace {
 
-std::string diagnostics_of(const std::shared_ptr<pool_anchor>& anchor)
+// Why acquires fail right now, in one line (what pool::acquire's what() says).
+std::string failure_report_of(const std::shared_ptr<pool_anchor>& anchor)
 {
-    return anchor && anchor->impl ? " [" + anchor->impl->diagnostics() + "]" : std::string();
+    return anchor && anchor->impl ? " [" + anchor->impl->failure_report() + "]" : std::string();
 }
 
 } // namespace
@@ -20,7 +21,7 @@ std::exception_ptr acquire_exception(const std::shared_ptr<pool_anchor>& anchor,
                                      const boost::system::error_code& ec)
 {
     // what() appends ": " + the code's message
-    return std::make_exception_ptr(error(ec, "tether: acquire failed" + diagnostics_of(anchor)));
+    return std::make_exception_ptr(error(ec, "tether: acquire failed" + failure_report_of(anchor)));
 }
 
 std::exception_ptr request_exception(const std::shared_ptr<pool_anchor>& anchor,
@@ -35,8 +36,9 @@ std::exception_ptr request_exception(const std::shared_ptr<pool_anchor>& anchor,
     }
     // A pool::request whose acquire failed explains itself, as pool::acquire does.
     const bool acquire_failed = ec == errc::acquire_timeout || ec == errc::no_endpoint_available;
-    return std::make_exception_ptr(error(
-        ec, "tether: request failed" + (acquire_failed ? diagnostics_of(anchor) : std::string())));
+    return std::make_exception_ptr(
+        error(ec, "tether: request failed" +
+                      (acquire_failed ? failure_report_of(anchor) : std::string())));
 }
 
 } // namespace tether::detail

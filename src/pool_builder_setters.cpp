@@ -8,6 +8,12 @@
 
 namespace tether {
 
+pool_builder& pool_builder::name(std::string pool_name)
+{
+    config_.name = std::move(pool_name);
+    return *this;
+}
+
 pool_builder& pool_builder::endpoint(std::string host, std::uint16_t port)
 {
     config_.endpoints.push_back(tether::endpoint{std::move(host), port});
@@ -170,6 +176,13 @@ pool_builder& pool_builder::observer(std::shared_ptr<pool_observer> obs)
     return *this;
 }
 
+pool_builder& pool_builder::logger(log_level min, log_function fn)
+{
+    config_.log_min = min;
+    config_.logger = std::move(fn);
+    return *this;
+}
+
 pool_builder& pool_builder::resolver(resolve_function resolve)
 {
     config_.resolver = std::move(resolve);
@@ -191,12 +204,6 @@ pool_builder& pool_builder::init_request(init_request_function make_body)
 pool_builder& pool_builder::fail_fast(bool on)
 {
     config_.fail_fast = on;
-    return *this;
-}
-
-pool_builder& pool_builder::name(std::string name)
-{
-    config_.name = std::move(name);
     return *this;
 }
 

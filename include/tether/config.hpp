@@ -1,5 +1,6 @@
 #pragma once
 
+#include <tether/log.hpp>
 #include <tether/observer.hpp>
 #include <tether/tls.hpp>
 
@@ -74,8 +75,8 @@ inline unsigned default_io_threads() noexcept
 /// Every setting of a pool; `pool_builder` fills it in and `build()` validates it. Durations are
 /// all > 0: nothing is switched off by zero. Defaults are those of the README's table.
 struct pool_config {
-    /// Labels the pool's metrics (`pool="..."`) and log lines; 1..64 characters, no control
-    /// characters. Default "tether".
+    /// Labels the pool's logs (each message starts with "<name>: ") and metrics (label
+    /// `pool`, escaped); 1..64 characters, no control characters. Default "tether".
     std::string name = "tether";
     std::vector<endpoint> endpoints;            ///< one or more; connects go round-robin
     std::size_t min_connections = 1;            ///< opened at build() and kept open
@@ -115,6 +116,10 @@ struct pool_config {
     /// link joins the pool only on a response without error (an error response is a connect
     /// failure with errc::server_error, the server's code and message in last_error).
     init_request_function init_request;
+    /// Messages below this level are dropped before they are formatted.
+    log_level log_min = log_level::warn;
+    /// Where the pool's messages go (see log_function). Unset: stderr, one line each.
+    log_function logger;
     /// TLS on every link (design.md §6); unset: plaintext TCP. pool::reload_tls replaces the
     /// options in force, not this copy of the ones the pool was built with.
     std::optional<tls_options> tls;

@@ -33,8 +33,10 @@ public:
     /// waits in FIFO order up to acquire_timeout.
     /// Throws tether::error: acquire_timeout, too_many_waiters, no_endpoint_available,
     /// pool_closed, would_block_io_thread (called on one of the pool's own io threads).
-    /// what() explains a failure (links leased and the oldest lease, connecting, last connect
-    /// error per endpoint). `site` records the caller for diagnostics and leak reports.
+    /// what() explains a failure (links leased and the oldest lease, connecting, per endpoint
+    /// its last connect error and its most telling recent event: the newest failed connect,
+    /// dead or lost link, with its age). `site` records the caller for diagnostics and leak
+    /// reports.
     lease acquire(std::source_location site = std::source_location::current()) const;
 
     /// As above without exceptions; pool.diagnostics() explains a failure.
@@ -132,7 +134,11 @@ public:
     void reload_tls(const tls_options& options, tls_reload mode = tls_reload::new_links) const;
 
     /// Human-readable state: links leased and the oldest lease's age and acquire site,
-    /// connecting, waiters, last connect error per endpoint.
+    /// connecting, waiters, last connect error per endpoint (first line); then, per endpoint,
+    /// its last 16 link events newest first (the flight recorder: connected, proven with the
+    /// ping RTT, connect failed, found dead, goaway, closed or lost with the reason, backoff,
+    /// recovered), one per line: "-1.234 s  2026-12-05T07:01:02.345Z  link 3: ...", the time
+    /// before the call and on the wall clock (UTC).
     std::string diagnostics() const;
 
     /// Shuts the pool down: new and waiting acquires, new requests and notifies fail with

@@ -21,8 +21,8 @@ public:
     /// Starts from an existing configuration (e.g. one loaded from a file).
     explicit pool_builder(pool_config config) : config_(std::move(config)) {}
 
-    /// Names the pool in its metrics (label `pool`) and log lines (default "tether").
-    pool_builder& name(std::string name);
+    /// Names the pool in its logs and metrics (label `pool`); default "tether".
+    pool_builder& name(std::string pool_name);
     /// Adds a server; repeatable. New links go round-robin over healthy endpoints.
     pool_builder& endpoint(std::string host, std::uint16_t port);
     pool_builder& min_connections(std::size_t n);
@@ -72,6 +72,12 @@ public:
     pool_builder& on_notify(notify_handler handler);
     /// Observer of pool events (io threads, must not block).
     pool_builder& observer(std::shared_ptr<pool_observer> observer);
+    /// Sends every message of the pool at `min` or above to `fn` instead of stderr (see
+    /// tether::log_function); nothing of the pool is then written to stdout or stderr. Without
+    /// a logger, warn and error go to stderr. An empty `fn` keeps stderr, at `min`.
+    /// Repeated warnings of one kind about one endpoint are rate-limited (10 per 10 s, then
+    /// one line counting the ones left out).
+    pool_builder& logger(log_level min, log_function fn);
     /// Replaces name resolution (service discovery, tests); see resolve_function.
     pool_builder& resolver(resolve_function resolve);
     /// TLS 1.2+ on every link, verified by default (see tls_options). Files are read and

@@ -1,9 +1,6 @@
 #include "io/io_runner.hpp"
 
-#include "io/log.hpp"
-
 #include <exception>
-#include <string>
 
 namespace tether::detail {
 
@@ -18,20 +15,19 @@ io_runner::~io_runner()
     join_threads();
 }
 
-void io_runner::start(const std::shared_ptr<void>& keep_alive)
+void io_runner::start(const std::shared_ptr<void>& keep_alive, escape_reporter report)
 {
     for (unsigned i = 0; i < thread_count_; ++i) {
-        threads_.emplace_back([this, keep_alive] {
+        threads_.emplace_back([this, keep_alive, report] {
             for (;;) {
                 try {
                     ioc_.run();
                     return;
                 } catch (const std::exception& e) {
                     // A user handler threw: report and keep the io thread serving.
-                    log_message(log_severity::error,
-                                std::string("exception escaped a handler: ") + e.what());
+                    report(e.what());
                 } catch (...) {
-                    log_message(log_severity::error, "exception escaped a handler");
+                    report(nullptr);
                 }
             }
         });

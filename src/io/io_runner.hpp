@@ -33,9 +33,13 @@ public:
         return ioc_.get_executor().running_in_this_thread();
     }
 
+    /// Tells of an exception that escaped a handler: its what(), or null when it was not a
+    /// std::exception. Must not throw.
+    using escape_reporter = std::function<void(const char* what)>;
+
     /// Starts the threads; each keeps `keep_alive` (the pool) until it exits. A handler that
-    /// throws is reported and its thread goes on serving.
-    void start(const std::shared_ptr<void>& keep_alive);
+    /// throws is reported to `report` and its thread goes on serving.
+    void start(const std::shared_ptr<void>& keep_alive, escape_reporter report);
     /// Lets the threads exit once the io_context runs out of work.
     void release_work() { work_.reset(); }
 

@@ -1,5 +1,6 @@
 #include "io/link.hpp"
 
+#include "io/drain_overrun.hpp"
 #include "io/frame_scratch.hpp"
 #include "sansio/control_fast_path.hpp"
 #include "sansio/message.hpp"
@@ -67,8 +68,9 @@ void link::on_transport_connected(const error_code& ec, std::string detail)
             ec == errc::tls_handshake_failed ? ec : make_error_code(errc::connect_failed)));
         return;
     }
-    if (auto* obs = ctx_.observer())
-        obs->on_tcp_connected(peer(), id_);
+    ctx_.events.record(endpoint_index_,
+                       sansio::link_event_note(sansio::link_event_kind::connected, id_), now());
+    ctx_.observe([&](pool_observer& o) { o.on_tcp_connected(peer(), id_); });
     start_read();
     perform(fsm_.on_connected(now()));
 }
@@ -283,8 +285,8 @@ void link::perform(sansio::link_action action)
         update_accepting();
         ctx_.counters.connects.fetch_add(1, std::memory_order_relaxed);
         ctx_.counters.connect_time.record(now() - connect_started_);
-        if (auto* obs = ctx_.observer())
-            obs->on_connected(peer(), id_);
+        record_proven();
+        ctx_.observe([&](pool_observer& o) { o.on_connected(peer(), id_); });
         health_slot_ = ctx_.health.enroll(shared_from_this());
         publish_health();
         owner_->on_link_ready(shared_from_this());
@@ -346,10 +348,12 @@ void link::drain(error_code reason)
     });
 }
 
-void link::force_close(error_code reason)
+void link::force_close(error_code reason, std::shared_ptr<drain_overrun> overrun)
 {
-    asio::dispatch(strand_, [self = shared_from_this(), reason] {
+    asio::dispatch(strand_, [self = shared_from_this(), reason, overrun = std::move(overrun)] {
         self->drain_inbox(); // requests submitted before the close fail with its reason
+        if (overrun && self->fsm_.state() != sansio::link_state::closed)
+            overrun->count(self->requests_.size());
         self->shutting_down_ = self->shutting_down_ || reason == errc::pool_closed;
         self->perform(self->fsm_.on_failure(reason));
     });
@@ -386,8 +390,8 @@ void link::close_now()
         std::move(op).complete(reason, nullptr);
     });
     if (was_ready) {
-        if (auto* obs = ctx_.observer())
-            obs->on_disconnected(peer(), id_, reason);
+        record_close(reason);
+        ctx_.observe([&](pool_observer& o) { o.on_disconnected(peer(), id_, reason); });
     }
     owner_->on_link_closed(shared_from_this(), reason, connect_detail_);
 }

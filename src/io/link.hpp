@@ -33,6 +33,8 @@
 
 namespace tether::detail {
 
+class drain_overrun;
+
 class link final : public transport_user, public std::enable_shared_from_this<link> {
 public:
     using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
@@ -83,8 +85,10 @@ public:
     /// Graceful: no new requests, close once quiet (goaway-like). `reason` is told to refused
     /// requests (pool_closed at shutdown, connection_draining on retirement).
     void drain(boost::system::error_code reason);
-    /// Immediate: fail everything outstanding with `reason` and close.
-    void force_close(boost::system::error_code reason);
+    /// Immediate: fail everything outstanding with `reason` and close. `overrun` (shutdown's
+    /// drain deadline) counts the link and its requests if it was still open.
+    void force_close(boost::system::error_code reason,
+                     std::shared_ptr<drain_overrun> overrun = nullptr);
 
     /// From the pool's health tick: `l` is due for a ping or a pong-deadline check on its
     /// strand.
@@ -143,6 +147,10 @@ private:
     void cancel_request(std::uint64_t id);
     void close_now();
     void update_accepting();
+    // link_report.cpp: what the flight recorder and the log are told
+    void record_proven();
+    void record_close(const boost::system::error_code& reason);
+    void record_goaway(const std::string& reason);
 
     const endpoint& peer() const noexcept { return config_.endpoints[endpoint_index_]; }
 
@@ -183,7 +191,7 @@ private:
     };
     std::vector<finished_request> finished_in_loop_; // completed after the link is returned
     bool shutting_down_ = false;                     // pool shutdown: refusals say pool_closed
-    std::string connect_detail_;                     // why the connect failed, for diagnostics
+    std::string connect_detail_; // why the connect failed or the link broke, for diagnostics
 
     std::atomic<bool> accepting_{false};
     std::atomic<int> refusal_{0}; // tether::errc told to refused requests, 0 while accepting

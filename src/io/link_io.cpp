@@ -34,6 +34,7 @@ void link::on_transport_read(const error_code& ec, std::size_t n)
             perform(fsm_.on_failure(tls ? ec : make_error_code(errc::connection_lost)));
             return;
         }
+        connect_detail_ = "reading from " + to_string(peer()) + ": " + transport_->describe(ec);
         perform(fsm_.on_failure(make_error_code(errc::connection_lost)));
         return;
     }
@@ -124,12 +125,13 @@ void link::on_message(const wire::pong& m)
     const auto action = fsm_.on_pong(m.id, now(), matched);
     if (matched) {
         ctx_.counters.pongs_received.fetch_add(1, std::memory_order_relaxed);
-        if (const auto rtt = fsm_.last_rtt())
+        if (const auto rtt = fsm_.last_rtt()) {
             ctx_.counters.ping_rtt.record(*rtt);
-        if (auto* obs = ctx_.observer(); obs && fsm_.last_rtt())
-            obs->on_ping_rtt(
-                peer(), id_,
-                std::chrono::duration_cast<std::chrono::microseconds>(*fsm_.last_rtt()));
+            ctx_.observe([&](pool_observer& o) {
+                o.on_ping_rtt(peer(), id_,
+                              std::chrono::duration_cast<std::chrono::microseconds>(*rtt));
+            });
+        }
     } else {
         ctx_.counters.late_responses.fetch_add(1, std::memory_order_relaxed);
     }
@@ -159,8 +161,8 @@ void link::on_message(wire::notify& m)
 void link::on_message(const wire::goaway& m)
 {
     ctx_.counters.goaways.fetch_add(1, std::memory_order_relaxed);
-    if (auto* obs = ctx_.observer())
-        obs->on_goaway(peer(), id_, m.reason);
+    record_goaway(m.reason);
+    ctx_.observe([&](pool_observer& o) { o.on_goaway(peer(), id_, m.reason); });
     const bool was_ready = fsm_.state() == sansio::link_state::ready;
     const auto action = fsm_.on_drain(requests_.size(), make_error_code(errc::connection_draining));
     update_accepting();
@@ -217,6 +219,7 @@ void link::on_transport_written(const error_code& ec)
     if (fsm_.state() == sansio::link_state::closed)
         return;
     if (ec) {
+        connect_detail_ = "writing to " + to_string(peer()) + ": " + transport_->describe(ec);
         perform(fsm_.on_failure(make_error_code(errc::connection_lost)));
         return;
     }

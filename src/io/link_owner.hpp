@@ -5,8 +5,10 @@
 // touches no member of the link but through the link's own thread-safe functions.
 
 #include "io/clock_service.hpp"
+#include "io/flight_recorder.hpp"
 #include "io/health_registry.hpp"
 #include "io/pool_counters.hpp"
+#include "io/pool_log.hpp"
 #include "io/transport.hpp"
 
 #include <tether/config.hpp>
@@ -34,8 +36,17 @@ struct link_context {
     std::uint64_t seed;               ///< mixed into each link's ping-jitter seed
     clock_service& clock;             ///< time and timers (a manual clock in tests)
     transport_factory make_transport; ///< plain TCP, TLS, or a test's fake
+    pool_log& log;                    ///< the pool's logger
+    flight_recorder& events;          ///< the pool's recent link events per endpoint
 
     pool_observer* observer() const noexcept { return config.observer.get(); }
+    /// Calls `call(observer)` when there is an observer; what it throws is logged, not let
+    /// out into the link's code.
+    template <class Call> void observe(Call&& call) const noexcept
+    {
+        if (auto* obs = observer())
+            log.run_guarded("observer threw", [&] { call(*obs); });
+    }
     bool running_in_io_thread() const noexcept
     {
         return io.get_executor().running_in_this_thread();

@@ -28,22 +28,21 @@ bool written(log_severity severity) noexcept
     return severity == log_severity::warn || severity == log_severity::error;
 }
 
-std::string line_of(std::string_view text)
+void write_pieces(std::string_view a, std::string_view b) noexcept
 {
-    std::string line;
-    line.reserve(prefix.size() + text.size() + 1);
-    line.append(prefix).append(text).push_back('\n');
-    return line;
+    std::fwrite(a.data(), 1, a.size(), stderr);
+    std::fwrite(b.data(), 1, b.size(), stderr);
+    std::fputc('\n', stderr);
 }
 
-} // namespace
-
-void log_message(log_severity severity, std::string_view text) noexcept
+// `head` + `text` + newline as one line, to the test sink or in one write to stderr, so that
+// concurrent lines do not interleave.
+void write_line(log_severity severity, std::string_view head, std::string_view text) noexcept
 {
-    if (!written(severity))
-        return;
     try {
-        const std::string line = line_of(text);
+        std::string line;
+        line.reserve(head.size() + text.size() + 1);
+        line.append(head).append(text).push_back('\n');
         {
             sink_slot& s = slot();
             std::lock_guard lock(s.mutex);
@@ -52,13 +51,23 @@ void log_message(log_severity severity, std::string_view text) noexcept
                 return;
             }
         }
-        // One write of the whole line, so that concurrent lines do not interleave.
         std::fwrite(line.data(), 1, line.size(), stderr);
     } catch (...) { // no memory for the line (or a test sink threw): the same bytes, in pieces
-        std::fwrite(prefix.data(), 1, prefix.size(), stderr);
-        std::fwrite(text.data(), 1, text.size(), stderr);
-        std::fputc('\n', stderr);
+        write_pieces(head, text);
     }
+}
+
+} // namespace
+
+void log_message(log_severity severity, std::string_view text) noexcept
+{
+    if (written(severity))
+        write_line(severity, prefix, text);
+}
+
+void write_log_line(log_severity severity, std::string_view line) noexcept
+{
+    write_line(severity, {}, line);
 }
 
 void set_log_sink_for_testing(log_sink sink)

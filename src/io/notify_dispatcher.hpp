@@ -3,8 +3,8 @@
 // Delivers server notifies to the application's handler, one call at a time on a strand of
 // their own, through a bounded queue: a flood is dropped and counted, never stalls a link.
 
-#include "io/log.hpp"
 #include "io/pool_counters.hpp"
+#include "io/pool_log.hpp"
 
 #include <tether/config.hpp>
 
@@ -14,7 +14,6 @@
 
 #include <atomic>
 #include <cstddef>
-#include <exception>
 #include <memory>
 #include <string>
 
@@ -23,8 +22,8 @@ namespace tether::detail {
 class notify_dispatcher {
 public:
     notify_dispatcher(boost::asio::io_context& io, const pool_config& config,
-                      pool_counters& counters)
-        : strand_(boost::asio::make_strand(io)), config_(config), counters_(counters)
+                      pool_counters& counters, pool_log& log)
+        : strand_(boost::asio::make_strand(io)), config_(config), counters_(counters), log_(log)
     {
     }
 
@@ -36,15 +35,14 @@ public:
         if (queued_.fetch_add(1, std::memory_order_acq_rel) >= config_.max_queued_notifies) {
             queued_.fetch_sub(1, std::memory_order_acq_rel);
             counters_.notifies_dropped.fetch_add(1, std::memory_order_relaxed);
+            log_.write(log_kind::notify_dropped, pool_log::no_endpoint, [&] {
+                return "notify dropped: " + std::to_string(config_.max_queued_notifies) +
+                       " already wait for on_notify (max_queued_notifies)";
+            });
             return;
         }
         boost::asio::post(strand_, [this, keep = std::move(keep_alive), body = std::move(body)] {
-            try {
-                config_.on_notify(body);
-            } catch (const std::exception& e) {
-                log_message(log_severity::error,
-                            std::string("on_notify handler threw: ") + e.what());
-            }
+            log_.run_guarded("on_notify handler threw", [&] { config_.on_notify(body); });
             queued_.fetch_sub(1, std::memory_order_acq_rel);
         });
     }
@@ -53,6 +51,7 @@ private:
     boost::asio::strand<boost::asio::io_context::executor_type> strand_;
     const pool_config& config_;
     pool_counters& counters_;
+    pool_log& log_;
     std::atomic<std::size_t> queued_{0};
 };
 

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace tether::detail {
@@ -46,6 +47,13 @@ public:
     {
         work().observations.push_back(std::move(call));
     }
+    /// A message for the pool's log, formatted after the lock by `make_text` (dropped at once
+    /// when `kind` is below the pool's level).
+    void log(log_kind kind, std::size_t endpoint, std::function<std::string()> make_text)
+    {
+        if (pool_.log_.enabled(kind))
+            work().logs.push_back({kind, endpoint, std::move(make_text)});
+    }
     void finished() { work().finished = true; }
     /// A reference to let go of after the lock (never the last one of a link under it).
     void drop(std::shared_ptr<link> l)
@@ -67,6 +75,11 @@ private:
         std::shared_ptr<link> l;
         errc reason;
     };
+    struct message {
+        log_kind kind;
+        std::size_t endpoint;
+        std::function<std::string()> make_text;
+    };
     // Allocated on first use, so the fast paths (an idle link leased or returned) construct
     // and destroy one pointer.
     struct pending {
@@ -75,6 +88,7 @@ private:
         std::vector<std::shared_ptr<link>> starts;
         std::vector<drained> drains;
         std::vector<std::function<void(pool_observer&)>> observations;
+        std::vector<message> logs;
         std::vector<std::shared_ptr<link>> dropped;
         // The link may close and the pool finish before a start or drain is queued: the io
         // threads must not run out of work (and exit) until it is.

@@ -1,5 +1,6 @@
 #include "io/pool_impl.hpp"
 
+#include "io/drain_overrun.hpp"
 #include "io/link.hpp"
 #include "io/pool_deferred.hpp"
 
@@ -59,17 +60,20 @@ pool_anchor::~pool_anchor()
 
 pool_impl::pool_impl(pool_config config, pool_seams s)
     : config_(std::move(config)), tls_(tls_source_for(config_)),
+      log_(config_, s.clock ? *s.clock : steady_clock_service()), events_(config_.endpoints.size()),
       runner_(config_.io_threads), link_context_{config_,
                                                  counters_,
                                                  runner_.context(),
                                                  health_,
                                                  random_seed(),
                                                  s.clock ? *s.clock : steady_clock_service(),
-                                                 transport_for(std::move(s.make_transport), tls_)},
+                                                 transport_for(std::move(s.make_transport), tls_),
+                                                 log_,
+                                                 events_},
       strand_(asio::make_strand(runner_.context())), clock_(link_context_.clock),
       real_clock_(&clock_ == &steady_clock_service()), wake_timer_(clock_.make_timer(strand_)),
       drain_timer_(clock_.make_timer(strand_)), health_timer_(clock_.make_timer(strand_)),
-      notifies_(runner_.context(), config_, counters_),
+      notifies_(runner_.context(), config_, counters_, log_),
       core_(limits_of(config_), config_.endpoints.size(), random_seed(), clock_.now())
 {
 }
@@ -78,7 +82,9 @@ pool_impl::~pool_impl() = default;
 
 void pool_impl::start()
 {
-    runner_.start(shared_from_this());
+    runner_.start(shared_from_this(), [this](const char* what) {
+        log_.report_throw("exception escaped a handler", what);
+    });
     {
         deferred out(*this);
         std::lock_guard lock(mutex_);
@@ -198,7 +204,11 @@ void pool_impl::on_link_ready(const std::shared_ptr<link>& l)
         std::lock_guard lock(mutex_);
         if (!entry_of_locked(*l))
             return;
+        const auto& backend = core_.backends()[core_.records().at(l->slot()).backend];
+        const unsigned failures_before = backend.backoff.failures();
         core_.link_ready(l->slot(), now(), actions_);
+        if (failures_before > 0 && backend.backoff.failures() == 0)
+            note_recovery_locked(l->slot(), failures_before, out);
         translate_locked(out);
         settle_spare_locked(l->slot(), out);
     }
@@ -319,6 +329,7 @@ void pool_impl::on_health_tick()
     for (auto& l : health_due_)
         link::post_health_check(std::move(l));
     health_due_.clear();
+    log_.flush_suppressed(false); // rate-limit windows that are over tell what they left out
     arm_health_timer();
 }
 
@@ -356,9 +367,11 @@ void pool_impl::begin_shutdown(std::chrono::milliseconds drain)
     asio::post(strand_, [self = shared_from_this(), links = std::move(links), drain]() mutable {
         if (self->finished_)
             return; // every link closed before this ran
-        self->drain_timer_->arm(self->now() + drain, [self, links = std::move(links)] {
-            for (auto& l : links) // not everything closed in time
-                l->force_close(make_error_code(errc::pool_closed));
+        self->drain_timer_->arm(self->now() + drain, [self, links = std::move(links), drain] {
+            // Not everything closed in time: one warning, once every link has counted itself.
+            auto overrun = std::make_shared<drain_overrun>(self->log_, drain, self);
+            for (auto& l : links)
+                l->force_close(make_error_code(errc::pool_closed), overrun);
         });
     });
 }
@@ -371,6 +384,7 @@ void pool_impl::finish()
     drain_timer_->cancel();
     health_timer_->cancel();
     health_.clear(); // empty by now: every link withdrew when it closed
+    log_.flush_suppressed(true);
     runner_.release_work();
 }
 

@@ -15,11 +15,13 @@
 #include "io/adaptive_mutex.hpp"
 #include "io/coarse_clock.hpp"
 #include "io/completion.hpp"
+#include "io/flight_recorder.hpp"
 #include "io/health_registry.hpp"
 #include "io/io_runner.hpp"
 #include "io/link_owner.hpp"
 #include "io/notify_dispatcher.hpp"
 #include "io/pool_counters.hpp"
+#include "io/pool_log.hpp"
 #include "io/tls_context.hpp"
 #include "sansio/pool_core.hpp"
 
@@ -32,6 +34,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <iosfwd>
 #include <memory>
 #include <source_location>
 #include <string>
@@ -92,8 +95,11 @@ public:
 
     // ---- facade (pool_report.cpp) ---------------------------------------------------------
     pool_stats stats() const;
-    /// Why an acquire fails right now, for what() and diagnostics().
+    /// The pool's state, then each endpoint's recent link events (newest first).
     std::string diagnostics() const;
+    /// Why an acquire fails right now, on one line, for what(): the state, and per endpoint
+    /// its most telling recent event (a failed connect, a dead or lost link).
+    std::string failure_report() const;
     bool wait_ready(std::chrono::milliseconds timeout);
     void shutdown(std::chrono::milliseconds drain);
     /// New links use `options` from now on; with rotate_links, open links are replaced too.
@@ -132,6 +138,11 @@ private:
             note_wake_locked();
     }
     void translate_actions_locked(deferred& out, const boost::system::error_code* closed_reason);
+    /// Records and logs that the backend of `slot` has a proven link again after failures.
+    void note_recovery_locked(std::uint32_t slot, unsigned failures_before, deferred& out);
+    /// The state of the pool on one line; per endpoint its last error, or with `telling` its
+    /// most telling recent event.
+    void write_state_locked(std::ostream& os, clock_time now, bool telling) const;
     waiting_acquire take_waiter_locked(sansio::waiter_id id);
     void settle_spare_locked(std::uint32_t slot, deferred& out);
     std::shared_ptr<link> lease_idle_locked(const std::source_location& site,
@@ -161,7 +172,9 @@ private:
     const pool_config config_;
     std::shared_ptr<tls_context_source> tls_; // the context new links use; null in plaintext
     pool_counters counters_;
-    io_runner runner_; // before everything that uses its io_context, so destroyed after them
+    pool_log log_;           // before the io threads, which log what escapes a handler
+    flight_recorder events_; // recent link events per endpoint
+    io_runner runner_;       // before everything that uses its io_context, so destroyed after them
     link_context link_context_;
     boost::asio::strand<io_runner::executor_type> strand_; // pool timers
     clock_service& clock_;

@@ -98,11 +98,8 @@ pool_stats pool_impl::stats() const
     return s;
 }
 
-std::string pool_impl::diagnostics() const
+void pool_impl::write_state_locked(std::ostream& os, clock_time now, bool telling) const
 {
-    std::lock_guard lock(mutex_);
-    std::ostringstream os;
-    const auto now = clock_.now();
     const auto& g = core_.gauges();
     os << "links " << g.total << "/" << config_.max_connections << " (idle " << g.idle
        << ", leased " << g.leased << ", connecting " << g.connecting << ", draining " << g.draining
@@ -128,9 +125,38 @@ std::string pool_impl::diagnostics() const
         if (e.backing_off(now))
             os << ", backing off " << duration_cast<milliseconds>(e.retry_at - now).count()
                << " ms";
-        if (!e.last_error.empty())
+        // The most telling recent event (a failed connect, a dead or lost link) says when and
+        // on which link; it carries the last error when that was the last failure.
+        const std::string event = telling ? events_.most_telling(e.endpoint_index, now) : "";
+        if (!e.last_error.empty() && event.find(e.last_error) == std::string::npos)
             os << ", last error: " << e.last_error;
+        if (!event.empty())
+            os << ", last failure " << event;
     }
+}
+
+std::string pool_impl::diagnostics() const
+{
+    std::ostringstream os;
+    const auto now = clock_.now();
+    std::lock_guard lock(mutex_);
+    write_state_locked(os, now, false);
+    for (std::size_t i = 0; i < config_.endpoints.size(); ++i) {
+        std::ostringstream events;
+        events_.write_recent(i, now, "  ", events);
+        if (!events.str().empty())
+            os << "\nrecent events of " << to_string(config_.endpoints[i])
+               << " (newest first):" << events.str();
+    }
+    return os.str();
+}
+
+std::string pool_impl::failure_report() const
+{
+    std::ostringstream os;
+    const auto now = clock_.now();
+    std::lock_guard lock(mutex_);
+    write_state_locked(os, now, true);
     return os.str();
 }
 

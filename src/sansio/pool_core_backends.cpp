@@ -65,7 +65,7 @@ void pool_core::record_connect_failure(const link_record& r, std::string_view de
     ++b.connect_failures;
     b.last_error.assign(detail);
     if (r.status == link_status::connecting)
-        out.emplace_back(connect_failed{r.backend});
+        out.emplace_back(connect_failed{r.backend, r.id});
     advance_backoff(r, now, out);
 }
 

@@ -76,6 +76,7 @@ struct retire_link {
 /// Observer: a connect to `backend` failed (`detail` of the failure is the driver's).
 struct connect_failed {
     backend_id backend;
+    std::uint64_t link_id = 0; ///< the link whose connect failed
 };
 /// Observer: `backend` backs off for `delay` after `failures` consecutive failures.
 struct backoff_started {

@@ -14,7 +14,10 @@
 
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -61,6 +64,9 @@ protected:
         config.request_timeout = 2s;
         config.ping_interval = 10s;
         config.ping_timeout = 5s;
+        config.logger = [this](tether::log_level level, std::string_view message) {
+            logged.emplace_back(level, std::string(message));
+        };
     }
 
     ~LinkDriver() override
@@ -73,9 +79,10 @@ protected:
 
     std::shared_ptr<fake_wire> start_link()
     {
-        context.emplace(
-            tether::detail::link_context{config, counters, io, health, 42, clock,
-                                         tether::test::fake_transport_factory(wires, made)});
+        log.emplace(config, clock);
+        context.emplace(tether::detail::link_context{
+            config, counters, io, health, 42, clock,
+            tether::test::fake_transport_factory(wires, made), *log, events});
         l = std::make_shared<link>(owner, *context, 0, 1, 0);
         l->start();
         run();
@@ -146,6 +153,9 @@ protected:
     boost::asio::io_context io;
     tether::detail::health_registry<link> health;
     tether::test::manual_clock clock;
+    std::vector<std::pair<tether::log_level, std::string>> logged; // what the pool's log got
+    std::optional<tether::detail::pool_log> log; // made by start_link(), from the config then
+    tether::detail::flight_recorder events{1};
     std::shared_ptr<std::deque<std::shared_ptr<fake_wire>>> wires =
         std::make_shared<std::deque<std::shared_ptr<fake_wire>>>();
     std::shared_ptr<std::vector<std::shared_ptr<fake_wire>>> made =
@@ -372,6 +382,55 @@ TEST_F(LinkDriver, ASilentPeerIsPingedThenDeclaredDeadWithinIntervalPlusTimeout)
     EXPECT_EQ(counters.dead_links_detected.load(), 1u);
     EXPECT_EQ(r->calls, 1) << "the outstanding request fails at detection, not at its timeout";
     EXPECT_EQ(r->ec, errc::connection_lost);
+}
+
+TEST_F(LinkDriver, ADeadLinkIsLoggedAndRecordedWithWhy)
+{
+    auto w = proven_link();
+    clock.advance(10s);
+    health_tick();
+    clock.advance(5s);
+    health_tick();
+    health_tick();
+    ASSERT_EQ(owner->closed_count, 1);
+    ASSERT_EQ(logged.size(), 1u) << "debug and info are below the default level";
+    EXPECT_EQ(logged[0].first, tether::log_level::warn);
+    EXPECT_EQ(logged[0].second, "tether: link 1 to 127.0.0.1:7000 found dead: nothing received "
+                                "within ping_timeout (5000 ms) after a ping");
+    std::ostringstream recent;
+    events.write_recent(0, clock.now(), "", recent);
+    const std::string lines = recent.str();
+    const auto dead = lines.find("link 1: found dead: nothing received");
+    const auto proven = lines.find("link 1: proven, ping RTT");
+    const auto connected = lines.find("link 1: connected");
+    ASSERT_NE(dead, std::string::npos) << lines;
+    ASSERT_NE(proven, std::string::npos) << lines;
+    ASSERT_NE(connected, std::string::npos) << lines;
+    EXPECT_LT(dead, proven) << "newest first: " << lines;
+    EXPECT_LT(proven, connected) << "newest first: " << lines;
+    EXPECT_NE(lines.find("-0.000 s"), std::string::npos) << lines;
+    EXPECT_NE(lines.find("-15.000 s"), std::string::npos) << lines;
+    EXPECT_NE(events.most_telling(0, clock.now()).find("found dead"), std::string::npos);
+}
+
+TEST_F(LinkDriver, ALostLinkTellsWhatTheTransportSaid)
+{
+    config.log_min = tether::log_level::debug;
+    auto w = proven_link();
+    w->end_of_stream();
+    run();
+    ASSERT_EQ(logged.size(), 2u);
+    EXPECT_EQ(logged[0].first, tether::log_level::debug);
+    EXPECT_NE(logged[0].second.find("link 1 to 127.0.0.1:7000 connected (proving ping RTT"),
+              std::string::npos)
+        << logged[0].second;
+    EXPECT_EQ(logged[1].first, tether::log_level::info);
+    EXPECT_NE(logged[1].second.find("link 1 to 127.0.0.1:7000 lost: reading from 127.0.0.1:7000"),
+              std::string::npos)
+        << logged[1].second;
+    EXPECT_NE(events.most_telling(0, clock.now()).find("link 1: lost: reading from"),
+              std::string::npos)
+        << events.most_telling(0, clock.now());
 }
 
 TEST_F(LinkDriver, AnyByteIsProofOfLife)
