@@ -4,6 +4,7 @@
 #include <tether/config.hpp>
 #include <tether/error.hpp>
 #include <tether/lease.hpp>
+#include <tether/metrics.hpp>
 #include <tether/observer.hpp>
 #include <tether/pool.hpp>
 #include <tether/pool_builder.hpp>

@@ -21,6 +21,7 @@
 #include "io/notify_dispatcher.hpp"
 #include "io/pool_counters.hpp"
 #include "io/tls_context.hpp"
+#include "metrics_model.hpp"
 #include "sansio/pool_core.hpp"
 
 #include <tether/config.hpp>
@@ -92,6 +93,8 @@ public:
 
     // ---- facade (pool_report.cpp) ---------------------------------------------------------
     pool_stats stats() const;
+    /// What the metrics say of each backend (pool_metrics.cpp).
+    std::vector<detail::backend_metrics> backend_metrics() const;
     /// Why an acquire fails right now, for what() and diagnostics().
     std::string diagnostics() const;
     bool wait_ready(std::chrono::milliseconds timeout);
