@@ -53,7 +53,7 @@ std::optional<double> parse_value(std::string_view s)
         return std::numeric_limits<double>::infinity();
     if (s == "-Inf")
         return -std::numeric_limits<double>::infinity();
-    if (s == "NaN")
+    if (s == "NaN" || s == "Nan") // (prometheus-cpp writes the latter)
         return std::numeric_limits<double>::quiet_NaN();
     double v = 0;
     const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -92,15 +92,17 @@ std::optional<std::map<std::string, std::string>> take_labels(std::string_view& 
     return labels;
 }
 
-// The family a sample named `name` belongs to: its own, or a histogram's series.
+// Whether a sample named `name` belongs to `f`: its own name, or a histogram's or summary's
+// series.
 bool belongs_to(const parsed_family& f, std::string_view name)
 {
+    const bool histogram = f.type == "histogram";
     if (name == f.name)
-        return f.type != "histogram";
-    if (f.type != "histogram" || name.substr(0, f.name.size()) != f.name)
+        return !histogram;
+    if ((!histogram && f.type != "summary") || name.substr(0, f.name.size()) != f.name)
         return false;
     const auto suffix = name.substr(f.name.size());
-    return suffix == "_bucket" || suffix == "_sum" || suffix == "_count";
+    return (histogram && suffix == "_bucket") || suffix == "_sum" || suffix == "_count";
 }
 
 } // namespace
@@ -178,10 +180,9 @@ exposition parse_exposition(std::string_view text)
             e.families.push_back(std::move(f));
             continue;
         }
-        if (!line.empty() && line.front() == '#') {
-            fail("unexpected comment");
-            continue;
-        }
+        if (line.empty() || line.front() == '#')
+            continue; // the format ignores empty lines and other comments
+
         parsed_sample s;
         s.name = take_name(line);
         auto labels = take_labels(line);
@@ -190,7 +191,9 @@ exposition parse_exposition(std::string_view text)
             continue;
         }
         s.labels = std::move(*labels);
-        const auto v = parse_value(line.substr(1));
+        line.remove_prefix(1);
+        line = line.substr(0, line.find(' ')); // an optional timestamp follows
+        const auto v = parse_value(line);
         if (!v) {
             fail("bad value in " + s.name);
             continue;

@@ -2,7 +2,8 @@
 
 // A strict reader of the Prometheus text exposition format 0.0.4, for tests that check what
 // tether renders: families with their help and type, samples with their labels (unescaped)
-// and values. Anything it does not understand is a parse error with the line.
+// and values (timestamps ignored). Empty lines and comments other than # HELP and # TYPE are
+// skipped, as the format says; anything else it does not understand is an error with the line.
 
 #include <cstddef>
 #include <map>

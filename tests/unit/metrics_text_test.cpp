@@ -87,8 +87,10 @@ TEST(MetricsText, EveryFamilyReadsBackAsTheStatsItWasMadeFrom)
 {
     const auto stats = sample_stats();
     const auto backends = sample_backends();
-    const auto e = parse_exposition(render(stats, sample_config(), backends));
+    const auto text = render(stats, sample_config(), backends);
+    const auto e = parse_exposition(text);
     ASSERT_TRUE(e.errors.empty()) << e.errors.front();
+    EXPECT_EQ(text.find("\n\n"), std::string::npos) << "no empty lines";
 
     // The families of design.md §9, and only those.
     std::set<std::string> expected = {
