@@ -13,6 +13,7 @@
 #include <chrono>
 #include <clocale>
 #include <locale>
+#include <map>
 #include <set>
 
 using namespace std::chrono_literals;
@@ -120,6 +121,14 @@ TEST(MetricsText, EveryFamilyReadsBackAsTheStatsItWasMadeFrom)
             EXPECT_EQ(s.labels.at("pool"), "orders") << s.name;
     }
     EXPECT_EQ(seen, expected);
+    // No series name in two families (a counter's _total, a histogram's _count, _sum, _bucket).
+    std::map<std::string, std::string> family_of_series;
+    for (const auto& f : e.families)
+        for (const auto& s : f.samples) {
+            const auto [it, added] = family_of_series.emplace(s.name, f.name);
+            EXPECT_TRUE(added || it->second == f.name)
+                << s.name << " in " << f.name << " and " << it->second;
+        }
 
     EXPECT_EQ(e.value("tether_connections", {{"state", "used"}}), 4);
     EXPECT_EQ(e.value("tether_connection_max"), 16);
