@@ -101,7 +101,7 @@ public:
 
     /// metrics() in the Prometheus text exposition format 0.0.4: the body of a /metrics
     /// endpoint (Content-Type: prometheus_text_content_type). Passes `promtool check metrics`.
-    /// Cheap enough to scrape often: tens of microseconds for a pool of 16 endpoints.
+    /// Cheap enough to scrape often: about 0.1 ms for a pool of 16 endpoints.
     std::string metrics_text() const;
 
     /// The effective configuration (validated; io_threads resolved).
