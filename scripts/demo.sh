@@ -4,6 +4,7 @@
 #   scripts/demo.sh --endpoint 127.0.0.1:7000 --endpoint 127.0.0.1:7001
 #   scripts/demo.sh --tls                      TLS, certificates made on the spot
 #   scripts/demo.sh --endpoint api.internal:7443 --tls-ca ca.pem
+#   scripts/demo.sh --metrics-port 9464        the pool's metrics at http://127.0.0.1:9464/metrics
 # Without --endpoint the demo starts the reference echo server in-process on 127.0.0.1.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"

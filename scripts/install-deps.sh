@@ -11,6 +11,7 @@ packages=(
     libssl-dev openssl
     clang libclang-rt-14-dev clang-format
     iproute2 util-linux procps gnuplot-nox valgrind
+    prometheus prometheus-cpp-dev
 )
 
 missing=()

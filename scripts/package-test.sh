@@ -22,15 +22,25 @@ test -f "$work/prefix/lib/cmake/tether/tetherConfigVersion.cmake"
 test -f "$work/prefix/lib/libtether.a"
 test -f "$work/prefix/include/tether/tether.hpp"
 
+# The optional component `prometheus` (tether::prometheus) is installed where prometheus-cpp is.
+prometheus=OFF
+if [ -f "$work/prefix/lib/cmake/tether/tetherPrometheusTargets.cmake" ]; then
+    test -f "$work/prefix/lib/libtether_prometheus.a"
+    test -f "$work/prefix/include/tether/prometheus.hpp"
+    prometheus=ON
+fi
+
 cmake -S tests/package -B "$work/installed" -DTETHER_CONSUME=find_package \
-    -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+    -DTETHER_CONSUME_PROMETHEUS=$prometheus -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/installed" -j"$jobs"
 "$work/installed/tether_consumer"
+if [ $prometheus = ON ]; then "$work/installed/tether_prometheus_consumer"; fi
 
 cmake -S tests/package -B "$work/subdir" -DTETHER_CONSUME=add_subdirectory \
-    -DTETHER_SOURCE_DIR="$repo_root" >/dev/null
+    -DTETHER_CONSUME_PROMETHEUS=$prometheus -DTETHER_SOURCE_DIR="$repo_root" >/dev/null
 cmake --build "$work/subdir" -j"$jobs"
 "$work/subdir/tether_consumer"
+if [ $prometheus = ON ]; then "$work/subdir/tether_prometheus_consumer"; fi
 
 # pkg-config, from an install into another prefix than the configured one (tether.pc must be
 # relocatable): compile and run the same consumer with its flags alone.
@@ -40,4 +50,4 @@ pkg-config --cflags --libs tether
 # shellcheck disable=SC2046 # the flags are meant to split into words
 c++ -o "$work/pc_consumer" tests/package/main.cpp $(pkg-config --cflags tether) $(pkg-config --libs tether)
 "$work/pc_consumer"
-echo "package consumer: find_package, add_subdirectory and pkg-config all OK"
+echo "package consumer: find_package, add_subdirectory and pkg-config all OK (tether::prometheus: $prometheus)"

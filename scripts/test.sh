@@ -18,7 +18,7 @@ step deps scripts/install-deps.sh
 # project's C++ sources. Tracked files only, so build directories are never looked at.
 check_format() {
     local specs=() d
-    for d in include src tests samples bench testing; do
+    for d in include src tests samples bench testing adapters; do
         if [ -d "$d" ]; then
             specs+=("$d/*.hpp" "$d/*.cpp") # git pathspecs: '*' also matches '/'
         fi

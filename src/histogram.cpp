@@ -30,8 +30,10 @@ const std::array<double, histogram::bucket_count>& histogram::bounds() noexcept
 {
     static const std::array<double, bucket_count> seconds = [] {
         std::array<double, bucket_count> s{};
+        // Divided, not multiplied by 1e-9: the double nearest each bound, which prints as
+        // le="2e-06" rather than le="2.0000000000000003e-06".
         for (std::size_t i = 0; i < finite_bounds_ns.size(); ++i)
-            s[i] = static_cast<double>(finite_bounds_ns[i]) * 1e-9;
+            s[i] = static_cast<double>(finite_bounds_ns[i]) / 1e9;
         s.back() = std::numeric_limits<double>::infinity();
         return s;
     }();

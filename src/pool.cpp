@@ -295,6 +295,17 @@ pool_stats pool::stats() const
     return impl().stats();
 }
 
+std::vector<metric_family> pool::metrics() const
+{
+    const auto& i = impl();
+    return detail::metric_families(i.stats(), i.config(), i.backend_metrics());
+}
+
+std::string pool::metrics_text() const
+{
+    return to_prometheus_text(metrics());
+}
+
 const pool_config& pool::config() const
 {
     return impl().config();

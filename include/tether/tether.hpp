@@ -5,6 +5,7 @@
 #include <tether/error.hpp>
 #include <tether/lease.hpp>
 #include <tether/log.hpp>
+#include <tether/metrics.hpp>
 #include <tether/observer.hpp>
 #include <tether/pool.hpp>
 #include <tether/pool_builder.hpp>

@@ -3,16 +3,18 @@
 // Several caller threads loop: lease a link, pipeline N async_requests with unique bodies,
 // check that every echo matches its own request, release. Once a second a line shows the live
 // figures; after --duration (or on SIGINT/SIGTERM) a summary follows. Exits non-zero if a reply
-// ever mismatched its request or if no request succeeded at all.
+// ever mismatched its request or if no request succeeded at all. With --metrics-port it serves
+// the pool's metrics at http://127.0.0.1:PORT/metrics (metrics_server.hpp).
 //
 //   tether_demo [--endpoint host:port]... [--duration SECONDS] [--threads N]
-//               [--connections N] [--pipeline N] [--io-threads N]
+//               [--connections N] [--pipeline N] [--io-threads N] [--metrics-port N]
 //               [--tls] [--tls-ca FILE] [--tls-cert FILE] [--tls-key FILE]
 //               [--tls-server-name NAME]
 //
 // Without --endpoint it starts tether's reference echo server in-process on 127.0.0.1.
 
 #include "demo_tls.hpp"
+#include "metrics_server.hpp"
 
 #include <tether/testing/echo_server.hpp>
 #include <tether/testing/endpoint_arg.hpp>
@@ -32,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -54,12 +57,13 @@ struct options {
     std::size_t connections = 4;
     std::size_t pipeline = 8;
     unsigned io_threads = 2;
+    std::optional<std::uint16_t> metrics_port; ///< serve /metrics on it (0: an ephemeral port)
     demo::tls_args tls;
 };
 
 const char* const usage =
     "usage: tether_demo [--endpoint host:port]... [--duration SECONDS] [--threads N]\n"
-    "                   [--connections N] [--pipeline N] [--io-threads N]\n"
+    "                   [--connections N] [--pipeline N] [--io-threads N] [--metrics-port N]\n"
     "  --endpoint     server to connect to; repeatable (default: start the echo server "
     "in-process)\n"
     "  --duration     seconds to run (default 10); SIGINT/SIGTERM stop earlier\n"
@@ -67,6 +71,8 @@ const char* const usage =
     "  --connections  max_connections of the pool (default 4)\n"
     "  --pipeline     requests in flight per lease (default 8, at most 1024)\n"
     "  --io-threads   io threads of the pool (default 2)\n"
+    "  --metrics-port serve the pool's metrics (Prometheus text) at\n"
+    "                 http://127.0.0.1:N/metrics; 0 picks a free port and prints it\n"
     "  --tls          speak TLS (without --endpoint: to the in-process server, with\n"
     "                 certificates the demo makes for itself)\n"
     "  --tls-ca FILE  trust anchors (PEM; default: the system's trust store); implies --tls\n"
@@ -123,6 +129,10 @@ options parse_options(int argc, char** argv)
                 o.pipeline = parse_count(name, value, 1024);
             } else if (name == "--io-threads") {
                 o.io_threads = static_cast<unsigned>(parse_count(name, value, 256));
+            } else if (name == "--metrics-port") {
+                // 0 is allowed: an ephemeral port (parse_count wants 1 or more).
+                o.metrics_port =
+                    static_cast<std::uint16_t>(value == "0" ? 0 : parse_count(name, value, 65535));
             } else if (name == "--tls-ca") {
                 o.tls.on = true;
                 o.tls.ca_file = value;
@@ -353,8 +363,25 @@ void caller_thread(tether::pool pool, unsigned thread_no, std::size_t pipeline, 
     }
 }
 
+// What a pool histogram recorded between two snapshots (bucket counts: all a quantile needs).
+tether::histogram since(const tether::histogram& now, const tether::histogram& before)
+{
+    tether::histogram d;
+    for (std::size_t i = 0; i < tether::histogram::bucket_count; ++i)
+        d.add(i, now.counts()[i] - before.counts()[i], 0);
+    return d;
+}
+
+std::string format_p99(const tether::histogram& h)
+{
+    return format_us(static_cast<std::uint64_t>(h.quantile(0.99) * 1e6));
+}
+
+// `s` and `before`: the pool's stats now and at the previous line, whose histograms give the
+// interval's acquire-wait and request (ok) p99, as a scrape of metrics_text() would.
 void print_figures_line(double elapsed_s, std::uint64_t delta_ok, double interval_s, figures& fig,
-                        const tether::pool_stats& s, histogram& overall)
+                        const tether::pool_stats& s, const tether::pool_stats& before,
+                        histogram& overall)
 {
     std::vector<std::uint32_t> lat;
     {
@@ -364,15 +391,18 @@ void print_figures_line(double elapsed_s, std::uint64_t delta_ok, double interva
     overall.merge(lat);
     const auto p50 = exact_quantile(lat, 0.50);
     const auto p99 = exact_quantile(lat, 0.99);
-    char line[320];
+    const auto wait_p99 = format_p99(since(s.acquire_wait, before.acquire_wait));
+    const auto ok_p99 = format_p99(since(s.requests_by(tether::request_outcome::ok),
+                                         before.requests_by(tether::request_outcome::ok)));
+    char line[400];
     std::snprintf(
         line, sizeof line,
         "[%5.1fs] %9.0f req/s  total %10llu  idle %zu leased %zu connecting %zu waiting %zu"
-        "  failures %llu  p50 %s p99 %s",
+        "  failures %llu  p50 %s p99 %s  pool: acquire wait p99 %s, request p99 %s",
         elapsed_s, static_cast<double>(delta_ok) / interval_s,
         static_cast<unsigned long long>(fig.ok.load()), s.idle, s.leased, s.connecting, s.waiting,
         static_cast<unsigned long long>(fig.failures.load() + fig.mismatches.load()),
-        format_us(p50).c_str(), format_us(p99).c_str());
+        format_us(p50).c_str(), format_us(p99).c_str(), wait_p99.c_str(), ok_p99.c_str());
     std::cout << line << std::endl;
 }
 
@@ -400,6 +430,7 @@ int run(const options& opt)
     }
 
     tether::pool_builder builder;
+    builder.name("demo");
     if (opt.tls.on)
         builder.tls(tls);
     for (const auto& ep : endpoints)
@@ -421,6 +452,11 @@ int run(const options& opt)
               << ", pipeline " << opt.pipeline << ", io threads " << pool.config().io_threads
               << ", duration " << opt.duration_s << " s (Ctrl-C stops earlier)\n"
               << "tls: " << tether::to_json(pool.config())["tls"].dump() << '\n';
+    std::unique_ptr<demo::metrics_server> metrics;
+    if (opt.metrics_port) {
+        metrics = std::make_unique<demo::metrics_server>(pool, *opt.metrics_port);
+        std::cout << "metrics: http://127.0.0.1:" << metrics->port() << "/metrics" << std::endl;
+    }
     if (!pool.wait_ready(3s))
         std::cout << "warning: pool not ready after 3 s: " << pool.diagnostics() << '\n';
 
@@ -441,6 +477,7 @@ int run(const options& opt)
     histogram overall;
     auto last_tick = start;
     std::uint64_t last_ok = 0;
+    tether::pool_stats last_stats = pool.stats();
     for (auto next_tick = start + 1s; !stop_requested.load();) {
         const auto now = steady::now();
         if (now >= deadline)
@@ -451,9 +488,11 @@ int run(const options& opt)
             continue;
         }
         const std::uint64_t ok_now = fig.ok.load();
+        auto stats_now = pool.stats();
         print_figures_line(std::chrono::duration<double>(now - start).count(), ok_now - last_ok,
-                           std::chrono::duration<double>(now - last_tick).count(), fig,
-                           pool.stats(), overall);
+                           std::chrono::duration<double>(now - last_tick).count(), fig, stats_now,
+                           last_stats, overall);
+        last_stats = std::move(stats_now);
         last_ok = ok_now;
         last_tick = now;
         next_tick += 1s;
@@ -465,7 +504,7 @@ int run(const options& opt)
         print_figures_line(std::chrono::duration<double>(stopped_at - start).count(),
                            fig.ok.load() - last_ok,
                            std::chrono::duration<double>(stopped_at - last_tick).count(), fig,
-                           pool.stats(), overall);
+                           pool.stats(), last_stats, overall);
     if (by_signal)
         std::cout << "signal " << stop_signal.load() << " received: stopping\n";
 

@@ -12,6 +12,7 @@
 #include "io/link_owner.hpp"
 #include "io/request_inbox.hpp"
 #include "io/transport.hpp"
+#include "sansio/close_cause.hpp"
 #include "sansio/frame_decoder.hpp"
 #include "sansio/link_fsm.hpp"
 #include "sansio/message.hpp"
@@ -98,6 +99,11 @@ public:
     std::uint32_t slot() const noexcept { return slot_; }
     /// A request was answered on this link (strand only: for the pool's link_draining).
     bool has_replied() const noexcept { return replied_; }
+    /// Why the link closed (strand only, once closed: for the pool's per-backend figures).
+    sansio::close_cause close_cause() const noexcept
+    {
+        return sansio::cause_of_close(fsm_.reason(), fsm_.died_silently(), got_goaway_);
+    }
     std::size_t endpoint_index() const noexcept { return endpoint_index_; }
 
 private:
@@ -181,6 +187,7 @@ private:
     std::string write_inflight_; // the buffer of the write in flight
     bool writing_ = false;
     bool replied_ = false;           // a request was answered (strand only)
+    bool got_goaway_ = false;        // the server sent goaway (strand only)
     bool in_read_loop_ = false;      // decoding a read's frames (strand only)
     bool return_pending_ = false;    // the last hold dropped during that loop
     bool overdue_rechecked_ = false; // a ping deadline passed; looked again after queued reads

@@ -161,6 +161,7 @@ void link::on_message(wire::notify& m)
 void link::on_message(const wire::goaway& m)
 {
     ctx_.counters.goaways.fetch_add(1, std::memory_order_relaxed);
+    got_goaway_ = true;
     record_goaway(m.reason);
     ctx_.observe([&](pool_observer& o) { o.on_goaway(peer(), id_, m.reason); });
     const bool was_ready = fsm_.state() == sansio::link_state::ready;

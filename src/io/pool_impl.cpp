@@ -40,16 +40,6 @@ std::uint64_t random_seed()
     return (std::uint64_t{seed()} << 32) | seed();
 }
 
-// What the core reports of a closed link: was it closed on purpose, or lost.
-errc close_kind(error_code reason)
-{
-    if (reason == errc::pool_closed)
-        return errc::pool_closed;
-    if (reason == errc::connection_draining)
-        return errc::connection_draining;
-    return errc::connection_lost;
-}
-
 } // namespace
 
 pool_anchor::~pool_anchor()
@@ -262,7 +252,7 @@ void pool_impl::on_link_closed(const std::shared_ptr<link>& l, error_code reason
         out.drop(std::move(e->owned));
         out.drop(std::move(e->spare));
         // The core may give the slot to a new link in this very call.
-        core_.link_closed(l->slot(), close_kind(reason), detail.empty() ? reason.message() : detail,
+        core_.link_closed(l->slot(), l->close_cause(), detail.empty() ? reason.message() : detail,
                           now(), actions_);
         translate_locked(out, &reason);
     }

@@ -23,6 +23,7 @@
 #include "io/pool_counters.hpp"
 #include "io/pool_log.hpp"
 #include "io/tls_context.hpp"
+#include "metrics_model.hpp"
 #include "sansio/pool_core.hpp"
 
 #include <tether/config.hpp>
@@ -95,6 +96,8 @@ public:
 
     // ---- facade (pool_report.cpp) ---------------------------------------------------------
     pool_stats stats() const;
+    /// What the metrics say of each backend (pool_metrics.cpp).
+    std::vector<detail::backend_metrics> backend_metrics() const;
     /// The pool's state, then each endpoint's recent link events (newest first).
     std::string diagnostics() const;
     /// Why an acquire fails right now, on one line, for what(): the state, and per endpoint

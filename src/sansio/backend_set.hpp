@@ -6,14 +6,32 @@
 // removed at run time, a balancing weight, an ejected state), unused until they land.
 
 #include "sansio/backoff.hpp"
+#include "sansio/close_cause.hpp"
 #include "sansio/pool_types.hpp"
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace tether::sansio {
+
+/// Where a backend stands, one at a time (metrics: tether_endpoint_state{state}); the first
+/// that applies, in this order.
+enum class backend_state : std::uint8_t {
+    draining,    ///< no longer configured: its links finish and close (design.md §7)
+    ejected,     ///< taken out of service by outlier ejection (design.md §8)
+    up,          ///< has proven links open
+    probing,     ///< failing; its one probing connect is in flight
+    backing_off, ///< failing (the last connect failed, nothing proven since): no connect
+                 ///< before its backoff delay ends, then one probe at a time
+    connecting,  ///< its first links are connecting
+    idle,        ///< nothing open or in flight, nothing failed (no link was wanted of it)
+};
+inline constexpr std::size_t backend_state_count = 7;
+/// "draining", "ejected", "up", "probing", "backing_off", "connecting", "idle".
+const char* to_string(backend_state s) noexcept;
 
 struct backend {
     backend(std::size_t endpoint_index_, backoff_schedule schedule)
@@ -23,9 +41,12 @@ struct backend {
 
     std::size_t endpoint_index; ///< which configured endpoint this backend stands for
     backoff_schedule backoff;
-    pool_time retry_at{};       ///< no connect before this
+    pool_time retry_at{}; ///< no connect before this
+    // figures: every per-backend counter lives here
     std::uint64_t connects = 0; ///< proven links opened
     std::uint64_t connect_failures = 0;
+    std::array<std::uint64_t, close_cause_count>
+        disconnections{};            ///< proven links closed, by cause
     std::uint64_t failure_epoch = 0; ///< failures of concurrent connects advance backoff once
     /// The failures a proven link reset the backoff from, until a link of it serves: an
     /// early goaway (pool_core::link_draining) resumes from there.
@@ -42,6 +63,8 @@ struct backend {
     {
         return backoff.failures() > 0 && retry_at > now;
     }
+    /// Its state, `links` of it open (`connecting` of them not proven yet).
+    backend_state state(std::size_t links, std::size_t connecting) const noexcept;
     /// A new link may be opened to it now, `connecting` links to it being in flight. A backend
     /// that failed gets one probing connect at a time until a link to it is proven (not a
     /// burst of them at a server that may still be down).

@@ -232,8 +232,8 @@ void pool_core::link_returned(link_slot slot, bool usable, pool_time now, action
     hand_out(slot, now, out); // to the oldest waiter, or idle: one record change either way
 }
 
-void pool_core::link_closed(link_slot slot, errc reason, std::string_view detail, pool_time now,
-                            actions& out)
+void pool_core::link_closed(link_slot slot, close_cause cause, std::string_view detail,
+                            pool_time now, actions& out)
 {
     if (!records_.contains(slot))
         return;
@@ -242,10 +242,12 @@ void pool_core::link_closed(link_slot slot, errc reason, std::string_view detail
     if (r.status == link_status::connecting) {
         if (!closed_)
             record_connect_failure(r, detail, now, out);
-    } else if (!closed_ && reason != errc::connection_draining && reason != errc::pool_closed) {
+    } else {
+        ++b.disconnections[static_cast<std::size_t>(cause)];
         // A working link was lost: come back after a random part of the initial delay, so
         // many clients that lost one server do not reconnect in lockstep.
-        b.retry_at = std::max(b.retry_at, now + b.backoff.first_reconnect_delay());
+        if (!closed_ && is_loss(cause))
+            b.retry_at = std::max(b.retry_at, now + b.backoff.first_reconnect_delay());
     }
     records_.remove(slot);
     if (closed_) {

@@ -116,8 +116,9 @@ public:
         });
         return true;
     }
-    /// The link in `slot` closed with `reason`; `detail` says why a connect failed.
-    void link_closed(link_slot slot, errc reason, std::string_view detail, pool_time now,
+    /// The link in `slot` closed; `cause` says why a proven one did (a connecting one failed),
+    /// `detail` why a connect failed.
+    void link_closed(link_slot slot, close_cause cause, std::string_view detail, pool_time now,
                      actions& out);
 
     // ---- time and shutdown ---------------------------------------------------------------
@@ -144,6 +145,11 @@ public:
     const waiter_queue& waiters() const noexcept { return waiters_; }
     const pool_core_counters& counters() const noexcept { return counters_; }
     const pool_limits& limits() const noexcept { return limits_; }
+    backend_state backend_state_of(backend_id b) const noexcept
+    {
+        const backend_gauges& g = records_.backend(b);
+        return backends_[b].state(g.links, g.connecting);
+    }
     /// A new link may be opened to backend `b` now (its backoff, and its probe in flight).
     bool backend_accepts_connect(backend_id b, pool_time now) const noexcept
     {

@@ -71,7 +71,7 @@ public:
     void connect_fails(link_slot s, std::string_view why = "refused")
     {
         ASSERT_TRUE(connecting.erase(s)) << "connect failure of a link not connecting: " << s;
-        step([&] { core.link_closed(s, errc::connect_failed, why, now, out); });
+        step([&] { core.link_closed(s, sansio::close_cause::connection_lost, why, now, out); });
     }
     void give_back(link_slot s, bool usable = true)
     {
@@ -88,10 +88,14 @@ public:
     }
     void closed(link_slot s, errc reason = errc::connection_lost)
     {
+        closed(s, sansio::cause_of_close(make_error_code(reason), false, false));
+    }
+    void closed(link_slot s, sansio::close_cause cause)
+    {
         connecting.erase(s);
         held.erase(s);
         retiring.erase(s);
-        step([&] { core.link_closed(s, reason, "", now, out); });
+        step([&] { core.link_closed(s, cause, "", now, out); });
     }
     void expire_all()
     {

@@ -9,16 +9,6 @@
 namespace tether::sim {
 namespace {
 
-// The real driver's mapping of a close reason (io/pool_impl.cpp).
-errc close_kind(const boost::system::error_code& reason)
-{
-    if (reason == errc::pool_closed)
-        return errc::pool_closed;
-    if (reason == errc::connection_draining)
-        return errc::connection_draining;
-    return errc::connection_lost;
-}
-
 errc as_errc(const boost::system::error_code& ec)
 {
     return ec.category() == error_category() ? static_cast<errc>(ec.value())
@@ -163,10 +153,11 @@ void fleet_sim::close_link(link_slot slot)
 {
     sim_link& l = links_[slot];
     const auto reason = l.fsm->reason();
-    const errc kind = close_kind(reason);
+    // As the real link says it (io/link.hpp); which drains were goaways does not matter here.
+    const sansio::close_cause cause = sansio::cause_of_close(reason, l.fsm->died_silently(), false);
     if (l.fsm->died_silently())
         ++r_.dead_links;
-    if (l.proven && kind == errc::connection_lost)
+    if (l.proven && sansio::is_loss(cause))
         ++r_.links_lost;
     if (l.hit_by >= 0) {
         const fault_kind k = cfg_.faults[static_cast<std::size_t>(l.hit_by)].kind;
@@ -182,7 +173,7 @@ void fleet_sim::close_link(link_slot slot)
     --n_links_;
     const char* detail = l.proven ? "" : "connect failed or timed out";
     l = sim_link{};
-    call([&](auto& out) { core_.link_closed(slot, kind, detail, now_, out); });
+    call([&](auto& out) { core_.link_closed(slot, cause, detail, now_, out); });
 }
 
 // Links past their TCP connect (proving, ready, draining) on `backend`, in slot order.
