@@ -41,7 +41,7 @@ struct pool_impl::translator {
         std::shared_ptr<link> l = e.spare ? std::move(e.spare) : e.owned;
         l->start_lease();
         auto waiter = pool.take_waiter_locked(a.waiter);
-        pool.counters_.acquire_wait.record(pool.now() - waiter.queued_at);
+        pool.waited_acquires_.record(pool.now() - waiter.queued_at);
         out.grant(std::move(waiter), std::move(l));
     }
     void operator()(const sansio::fail_waiter& a) const

@@ -17,8 +17,9 @@ struct pool_counters {
         dead_links_detected{0}, requests{0}, request_timeouts{0}, protocol_errors{0},
         late_responses{0}, unknown_messages{0}, notifies_received{0}, notifies_dropped{0},
         goaways{0}, server_errors{0}, connections_lost{0};
-    // Distributions (lock-free, no allocation: recorded on the request path).
-    histogram_recorder acquire_wait, connect_time, lease_use, ping_rtt;
+    // Distributions recorded by links (lock-free, no allocation: on the request path). The
+    // pool's own, acquire_wait and lease_use, are plain histograms under the pool lock.
+    histogram_recorder connect_time, ping_rtt;
     std::array<histogram_recorder, request_outcome_count> request_duration;
 
     void record_request(request_outcome o, std::chrono::nanoseconds took) noexcept

@@ -107,7 +107,6 @@ std::shared_ptr<link> pool_impl::lease_idle_locked(const std::source_location& s
             continue;
         }
         core_.lease_idle(*slot, now, site);
-        counters_.acquire_wait.record(std::chrono::nanoseconds::zero()); // no wait at all
         std::shared_ptr<link> l = e.spare ? std::move(e.spare) : e.owned;
         l->start_lease();
         return l;
@@ -232,7 +231,7 @@ void pool_impl::on_link_returned(link& l, std::shared_ptr<link> donor)
     const bool usable = l.usable();
     const auto returned_at = coarse_now();
     if (const auto& r = core_.records().at(l.slot()); r.held)
-        counters_.lease_use.record(returned_at - r.leased_at);
+        lease_use_.record(returned_at - r.leased_at); // under the lock: no atomics
     if (usable && e->spare && core_.return_to_idle(l.slot(), returned_at))
         return; // the common case: idle again, with its spare reference for the next lease
     core_.link_returned(l.slot(), usable, returned_at, actions_);

@@ -198,6 +198,10 @@ private:
     sansio::pool_core core_;
     sansio::pool_core::actions actions_; // scratch: the core's answer to one event
     std::vector<slot_entry> slots_;
+    // Under the lock, where they are recorded: acquires that queued (the others count as no
+    // wait at all, added when reported) and lease hold times.
+    histogram waited_acquires_;
+    histogram lease_use_;
     std::unordered_map<sansio::waiter_id, waiting_acquire> waiting_;
     std::chrono::steady_clock::time_point wake_armed_at_ =
         std::chrono::steady_clock::time_point::max();

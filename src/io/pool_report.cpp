@@ -33,9 +33,7 @@ void copy_link_counters(const pool_counters& c, pool_stats& s)
     s.goaways = get(c.goaways);
     s.server_errors = get(c.server_errors);
     s.connections_lost = get(c.connections_lost);
-    s.acquire_wait = c.acquire_wait.snapshot();
     s.connect_time = c.connect_time.snapshot();
-    s.lease_use = c.lease_use.snapshot();
     s.ping_rtt = c.ping_rtt.snapshot();
     for (std::size_t o = 0; o < request_outcome_count; ++o)
         s.request_duration[o] = c.request_duration[o].snapshot();
@@ -77,6 +75,11 @@ pool_stats pool_impl::stats() const
                 c.hold_total / static_cast<clock::rep>(c.leases_returned));
         s.lease_hold_max = duration_cast<std::chrono::microseconds>(c.hold_max);
         s.leases_held_too_long = c.leases_held_too_long;
+        // Acquires served by an idle link at hand waited for nothing: the first bucket.
+        s.acquire_wait = waited_acquires_;
+        if (c.acquires > waited_acquires_.count())
+            s.acquire_wait.add(0, c.acquires - waited_acquires_.count(), 0);
+        s.lease_use = lease_use_;
         const auto now = clock_.now();
         if (const auto* oldest = oldest_lease(core_.records()))
             s.longest_current_hold = std::max(milliseconds::zero(),
