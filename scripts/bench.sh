@@ -6,10 +6,11 @@
 #                                       program, e.g. scripts/bench.sh e2e --filter "closed 8x8"
 #                                       --quick also shortens micro and scale (smoke test)
 # Benchmarks:
-#   e2e    tether against a hand-written Boost.Asio client, the server pinned to one core
-#          (bench/e2e), plaintext and over TLS ("... tls" rows), and the cost of opening links
-#          over TLS against plaintext (the connect section): docs/bench/results.json,
-#          docs/bench/e2e.tsv and docs/bench/e2e.png
+#   e2e    tether against a hand-written Boost.Asio client and Netty's FixedChannelPool (a Java
+#          peer, plaintext rows only; skipped with a message without a JDK or the jars), the
+#          server pinned to one core (bench/e2e), plaintext and over TLS ("... tls" rows), client
+#          and server CPU per request, and the cost of opening links over TLS against plaintext
+#          (the connect section): docs/bench/results.json, docs/bench/e2e.tsv and e2e.png
 #   micro  Google Benchmark: acquire+release, closed-loop and pipelined requests, wire layer,
 #          each with allocations per operation (bench/tether_bench): docs/bench/micro.json
 #   scale  10,000 links pinged every second for 60 s, then 1,000 links under load
@@ -38,8 +39,9 @@ build_release() {
     step "release: build $*" cmake --build build/release -j"$jobs" --target "$@"
 }
 
-# plot_e2e TSV PNG: throughput and p99 per workload (TLS rows included), tether bars beside
-# raw bars.
+# plot_e2e TSV PNG: throughput, p99 and CPU per request (client, and server hatched) per
+# workload (TLS rows included), tether, raw and netty bars side by side (no netty bar where it
+# did not run: NaN in the TSV).
 plot_e2e() {
     local tsv=$1 png=$2 terminal=png subtitle
     if [ "$(grep -vc '^#' "$tsv")" -le 1 ]; then # the header only: no workload ran
@@ -50,7 +52,7 @@ plot_e2e() {
     subtitle=$(sed -n '1s/^# //p' "$tsv")
     gnuplot <<GNUPLOT
 set encoding utf8
-set terminal $terminal size 1600,1000
+set terminal $terminal size 1600,1500
 set output '$png'
 set datafile separator "\t"
 set datafile columnheaders
@@ -65,13 +67,22 @@ set format y "%g"
 set bmargin 7
 set key top right
 set logscale y
-set multiplot layout 2,1 title "tether vs hand-written Boost.Asio client — $subtitle"
+set multiplot layout 3,1 title "tether vs hand-written Boost.Asio client vs Netty FixedChannelPool — $subtitle"
 set title "Throughput (requests/s, log scale; higher is better)"
 set ylabel "req/s"
-plot '$tsv' using 2:xtic(1) title 'tether' lc rgb '#1f77b4', '' using 3 title 'raw Asio' lc rgb '#ff7f0e'
+plot '$tsv' using 2:xtic(1) title 'tether' lc rgb '#1f77b4', '' using 3 title 'raw Asio' lc rgb '#ff7f0e', \
+     '' using 6 title 'Netty' lc rgb '#2ca02c'
 set title "Latency p99 (µs, log scale; lower is better)"
 set ylabel "µs"
-plot '$tsv' using 4:xtic(1) title 'tether' lc rgb '#1f77b4', '' using 5 title 'raw Asio' lc rgb '#ff7f0e'
+plot '$tsv' using 4:xtic(1) title 'tether' lc rgb '#1f77b4', '' using 5 title 'raw Asio' lc rgb '#ff7f0e', \
+     '' using 7 title 'Netty' lc rgb '#2ca02c'
+set title "CPU per request (µs, log scale; lower is better): client, then the server (hatched)"
+set ylabel "µs/req"
+plot '$tsv' using 8:xtic(1) title 'tether' lc rgb '#1f77b4', '' using 9 title 'raw Asio' lc rgb '#ff7f0e', \
+     '' using 10 title 'Netty' lc rgb '#2ca02c', \
+     '' using 11 title 'server: tether' fs pattern 2 lc rgb '#1f77b4', \
+     '' using 12 title 'server: raw' fs pattern 2 lc rgb '#ff7f0e', \
+     '' using 13 title 'server: Netty' fs pattern 2 lc rgb '#2ca02c'
 unset multiplot
 GNUPLOT
     echo "bench: wrote $png"
@@ -79,6 +90,10 @@ GNUPLOT
 
 bench_e2e() {
     build_release tether_e2e echo_server
+    if [ ! -f build/release/bench/peers/netty/tether-netty-peer.jar ]; then
+        echo "bench: Netty peer skipped: no JDK 17 or Netty/Jackson jars when configured" \
+            "(scripts/install-deps.sh bench installs them); tether and raw still run"
+    fi
     mkdir -p docs/bench
     step "e2e: run" build/release/bench/e2e/tether_e2e \
         --json docs/bench/results.json --tsv docs/bench/e2e.tsv "${bench_args[@]}"
@@ -123,7 +138,12 @@ scale_tls() {
 }
 
 total_start=$SECONDS
-step deps scripts/install-deps.sh
+# The bench extras (JDK, Netty, Jackson: the Netty peer) when they can be installed; without
+# them the Netty peer is skipped and the rest runs.
+if ! step "deps (with bench extras)" scripts/install-deps.sh bench; then
+    echo "bench: could not install the bench extras: the Netty peer will be skipped"
+    step deps scripts/install-deps.sh
+fi
 for b in "${wanted[@]}"; do
     "bench_$b"
 done

@@ -2,6 +2,9 @@
 # Installs the Debian bookworm packages tether needs, and only those that are missing.
 # Idempotent. As root it installs; otherwise it uses sudo when available, or prints the exact
 # apt-get line to run and exits non-zero.
+#   scripts/install-deps.sh         what the build and the tests need
+#   scripts/install-deps.sh bench   that and the benchmarks' extras: a JDK and the Netty and
+#                                   Jackson jars of bench/peers/netty (scripts/bench.sh)
 set -euo pipefail
 
 packages=(
@@ -13,6 +16,15 @@ packages=(
     iproute2 util-linux procps gnuplot-nox valgrind
     prometheus prometheus-cpp-dev
 )
+
+# Only for the Netty peer of tether_e2e: the tests never need Java.
+bench_extras=(default-jdk-headless libnetty-java libjackson2-databind-java)
+
+case "${1:-}" in
+    "") ;;
+    bench) packages+=("${bench_extras[@]}") ;;
+    *) echo "usage: scripts/install-deps.sh [bench]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,15 +1,12 @@
 #include "server_process.hpp"
 
+#include "child_spawn.hpp"
+
 #include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdexcept>
 #include <string_view>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -23,45 +20,6 @@ using namespace std::chrono_literals;
 constexpr auto listening_limit = 10s; // for the "LISTENING <port>" line
 constexpr int start_attempts = 10;    // the port can be busy for a moment after a kill
 constexpr auto start_retry_pause = 200ms;
-
-/// Reads the child's first line from `fd` within `limit`; empty on EOF or timeout.
-std::string read_line(int fd, std::chrono::milliseconds limit)
-{
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    std::string line;
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0)
-            return {};
-        pollfd p{fd, POLLIN, 0};
-        const int r = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return {};
-        char c = 0;
-        const auto n = ::read(fd, &c, 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return {};
-        if (c == '\n')
-            return line;
-        line.push_back(c);
-    }
-}
-
-/// How a child ended, from its waitpid status.
-std::string describe(int status)
-{
-    if (WIFEXITED(status))
-        return "exited with status " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status))
-        return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
-               ::strsignal(WTERMSIG(status)) + ")";
-    return "ended (status " + std::to_string(status) + ")";
-}
 
 constexpr const char* reaped_elsewhere = "ended (reaped elsewhere; status unknown)";
 
@@ -90,52 +48,13 @@ std::uint16_t server_process::start_once(std::uint16_t port, std::string& why)
 {
     if (running())
         throw std::logic_error("server_process::start: already running");
-    int pipe_fds[2];
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-        why = "pipe2 failed";
-        return 0;
-    }
-    // Everything the child needs is prepared before fork: after it only async-signal-safe calls.
     std::vector<std::string> args{launch_.path, "--port", std::to_string(port)};
     args.insert(args.end(), launch_.args.begin(), launch_.args.end());
-    std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    cpu_set_t pin;
-    CPU_ZERO(&pin);
-    if (launch_.pin_cpu >= 0)
-        CPU_SET(static_cast<std::size_t>(launch_.pin_cpu), &pin);
-    rlimit files{};
-    ::getrlimit(RLIMIT_NOFILE, &files);
-    const int max_fd = files.rlim_cur == RLIM_INFINITY || files.rlim_cur > 65536
-                           ? 65536
-                           : static_cast<int>(files.rlim_cur);
-    const pid_t parent = ::getpid();
-
-    const pid_t child = ::fork();
-    if (child < 0) {
-        ::close(pipe_fds[0]);
-        ::close(pipe_fds[1]);
-        why = "fork failed";
+    const spawned_child child = spawn_with_stdout_pipe(args, launch_.pin_cpu, why);
+    if (child.pid < 0)
         return 0;
-    }
-    if (child == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent)
-            ::_exit(127);
-        ::dup2(pipe_fds[1], STDOUT_FILENO);
-        if (::close_range(3, ~0U, 0) != 0)
-            for (int fd = 3; fd < max_fd; ++fd)
-                ::close(fd);
-        if (launch_.pin_cpu >= 0)
-            ::sched_setaffinity(0, sizeof pin, &pin);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
-    ::close(pipe_fds[1]);
-    pid_ = child;
-    stdout_fd_ = pipe_fds[0];
+    pid_ = child.pid;
+    stdout_fd_ = child.stdout_fd;
     suspended_ = false;
     exit_status_ = "running";
 
@@ -234,7 +153,7 @@ bool server_process::wait_exit(std::chrono::milliseconds limit)
 
 void server_process::reaped(int status)
 {
-    exit_status_ = describe(status);
+    exit_status_ = exit_description(status);
 }
 
 void server_process::forget()

@@ -1,6 +1,7 @@
 #include "harness.hpp"
 
 #include <cmath>
+#include <ctime>
 #include <sys/resource.h>
 
 namespace tether_bench {
@@ -26,11 +27,37 @@ double quantile_us(std::vector<std::uint64_t>& ns, double q)
 
 } // namespace
 
+double per_request(double total, std::uint64_t requests)
+{
+    return requests > 0 ? total / static_cast<double>(requests) : 0;
+}
+
 double process_cpu_us()
 {
     rusage usage{};
     ::getrusage(RUSAGE_SELF, &usage);
     return to_us(usage.ru_utime) + to_us(usage.ru_stime);
+}
+
+double process_cpu_us(pid_t pid)
+{
+    // The process's CPU-time clock: utime + stime as /proc/<pid>/stat has them, without
+    // rounding to clock ticks.
+    clockid_t clock{};
+    timespec t{};
+    if (pid <= 0 || ::clock_getcpuclockid(pid, &clock) != 0 || ::clock_gettime(clock, &t) != 0)
+        return 0;
+    return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) / 1e3;
+}
+
+cpu_usage sample_cpu(pid_t server_pid)
+{
+    return {process_cpu_us(), process_cpu_us(server_pid)};
+}
+
+cpu_usage operator-(const cpu_usage& end, const cpu_usage& start)
+{
+    return {end.client_us - start.client_us, end.server_us - start.server_us};
 }
 
 void sleep_seconds(double s)
@@ -39,7 +66,7 @@ void sleep_seconds(double s)
 }
 
 run_result summarize(const std::vector<const latency_log*>& logs, std::uint64_t errors,
-                     bench_clock::duration window, double cpu_us)
+                     bench_clock::duration window, const cpu_usage& cpu)
 {
     std::vector<std::uint64_t> all;
     for (const latency_log* log : logs)
@@ -49,7 +76,8 @@ run_result summarize(const std::vector<const latency_log*>& logs, std::uint64_t 
     r.errors = errors;
     r.seconds = std::chrono::duration<double>(window).count();
     r.rps = r.seconds > 0 ? static_cast<double>(r.requests) / r.seconds : 0;
-    r.cpu_us_per_req = r.requests > 0 ? cpu_us / static_cast<double>(r.requests) : 0;
+    r.cpu_us_per_req = per_request(cpu.client_us, r.requests);
+    r.server_cpu_us_per_req = per_request(cpu.server_us, r.requests);
     r.p50_us = quantile_us(all, 0.50);
     r.p99_us = quantile_us(all, 0.99);
     r.p999_us = quantile_us(all, 0.999);

@@ -1,8 +1,10 @@
 #pragma once
 
-// The measuring loops shared by both implementations, so tether and the raw baseline are timed
-// by exactly the same code. Each run: a warm-up (unrecorded), then `seconds` of recorded
-// requests, then a stop that lets requests in flight finish (counted, inside the window).
+// The measuring loops shared by both in-process implementations, so tether and the raw baseline
+// are timed by exactly the same code (the Netty peer, another process, mirrors them). Each run: a
+// warm-up (unrecorded), then `seconds` of recorded requests, then a stop that lets requests in
+// flight finish (counted, inside the window). The CPU time of this process and of the server is
+// sampled where the window starts and ends.
 
 #include <algorithm>
 #include <atomic>
@@ -12,6 +14,7 @@
 #include <cstdint>
 #include <exception>
 #include <mutex>
+#include <sys/types.h>
 #include <thread>
 #include <vector>
 
@@ -30,7 +33,8 @@ struct run_result {
     double seconds = 0; ///< measured window, until the last request finished
     double rps = 0;
     double p50_us = 0, p99_us = 0, p999_us = 0;
-    double cpu_us_per_req = 0; ///< process user+sys CPU over the window / requests
+    double cpu_us_per_req = 0;        ///< process user+sys CPU over the window / requests
+    double server_cpu_us_per_req = 0; ///< the server's user+sys CPU over the window / requests
 };
 
 /// Per-request latencies in ns, in memory allocated and touched before the run (growing past
@@ -59,9 +63,26 @@ private:
 /// User + system CPU time of the whole process so far, in µs.
 double process_cpu_us();
 
+/// The same for process `pid` (the reference server: a child of ours), at ns resolution; 0 when
+/// pid <= 0 or its clock cannot be read.
+double process_cpu_us(pid_t pid);
+
+/// CPU time of this process (the client) and of the server: samples, or their difference.
+struct cpu_usage {
+    double client_us = 0;
+    double server_us = 0;
+};
+
+/// Both clocks now.
+cpu_usage sample_cpu(pid_t server_pid);
+cpu_usage operator-(const cpu_usage& end, const cpu_usage& start);
+
+/// total / requests, 0 without requests.
+double per_request(double total, std::uint64_t requests);
+
 /// Fills requests, rates, percentiles and CPU per request from the merged logs.
 run_result summarize(const std::vector<const latency_log*>& logs, std::uint64_t errors,
-                     bench_clock::duration window, double cpu_us);
+                     bench_clock::duration window, const cpu_usage& cpu);
 
 void sleep_seconds(double s);
 
@@ -70,8 +91,10 @@ enum phase : int { warming = 0, measuring = 1, stopping = 2 };
 } // namespace detail
 
 /// `callers` threads, each looping `request(caller_index)` (blocking; throws on failure).
+/// `server_pid`: the server whose CPU is measured too (-1: none).
 template <class Request>
-run_result closed_loop(std::size_t callers, const run_timing& timing, Request request)
+run_result closed_loop(std::size_t callers, const run_timing& timing, pid_t server_pid,
+                       Request request)
 {
     // Sized for ~200k requests/s over the run, spread across callers.
     const auto capacity =
@@ -109,7 +132,7 @@ run_result closed_loop(std::size_t callers, const run_timing& timing, Request re
             errors[i] = failed;
         });
     sleep_seconds(timing.warmup_seconds);
-    const double cpu0 = process_cpu_us();
+    const cpu_usage cpu0 = sample_cpu(server_pid);
     const auto t0 = bench_clock::now();
     phase.store(detail::measuring, std::memory_order_release);
     sleep_seconds(timing.seconds);
@@ -117,7 +140,7 @@ run_result closed_loop(std::size_t callers, const run_timing& timing, Request re
     for (auto& t : threads)
         t.join();
     const auto window = bench_clock::now() - t0;
-    const double cpu = process_cpu_us() - cpu0;
+    const cpu_usage cpu = sample_cpu(server_pid) - cpu0;
 
     std::vector<const latency_log*> merged;
     std::uint64_t failed = 0;
@@ -189,9 +212,10 @@ template <class Issue> struct slot_done {
 /// `depth` requests kept in flight: `issue(done)` sends one request and arranges for
 /// `done(bool ok)` to be called on completion (never inside `issue`). If requests are still in
 /// flight `drain_timeout` after the stop, `abort()` must make them all complete (with errors).
+/// `server_pid`: the server whose CPU is measured too (-1: none).
 template <class Issue, class Abort>
-run_result pipelined(std::size_t depth, const run_timing& timing, Issue issue, Abort abort,
-                     std::chrono::seconds drain_timeout = std::chrono::seconds(15))
+run_result pipelined(std::size_t depth, const run_timing& timing, pid_t server_pid, Issue issue,
+                     Abort abort, std::chrono::seconds drain_timeout = std::chrono::seconds(15))
 {
     const auto capacity = static_cast<std::size_t>(timing.seconds * 1'000'000) + 1024;
     detail::pipeline_state state(depth, capacity);
@@ -202,7 +226,7 @@ run_result pipelined(std::size_t depth, const run_timing& timing, Issue issue, A
             detail::slot_done<Issue>{&state, &issue, i}.send_locked(detail::warming);
     }
     sleep_seconds(timing.warmup_seconds);
-    const double cpu0 = process_cpu_us();
+    const cpu_usage cpu0 = sample_cpu(server_pid);
     const auto t0 = bench_clock::now();
     state.phase.store(detail::measuring, std::memory_order_release);
     sleep_seconds(timing.seconds);
@@ -217,7 +241,7 @@ run_result pipelined(std::size_t depth, const run_timing& timing, Issue issue, A
         }
     }
     const auto window = bench_clock::now() - t0;
-    const double cpu = process_cpu_us() - cpu0;
+    const cpu_usage cpu = sample_cpu(server_pid) - cpu0;
     return summarize({&state.log}, state.errors, window, cpu);
 }
 

@@ -1,9 +1,11 @@
-// tether_e2e: end-to-end comparison of tether with a hand-written Boost.Asio client.
+// tether_e2e: end-to-end comparison of tether with a hand-written Boost.Asio client and with
+// Netty's FixedChannelPool.
 //
 // Starts the reference server (echo_server) as a child process pinned to one core (the last,
 // like `taskset -c`), keeps itself to the other cores, then for each round runs every workload
-// on tether and on the raw baseline (bench/raw_asio_client) alternately, the order flipping each
-// round, so drift hits both:
+// on tether, on the raw baseline (bench/raw_asio_client) and on the Netty peer (bench/peers/netty,
+// a Java child process on the bench cores, plaintext rows only) one after the other, the order
+// rotating each round, so drift hits all:
 //   closed C x L   C caller threads doing blocking request/response on L connections
 //                  (tether: pool.acquire() + lease.request() per request; 64x8 makes callers wait)
 //   pipelined dD   D requests in flight on one lease / one connection, each completion sends the
@@ -12,14 +14,18 @@
 // pipelined d128 64B and closed 8x8 4KiB, against a second server child speaking TLS on test
 // certificates made for the run, pinned to the same CPU; both clients verify its certificate.
 // Per run: requests/s, latency p50/p99/p999 (send to completion), client CPU per request
-// (getrusage user+sys over the run / requests). Per workload it prints the median over rounds,
-// the tether/raw ratios and, for a TLS row, tether over TLS / tether plaintext; --json writes
-// everything for plotting.
+// (getrusage user+sys over the run / requests) and the server's CPU per request (its CPU clock
+// read where the measured window starts and ends). Per workload it prints the median over
+// rounds, the tether/raw and tether/netty ratios and, for a TLS row, tether over TLS / tether
+// plaintext; --json writes everything for plotting. The Netty peer, a JVM, gets a warm-up of at
+// least 5 s per run (its JIT; --netty-warmup); without a JDK or the jars at build time it is
+// skipped, and said so.
 // The connect section ("connect x200 plain+tls", connect_cost.hpp) opens --connect-links new
 // links per run on each implementation, plaintext and TLS: wall time and client CPU per link.
 //
 //   tether_e2e [--seconds S] [--rounds N] [--filter SUBSTR] [--quick] [--json FILE] [--tsv FILE]
 //              [--server PATH] [--server-core N] [--io-threads N] [--connect-links N] [--list]
+//              [--no-netty] [--netty-jar PATH] [--netty-warmup S]
 //   tether_e2e --quick                       smoke test: 0.3 s runs, 1 round
 //   tether_e2e --filter "closed 8x8"         the design's headline target (design.md §5)
 //   tether_e2e --filter tls                  the TLS rows and the connect section
@@ -32,6 +38,7 @@
 #include "harness.hpp"
 #include "machine.hpp"
 #include "report.hpp"
+#include "run_netty.hpp"
 #include "server_process.hpp" // bench/common
 #include "servers.hpp"
 #include "workloads.hpp"
@@ -43,6 +50,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <stdexcept>
@@ -70,11 +78,14 @@ struct options {
     unsigned io_threads = 2;
     bool list = false;
     std::size_t connect_links = 200; // 0: no connect section
+    bool no_netty = false;
+    std::string netty_jar; // "": the one built with this program
+    std::optional<double> netty_warmup;
 };
 
 constexpr std::string_view usage_text = R"(usage: tether_e2e [options]
   --seconds S        measured seconds per run (default 2)
-  --rounds N         rounds; each runs every workload on tether and raw (default 3)
+  --rounds N         rounds; each runs every workload on tether, raw and netty (default 3)
   --quick            0.3 s runs, 1 round (explicit --seconds/--rounds win)
   --filter SUBSTR    only workloads whose name contains SUBSTR (repeatable), e.g. "closed 8x8"
   --json FILE        write every row, run and the machine's description as JSON
@@ -84,6 +95,9 @@ constexpr std::string_view usage_text = R"(usage: tether_e2e [options]
   --io-threads N     io threads of both clients (default 2)
   --connect-links N  links opened per run of the connect section, 0 = skip it (default 200)
   --list             print the workload names (and the connect section's) and exit
+  --no-netty         do not run the Netty peer
+  --netty-jar PATH   tether-netty-peer.jar (default: the one built with this program)
+  --netty-warmup S   least warm-up of a Netty run, for the JVM's JIT (default 5)
 )";
 
 [[noreturn]] void usage_error(const std::string& message)
@@ -117,6 +131,14 @@ options parse(int argc, char** argv)
             std::exit(0);
         } else if (name == "--list") {
             o.list = true;
+        } else if (name == "--no-netty") {
+            o.no_netty = true;
+        } else if (name == "--netty-jar") {
+            o.netty_jar = value();
+        } else if (name == "--netty-warmup") {
+            o.netty_warmup = number<double>(name, value());
+            if (!(*o.netty_warmup >= 0 && *o.netty_warmup <= 600))
+                usage_error("--netty-warmup must be in [0, 600]");
         } else if (name == "--quick") {
             o.quick = true;
         } else if (name == "--seconds") {
@@ -161,13 +183,24 @@ bool wanted(const options& o, const std::string& name)
            });
 }
 
-std::vector<row> selected_rows(const options& o)
+std::vector<row> selected_rows(const options& o, const netty_peer& netty)
 {
     std::vector<row> rows;
     for (const workload& w : standard_workloads())
         if (wanted(o, w.name))
-            rows.push_back({w, {}, {}});
+            rows.push_back({w, {}, {}, {}, netty_skip_reason(w, netty)});
     return rows;
+}
+
+// How the Netty peer runs, or why it does not (for the report and the header).
+std::string describe(const netty_peer& netty, const run_timing& timing)
+{
+    if (!netty.skipped.empty())
+        return "skipped: " + netty.skipped;
+    char warmup[32];
+    std::snprintf(warmup, sizeof warmup, "%g", netty_warmup_seconds(netty, timing));
+    return netty.java + " -jar " + netty.jar + " (Netty FixedChannelPool, one event loop; " +
+           warmup + " s JIT warm-up per run; plaintext rows only)";
 }
 
 std::optional<connect_runs> selected_connect_section(const options& o)
@@ -203,12 +236,35 @@ void print_progress(unsigned round, unsigned rounds, const workload& w, const ch
 {
     char text[256];
     std::snprintf(text, sizeof text,
-                  "[round %u/%u] %-22s %-6s %10.0f req/s  p99 %8.1f us  cpu %6.2f us/req%s\n",
+                  "[round %u/%u] %-22s %-6s %10.0f req/s  p99 %8.1f us  cpu %6.2f us/req  srv "
+                  "%6.2f us/req%s\n",
                   round + 1, rounds, w.name.c_str(), impl, r.rps, r.p99_us, r.cpu_us_per_req,
+                  r.server_cpu_us_per_req,
                   r.errors > 0      ? "  (some requests failed)"
                   : r.requests == 0 ? "  (nothing completed in the window: machine overloaded?)"
                                     : "");
     std::cerr << text;
+}
+
+// One side of the comparison: its name, where its runs go in a row, how to run a workload.
+struct implementation {
+    const char* name;
+    std::vector<run_result> row::*runs;
+    std::function<run_result(const workload&)> run;
+};
+
+// The implementations that run row `r`, in round `round`'s order: rotated one place each round
+// (with two of them: flipped), so slow drift of the machine hits each alike.
+std::vector<const implementation*> run_order(const std::vector<implementation>& all, const row& r,
+                                             unsigned round)
+{
+    std::vector<const implementation*> order;
+    for (const implementation& impl : all)
+        if (impl.runs != &row::netty || r.netty_skipped.empty())
+            order.push_back(&impl);
+    std::rotate(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(round % order.size()),
+                order.end());
+    return order;
 }
 
 // One round of the connect section: each implementation, plaintext then TLS, the order of the
@@ -245,7 +301,9 @@ int main(int argc, char** argv)
         print_list(o);
         return 0;
     }
-    std::vector<row> rows = selected_rows(o);
+    netty_peer netty = find_netty_peer(o.netty_jar, o.no_netty);
+    netty.min_warmup_seconds = o.netty_warmup.value_or(netty.min_warmup_seconds);
+    std::vector<row> rows = selected_rows(o, netty);
     std::optional<connect_runs> connect = selected_connect_section(o);
     if (rows.empty() && !connect)
         usage_error("no workload matches the filter (see --list)");
@@ -259,6 +317,7 @@ int main(int argc, char** argv)
     context.timing.warmup_seconds = std::clamp(context.timing.seconds * 0.2, 0.05, 0.5);
     context.io_threads = o.io_threads;
     context.server = o.server;
+    context.netty = describe(netty, context.timing);
 
     try {
         // The servers get the last CPU and the benchmark the others, when there are two or more.
@@ -280,24 +339,27 @@ int main(int argc, char** argv)
                   << ", bench on CPUs " << context.bench_cpus << "; " << context.rounds
                   << " round(s) of " << context.timing.seconds << " s per run (+"
                   << context.timing.warmup_seconds << " s warm-up), " << o.io_threads
-                  << " io threads\n"
+                  << " io threads\n  netty: " << context.netty
+                  << (netty.skipped.empty() ? "" : "; tether and raw run without it") << '\n'
                   << std::flush;
 
-        const run_settings settings{servers.port(), servers.tls_port(), servers.ca_pem(),
-                                    o.io_threads, context.timing};
+        const run_settings settings{servers.port(),   servers.tls_port(), servers.ca_pem(),
+                                    o.io_threads,     context.timing,     servers.pid(),
+                                    servers.tls_pid()};
+        const std::vector<implementation> implementations{
+            {"tether", &row::tether, [&](const workload& w) { return run_tether(w, settings); }},
+            {"raw", &row::raw, [&](const workload& w) { return run_raw(w, settings); }},
+            {"netty", &row::netty,
+             [&](const workload& w) { return run_netty(w, settings, netty); }}};
         std::uint64_t errors = 0;
         for (unsigned round = 0; round < context.rounds; ++round) {
             for (row& r : rows) {
-                const auto run = [&](bool tether) {
-                    const run_result result =
-                        tether ? run_tether(r.w, settings) : run_raw(r.w, settings);
-                    (tether ? r.tether : r.raw).push_back(result);
+                for (const implementation* impl : run_order(implementations, r, round)) {
+                    const run_result result = impl->run(r.w);
+                    (r.*impl->runs).push_back(result);
                     errors += result.errors;
-                    print_progress(round, context.rounds, r.w, tether ? "tether" : "raw", result);
-                };
-                const bool tether_first = round % 2 == 0;
-                run(tether_first);
-                run(!tether_first);
+                    print_progress(round, context.rounds, r.w, impl->name, result);
+                }
             }
             if (connect)
                 run_connect_round(*connect, settings, round, context.rounds);

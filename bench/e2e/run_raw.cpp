@@ -39,7 +39,7 @@ run_result run_raw(const workload& w, const run_settings& s)
     if (!w.pipelined) {
         // One caller per connection: each owns its own. More callers: they share a free list.
         const bool owned = w.callers <= w.links;
-        r = closed_loop(w.callers, s.timing, [&](std::size_t caller) {
+        r = closed_loop(w.callers, s.timing, s.server_pid_of(w), [&](std::size_t caller) {
             if (owned)
                 client.request(caller, body);
             else
@@ -47,7 +47,7 @@ run_result run_raw(const workload& w, const run_settings& s)
         });
     } else {
         r = pipelined(
-            w.depth, s.timing,
+            w.depth, s.timing, s.server_pid_of(w),
             [&](auto done) {
                 client.async_request(0, body,
                                      [done](boost::system::error_code ec, json) { done(!ec); });

@@ -50,14 +50,14 @@ run_result run_tether(const workload& w, const run_settings& s)
 
     run_result r;
     if (!w.pipelined) {
-        r = closed_loop(w.callers, s.timing, [&](std::size_t) {
+        r = closed_loop(w.callers, s.timing, s.server_pid_of(w), [&](std::size_t) {
             tether::lease lease = pool.acquire();
             lease.request(body); // the lease goes back to the pool at the end of the scope
         });
     } else {
         tether::lease lease = pool.acquire();
         r = pipelined(
-            w.depth, s.timing,
+            w.depth, s.timing, s.server_pid_of(w),
             [&](auto done) {
                 lease.async_request(body,
                                     [done](boost::system::error_code ec, json) { done(!ec); });

@@ -24,6 +24,9 @@ public:
     std::uint16_t port() const noexcept { return plain_.port(); }
     /// 0 without the TLS server.
     std::uint16_t tls_port() const noexcept { return tls_ ? tls_->port() : 0; }
+    pid_t pid() const noexcept { return plain_.pid(); }
+    /// -1 without the TLS server.
+    pid_t tls_pid() const noexcept { return tls_ ? tls_->pid() : -1; }
     /// The CA of the TLS server's certificate ("" without it).
     const std::string& ca_pem() const noexcept { return ca_pem_; }
     /// "pid P port N" and, with TLS, "; TLS: pid P port N".

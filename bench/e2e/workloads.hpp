@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace tether_bench {
@@ -43,6 +44,11 @@ struct run_settings {
     std::string ca_pem;         ///< the CA of the TLS server's certificate
     unsigned io_threads = 2;
     run_timing timing;
+    pid_t server_pid = -1;     ///< the plaintext server's process (its CPU is measured)
+    pid_t tls_server_pid = -1; ///< the TLS server's
+
+    /// The process of the server `w` runs against.
+    pid_t server_pid_of(const workload& w) const { return w.tls ? tls_server_pid : server_pid; }
 };
 
 /// One timed run through a fresh tether pool (min = max = links), over TLS for a TLS workload
