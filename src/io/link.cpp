@@ -33,7 +33,7 @@ sansio::link_timing timing_of(const pool_config& c)
 link::link(std::shared_ptr<link_owner> owner, const link_context& context, std::uint32_t slot,
            std::uint64_t id, std::size_t endpoint_index)
     : owner_(std::move(owner)), ctx_(context), config_(context.config), slot_(slot), id_(id),
-      endpoint_index_(endpoint_index), strand_(asio::make_strand(context.io)),
+      endpoint_index_(endpoint_index), strand_(asio::make_strand(context.io.executor())),
       transport_(context.make_transport(strand_, config_)),
       timer_(context.clock.make_timer(strand_)),
       fsm_(timing_of(config_), context.clock.now(),
@@ -94,10 +94,9 @@ void link::schedule_drain()
                        with_handler_memory([self = shared_from_this()] { self->drain_inbox(); }));
         return;
     }
-    asio::post(ctx_.io, with_handler_memory([self = shared_from_this()] {
-                   asio::dispatch(self->strand_,
-                                  with_handler_memory([self] { self->drain_inbox(); }));
-               }));
+    ctx_.io.post(with_handler_memory([self = shared_from_this()] {
+        asio::dispatch(self->strand_, with_handler_memory([self] { self->drain_inbox(); }));
+    }));
 }
 
 // Strand only. Also called before anything that must see every request submitted so far (a
@@ -172,8 +171,7 @@ void link::watch_cancellation(std::uint64_t id, request_op& op)
         if (!l)
             return;
         // After shutdown the io threads are gone and the request long completed: nothing to do.
-        const asio::executor_work_guard<asio::io_context::executor_type> keep(
-            l->ctx_.io.get_executor());
+        const asio::any_io_executor keep = l->ctx_.io.tracked_executor();
         if (!l->ctx_.io.stopped())
             asio::post(l->strand_, [l, id] { l->cancel_request(id); });
     });

@@ -20,7 +20,7 @@
 
 #include <tether/config.hpp>
 
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/strand.hpp>
 #include <nlohmann/json.hpp>
 
@@ -38,7 +38,7 @@ class drain_overrun;
 
 class link final : public transport_user, public std::enable_shared_from_this<link> {
 public:
-    using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+    using strand_type = boost::asio::strand<boost::asio::any_io_executor>;
     using request_op = pending_op<nlohmann::json>;
 
     /// `slot`: the pool's index of this link (fixed for its life).

@@ -8,7 +8,7 @@
 
 #include <tether/config.hpp>
 
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -21,7 +21,7 @@ namespace tether::detail {
 
 class notify_dispatcher {
 public:
-    notify_dispatcher(boost::asio::io_context& io, const pool_config& config,
+    notify_dispatcher(const boost::asio::any_io_executor& io, const pool_config& config,
                       pool_counters& counters, pool_log& log)
         : strand_(boost::asio::make_strand(io)), config_(config), counters_(counters), log_(log)
     {
@@ -48,7 +48,7 @@ public:
     }
 
 private:
-    boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+    boost::asio::strand<boost::asio::any_io_executor> strand_;
     const pool_config& config_;
     pool_counters& counters_;
     pool_log& log_;
