@@ -64,10 +64,8 @@ public:
     pending_op(handler_type handler, const io_runner& io,
                completion_mode mode = completion_mode::posted)
         : mode_(mode), slot_(handler.get_cancellation_slot()),
-          work_(boost::asio::prefer(boost::asio::get_associated_executor(handler, io.executor()),
-                                    boost::asio::execution::outstanding_work.tracked)),
-          stoppable_(io.scheduler()), own_(io.own_context()), io_work_(io.tracked_executor()),
-          handler_(std::move(handler))
+          work_(tracked_executor_of(handler, io)), stoppable_(io.scheduler()),
+          own_(io.own_context()), io_work_(io.tracked_executor()), handler_(std::move(handler))
     {
     }
     pending_op(pending_op&&) = default;
@@ -116,6 +114,20 @@ public:
     }
 
 private:
+    // The handler's own executor, or the pool's, counting work. The pool's is passed typed
+    // when it is an io_context's (the usual case): erased, it would not fit in the small
+    // buffer of any_completion_executor and cost an allocation per operation.
+    static boost::asio::any_completion_executor tracked_executor_of(const handler_type& handler,
+                                                                    const io_runner& io)
+    {
+        using boost::asio::execution::outstanding_work;
+        if (const auto* typed = io.executor().target<boost::asio::io_context::executor_type>())
+            return boost::asio::prefer(boost::asio::get_associated_executor(handler, *typed),
+                                       outstanding_work.tracked);
+        return boost::asio::prefer(boost::asio::get_associated_executor(handler, io.executor()),
+                                   outstanding_work.tracked);
+    }
+
     completion_mode mode_;
     boost::asio::cancellation_slot slot_;
     boost::asio::any_completion_executor work_;

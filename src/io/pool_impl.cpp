@@ -68,10 +68,12 @@ pool_impl::pool_impl(pool_config config, pool_seams s)
                                                    transport_for(std::move(s.make_transport), tls_),
                                                    log_,
                                                    events_},
-      strand_(asio::make_strand(runner_.executor())), clock_(link_context_.clock),
-      real_clock_(&clock_ == &steady_clock_service()), wake_timer_(clock_.make_timer(strand_)),
-      drain_timer_(clock_.make_timer(strand_)), health_timer_(clock_.make_timer(strand_)),
-      notifies_(runner_.executor(), config_, counters_, log_),
+      strand_(runner_), clock_(link_context_.clock),
+      real_clock_(&clock_ == &steady_clock_service()),
+      wake_timer_(clock_.make_timer(strand_.executor())),
+      drain_timer_(clock_.make_timer(strand_.executor())),
+      health_timer_(clock_.make_timer(strand_.executor())),
+      notifies_(runner_, config_, counters_, log_),
       core_(limits_of(config_), config_.endpoints.size(), random_seed(), clock_.now())
 {
 }
@@ -89,7 +91,7 @@ void pool_impl::start()
         core_.start(now(), actions_);
         translate_locked(out);
     }
-    asio::post(strand_, [self = shared_from_this()] { self->arm_health_timer(); });
+    strand_.post([self = shared_from_this()] { self->arm_health_timer(); });
 }
 
 // ---- acquire ------------------------------------------------------------------------------------
@@ -280,7 +282,7 @@ void pool_impl::note_wake_locked()
     if (at >= wake_armed_at_)
         return;
     wake_armed_at_ = at;
-    asio::post(strand_, [self = shared_from_this(), at] { self->arm_wake_timer(at); });
+    strand_.post([self = shared_from_this(), at] { self->arm_wake_timer(at); });
 }
 
 void pool_impl::arm_wake_timer(clock::time_point at)
@@ -362,7 +364,7 @@ void pool_impl::begin_shutdown(std::chrono::milliseconds drain)
         return;
     // finish() is posted to the pool strand once the last link is gone; it cancels the drain
     // deadline, or finds `finished_` set and the deadline is never armed.
-    asio::post(strand_, [self = shared_from_this(), links = std::move(links), drain]() mutable {
+    strand_.post([self = shared_from_this(), links = std::move(links), drain]() mutable {
         if (self->finished_)
             return; // every link closed before this ran
         self->drain_timer_->arm(self->now() + drain, [self, links = std::move(links), drain] {

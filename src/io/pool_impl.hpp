@@ -18,6 +18,7 @@
 #include "io/flight_recorder.hpp"
 #include "io/health_registry.hpp"
 #include "io/io_runner.hpp"
+#include "io/io_strand.hpp"
 #include "io/link_owner.hpp"
 #include "io/notify_dispatcher.hpp"
 #include "io/pool_counters.hpp"
@@ -181,7 +182,7 @@ private:
     flight_recorder events_; // recent link events per endpoint
     io_runner runner_;       // before everything that uses its io_context, so destroyed after them
     link_context link_context_;
-    boost::asio::strand<boost::asio::any_io_executor> strand_; // pool timers
+    io_strand strand_; // pool timers
     clock_service& clock_;
     const bool real_clock_;                        // clock_ is steady_clock_service()
     std::unique_ptr<deadline_timer> wake_timer_;   // the core's next_wake()
