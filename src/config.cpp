@@ -156,6 +156,13 @@ void validate_sizes(const pool_config& config)
     if (config.io_threads < 1) {
         fail("io_threads", "must be >= 1, got 0");
     }
+    if (config.executor) {
+        if (!*config.executor)
+            fail("executor", "must not be an empty executor");
+        if (config.io_threads != default_io_threads())
+            fail("io_threads", "must be left unset with executor(): the pool runs on the "
+                               "application's executor and starts no threads");
+    }
 }
 
 // Timeouts: every one > 0 and bounded.
@@ -285,7 +292,8 @@ nlohmann::json to_json(const pool_config& config)
         {"endpoints", std::move(endpoints)},
         {"min_connections", config.min_connections},
         {"max_connections", config.max_connections},
-        {"io_threads", config.io_threads},
+        {"io_threads", config.executor ? 0u : config.io_threads},
+        {"executor", config.executor ? "application's" : "own io threads"},
         {"acquire_timeout_ms", config.acquire_timeout.count()},
         {"max_waiters", config.max_waiters},
         {"connect_timeout_ms", config.connect_timeout.count()},

@@ -34,7 +34,7 @@ void start_acquire(const std::shared_ptr<pool_anchor>& anchor, acquire_handler h
         return;
     }
     pool_impl& impl = *anchor->impl;
-    pool_impl::acquire_op op(std::move(handler), impl.io_context().get_executor(), mode);
+    pool_impl::acquire_op op(std::move(handler), impl.io(), mode);
     if (impl.closed()) {
         std::move(op).complete_detached(make_error_code(errc::pool_closed), lease{});
         return;
@@ -60,7 +60,7 @@ void start_request(const std::shared_ptr<pool_anchor>& anchor, const std::shared
         return;
     }
     pool_impl& impl = *anchor->impl;
-    link::request_op op(std::move(handler), impl.io_context().get_executor(), mode);
+    link::request_op op(std::move(handler), impl.io(), mode);
     if (impl.closed()) {
         if (holds_lease)
             l->hold_release();
@@ -99,8 +99,8 @@ struct pool_request_op : std::enable_shared_from_this<pool_request_op> {
     static constexpr int max_attempts = 3;
 
     pool_request_op(std::shared_ptr<pool_anchor> a, nlohmann::json b, link::request_op o,
-                    std::source_location s, boost::asio::io_context::executor_type ex)
-        : anchor(std::move(a)), body(std::move(b)), op(std::move(o)), site(s), io(ex)
+                    std::source_location s, boost::asio::any_io_executor ex)
+        : anchor(std::move(a)), body(std::move(b)), op(std::move(o)), site(s), io(std::move(ex))
     {
     }
 
@@ -190,7 +190,7 @@ struct pool_request_op : std::enable_shared_from_this<pool_request_op> {
     nlohmann::json body;
     link::request_op op;
     std::source_location site;
-    boost::asio::io_context::executor_type io;
+    boost::asio::any_io_executor io; // the pool's
     std::mutex mutex;
     asio::cancellation_signal stage_signal; // guarded by mutex
     bool cancelled = false;                 // guarded by mutex
@@ -209,13 +209,13 @@ void start_pool_request(const std::shared_ptr<pool_anchor>& anchor, const nlohma
         return;
     }
     pool_impl& impl = *anchor->impl;
-    link::request_op op(std::move(handler), impl.io_context().get_executor(), mode);
+    link::request_op op(std::move(handler), impl.io(), mode);
     if (impl.closed()) {
         std::move(op).complete_detached(make_error_code(errc::pool_closed), nullptr);
         return;
     }
-    auto request = std::make_shared<pool_request_op>(anchor, body, std::move(op), site,
-                                                     impl.io_context().get_executor());
+    auto request =
+        std::make_shared<pool_request_op>(anchor, body, std::move(op), site, impl.io().executor());
     request->watch_cancellation();
     request->start();
 }
@@ -337,6 +337,9 @@ void pool::shutdown() const
 
 pool pool_builder::build() const
 {
+    if (config_.executor && io_threads_set_)
+        throw config_error("io_threads", "must be left unset with executor(): the pool runs on "
+                                         "the application's executor and starts no threads");
     pool_config c = config_;
     validate(c);
     auto impl = std::make_shared<detail::pool_impl>(std::move(c));

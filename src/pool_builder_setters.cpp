@@ -35,6 +35,13 @@ pool_builder& pool_builder::max_connections(std::size_t n)
 pool_builder& pool_builder::io_threads(unsigned n)
 {
     config_.io_threads = n;
+    io_threads_set_ = true;
+    return *this;
+}
+
+pool_builder& pool_builder::executor(boost::asio::any_io_executor ex)
+{
+    config_.executor = std::move(ex);
     return *this;
 }
 

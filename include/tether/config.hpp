@@ -4,6 +4,7 @@
 #include <tether/observer.hpp>
 #include <tether/tls.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -82,6 +83,9 @@ struct pool_config {
     std::size_t min_connections = 1;            ///< opened at build() and kept open
     std::size_t max_connections = 16;           ///< >= 1 and >= min_connections
     unsigned io_threads = default_io_threads(); ///< threads running the pool's io_context; >= 1
+    /// Run on the application's executor instead (strands, timers and sockets made on it; the
+    /// pool starts no threads). io_threads must then be left at its default.
+    std::optional<boost::asio::any_io_executor> executor;
     std::chrono::milliseconds acquire_timeout{30'000};
     std::size_t max_waiters = 1024; ///< callers allowed to wait in acquire at once
     std::chrono::milliseconds connect_timeout{5'000}; ///< resolve + TCP + TLS + proving ping/pong

@@ -27,7 +27,17 @@ public:
     pool_builder& endpoint(std::string host, std::uint16_t port);
     pool_builder& min_connections(std::size_t n);
     pool_builder& max_connections(std::size_t n);
+    /// Threads running the pool's own io_context; default: the hardware threads (at least 1).
     pool_builder& io_threads(unsigned n);
+    /// Runs the pool on the application's executor (an io_context's, a thread_pool's, a
+    /// strand's...): strands, timers and sockets are made on it and the pool starts no threads.
+    /// Handlers without an associated executor of their own run there. Blocking calls (acquire,
+    /// request) from a thread running an io_context or thread_pool executor fail with
+    /// would_block_io_thread; shutdown() there starts the shutdown and returns, elsewhere it
+    /// waits for the drain that executor runs (at most drain_timeout + 2 s). The pool's timers
+    /// keep the executor's context busy until the pool is shut down. With io_threads() set:
+    /// config_error at build().
+    pool_builder& executor(boost::asio::any_io_executor ex);
     pool_builder& acquire_timeout(std::chrono::milliseconds d);
     pool_builder& max_waiters(std::size_t n);
     pool_builder& connect_timeout(std::chrono::milliseconds d);
@@ -93,6 +103,7 @@ public:
 
 private:
     pool_config config_;
+    bool io_threads_set_ = false; // io_threads() called: refused together with executor()
 };
 
 } // namespace tether

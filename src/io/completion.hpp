@@ -11,9 +11,11 @@
 // until the stack overflows), so this type is move-constructible only.
 
 #include "io/detached_runner.hpp"
+#include "io/io_runner.hpp"
 
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_allocator.hpp>
@@ -58,13 +60,12 @@ template <class T> class pending_op {
 public:
     using handler_type = boost::asio::any_completion_handler<void(boost::system::error_code, T)>;
 
-    /// `fallback` runs handlers that have no associated executor of their own.
-    pending_op(handler_type handler, boost::asio::io_context::executor_type fallback,
+    /// `io` runs handlers that have no associated executor of their own.
+    pending_op(handler_type handler, const io_runner& io,
                completion_mode mode = completion_mode::posted)
         : mode_(mode), slot_(handler.get_cancellation_slot()),
-          work_(boost::asio::prefer(boost::asio::get_associated_executor(handler, fallback),
-                                    boost::asio::execution::outstanding_work.tracked)),
-          io_work_(fallback), fallback_(std::move(fallback)), handler_(std::move(handler))
+          work_(tracked_executor_of(handler, io)), stoppable_(io.scheduler()),
+          own_(io.own_context()), io_work_(io.tracked_executor()), handler_(std::move(handler))
     {
     }
     pending_op(pending_op&&) = default;
@@ -82,7 +83,7 @@ public:
             std::move(handler_)(ec, std::move(value));
             return;
         }
-        if (fallback_.context().stopped()) {
+        if (stoppable_ && stoppable_->stopped()) {
             // Created after the pool's io threads were gone: nobody would run the post.
             std::move(*this).complete_detached(ec, std::move(value));
             return;
@@ -91,15 +92,18 @@ public:
         // an io thread it runs on this same thread once the current handler returns (a
         // continuation), instead of waking another io thread for it. The queued operation's
         // memory comes from the handler's associated allocator (taken before the handler
-        // moves; it stays valid while the handler lives).
+        // moves; it stays valid while the handler lives) when the pool runs its own
+        // io_context; an application's executor is type-erased and allocates as it likes.
         auto alloc = handler_.get_allocator();
-        boost::asio::defer(fallback_,
-                           boost::asio::bind_executor(
-                               std::move(work_),
-                               boost::asio::bind_allocator(alloc, [h = std::move(handler_), ec,
-                                                                   v = std::move(value)]() mutable {
-                                   std::move(h)(ec, std::move(v));
-                               })));
+        auto queued = boost::asio::bind_executor(
+            std::move(work_), boost::asio::bind_allocator(alloc, [h = std::move(handler_), ec,
+                                                                  v = std::move(value)]() mutable {
+                std::move(h)(ec, std::move(v));
+            }));
+        if (own_)
+            boost::asio::defer(own_->get_executor(), std::move(queued));
+        else
+            boost::asio::defer(io_work_, std::move(queued));
     }
 
     /// For completions after the pool's io threads are gone: dispatched to the handler's own
@@ -110,11 +114,28 @@ public:
     }
 
 private:
+    // The handler's own executor, or the pool's, counting work. The pool's is passed typed
+    // when it is an io_context's (the usual case): erased, it would not fit in the small
+    // buffer of any_completion_executor and cost an allocation per operation.
+    static boost::asio::any_completion_executor tracked_executor_of(const handler_type& handler,
+                                                                    const io_runner& io)
+    {
+        using boost::asio::execution::outstanding_work;
+        if (const auto* typed = io.executor().target<boost::asio::io_context::executor_type>())
+            return boost::asio::prefer(boost::asio::get_associated_executor(handler, *typed),
+                                       outstanding_work.tracked);
+        return boost::asio::prefer(boost::asio::get_associated_executor(handler, io.executor()),
+                                   outstanding_work.tracked);
+    }
+
     completion_mode mode_;
     boost::asio::cancellation_slot slot_;
     boost::asio::any_completion_executor work_;
-    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> io_work_;
-    boost::asio::io_context::executor_type fallback_;
+    // The scheduler of the pool's own io_context (kept alive by io_work_: the io threads own
+    // the pool) or of the application's; null for an executor that cannot be asked.
+    boost::asio::detail::scheduler* stoppable_;
+    boost::asio::io_context* own_;         // the pool's own io_context, alive as long as io_work_
+    boost::asio::any_io_executor io_work_; // tracked: the pool's io threads keep running
     handler_type handler_;
 };
 

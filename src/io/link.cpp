@@ -33,9 +33,9 @@ sansio::link_timing timing_of(const pool_config& c)
 link::link(std::shared_ptr<link_owner> owner, const link_context& context, std::uint32_t slot,
            std::uint64_t id, std::size_t endpoint_index)
     : owner_(std::move(owner)), ctx_(context), config_(context.config), slot_(slot), id_(id),
-      endpoint_index_(endpoint_index), strand_(asio::make_strand(context.io)),
-      transport_(context.make_transport(strand_, config_)),
-      timer_(context.clock.make_timer(strand_)),
+      endpoint_index_(endpoint_index), strand_(context.io),
+      transport_(context.make_transport(strand_.executor(), config_)),
+      timer_(context.clock.make_timer(strand_.executor())),
       fsm_(timing_of(config_), context.clock.now(),
            (context.seed ^ (id * 0x9e3779b97f4a7c15ULL)) | 1),
       decoder_(config_.max_frame_size)
@@ -46,7 +46,7 @@ link::~link() = default;
 
 void link::start()
 {
-    asio::post(strand_, [self = shared_from_this()] { self->do_connect(); });
+    strand_.post([self = shared_from_this()] { self->do_connect(); });
 }
 
 // ---- connect and prove ------------------------------------------------------------------------
@@ -90,14 +90,12 @@ void link::submit_request(std::uint64_t id, std::string_view frame, request_op o
 void link::schedule_drain()
 {
     if (ctx_.running_in_io_thread()) {
-        asio::dispatch(strand_,
-                       with_handler_memory([self = shared_from_this()] { self->drain_inbox(); }));
+        strand_.dispatch(with_handler_memory([self = shared_from_this()] { self->drain_inbox(); }));
         return;
     }
-    asio::post(ctx_.io, with_handler_memory([self = shared_from_this()] {
-                   asio::dispatch(self->strand_,
-                                  with_handler_memory([self] { self->drain_inbox(); }));
-               }));
+    ctx_.io.post(with_handler_memory([self = shared_from_this()] {
+        self->strand_.dispatch(with_handler_memory([self] { self->drain_inbox(); }));
+    }));
 }
 
 // Strand only. Also called before anything that must see every request submitted so far (a
@@ -172,10 +170,9 @@ void link::watch_cancellation(std::uint64_t id, request_op& op)
         if (!l)
             return;
         // After shutdown the io threads are gone and the request long completed: nothing to do.
-        const asio::executor_work_guard<asio::io_context::executor_type> keep(
-            l->ctx_.io.get_executor());
+        const asio::any_io_executor keep = l->ctx_.io.tracked_executor();
         if (!l->ctx_.io.stopped())
-            asio::post(l->strand_, [l, id] { l->cancel_request(id); });
+            l->strand_.post([l, id] { l->cancel_request(id); });
     });
 }
 
@@ -339,7 +336,7 @@ void link::on_init_response(const nlohmann::json& body, const error_code& ec)
 
 void link::drain(error_code reason)
 {
-    asio::dispatch(strand_, [self = shared_from_this(), reason] {
+    strand_.dispatch([self = shared_from_this(), reason] {
         self->drain_inbox(); // requests submitted before the drain are still served
         self->shutting_down_ = self->shutting_down_ || reason == errc::pool_closed;
         const auto action = self->fsm_.on_drain(self->requests_.size(), reason);
@@ -350,7 +347,7 @@ void link::drain(error_code reason)
 
 void link::force_close(error_code reason, std::shared_ptr<drain_overrun> overrun)
 {
-    asio::dispatch(strand_, [self = shared_from_this(), reason, overrun = std::move(overrun)] {
+    strand_.dispatch([self = shared_from_this(), reason, overrun = std::move(overrun)] {
         self->drain_inbox(); // requests submitted before the close fail with its reason
         if (overrun && self->fsm_.state() != sansio::link_state::closed)
             overrun->count(self->requests_.size());

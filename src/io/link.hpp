@@ -9,6 +9,7 @@
 #include "io/clock_service.hpp"
 #include "io/completion.hpp"
 #include "io/health_registry.hpp"
+#include "io/io_strand.hpp"
 #include "io/link_owner.hpp"
 #include "io/request_inbox.hpp"
 #include "io/transport.hpp"
@@ -20,7 +21,7 @@
 
 #include <tether/config.hpp>
 
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/strand.hpp>
 #include <nlohmann/json.hpp>
 
@@ -38,7 +39,6 @@ class drain_overrun;
 
 class link final : public transport_user, public std::enable_shared_from_this<link> {
 public:
-    using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
     using request_op = pending_op<nlohmann::json>;
 
     /// `slot`: the pool's index of this link (fixed for its life).
@@ -167,7 +167,7 @@ private:
     const std::uint64_t id_;
     const std::size_t endpoint_index_;
 
-    strand_type strand_;
+    io_strand strand_;
     std::unique_ptr<transport> transport_;
     std::unique_ptr<deadline_timer> timer_; // the connect deadline and request deadlines
     clock::time_point timer_armed_at_ = clock::time_point::max();

@@ -62,7 +62,7 @@ void link::on_timer()
 void link::post_health_check(std::shared_ptr<link> l)
 {
     auto& strand = l->strand_;
-    asio::post(strand, [self = std::move(l)] { self->check_health(); });
+    strand.post([self = std::move(l)] { self->check_health(); });
 }
 
 void link::check_health()
@@ -97,7 +97,7 @@ bool link::proof_of_life(clock::time_point now)
     if (overdue_rechecked_)
         return true; // already looked again: the verdict stands
     overdue_rechecked_ = true;
-    asio::post(strand_, [self = shared_from_this()] { self->check_health(); });
+    strand_.post([self = shared_from_this()] { self->check_health(); });
     return false;
 }
 

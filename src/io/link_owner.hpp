@@ -7,13 +7,13 @@
 #include "io/clock_service.hpp"
 #include "io/flight_recorder.hpp"
 #include "io/health_registry.hpp"
+#include "io/io_runner.hpp"
 #include "io/pool_counters.hpp"
 #include "io/pool_log.hpp"
 #include "io/transport.hpp"
 
 #include <tether/config.hpp>
 
-#include <boost/asio/io_context.hpp>
 #include <boost/system/error_code.hpp>
 #include <nlohmann/json.hpp>
 
@@ -31,7 +31,7 @@ class link;
 struct link_context {
     const pool_config& config;
     pool_counters& counters;
-    boost::asio::io_context& io;
+    io_runner& io;                    ///< where the link's strand and timers live
     health_registry<link>& health;    ///< proven links enrol for the pool's health tick
     std::uint64_t seed;               ///< mixed into each link's ping-jitter seed
     clock_service& clock;             ///< time and timers (a manual clock in tests)
@@ -47,10 +47,7 @@ struct link_context {
         if (auto* obs = observer())
             log.run_guarded("observer threw", [&] { call(*obs); });
     }
-    bool running_in_io_thread() const noexcept
-    {
-        return io.get_executor().running_in_this_thread();
-    }
+    bool running_in_io_thread() const noexcept { return io.running_in_io_thread(); }
 };
 
 /// Events a link reports to its pool, each from the link's strand except on_link_returned

@@ -3,14 +3,11 @@
 // Delivers server notifies to the application's handler, one call at a time on a strand of
 // their own, through a bounded queue: a flood is dropped and counted, never stalls a link.
 
+#include "io/io_strand.hpp"
 #include "io/pool_counters.hpp"
 #include "io/pool_log.hpp"
 
 #include <tether/config.hpp>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -21,9 +18,9 @@ namespace tether::detail {
 
 class notify_dispatcher {
 public:
-    notify_dispatcher(boost::asio::io_context& io, const pool_config& config,
-                      pool_counters& counters, pool_log& log)
-        : strand_(boost::asio::make_strand(io)), config_(config), counters_(counters), log_(log)
+    notify_dispatcher(const io_runner& io, const pool_config& config, pool_counters& counters,
+                      pool_log& log)
+        : strand_(io), config_(config), counters_(counters), log_(log)
     {
     }
 
@@ -41,14 +38,14 @@ public:
             });
             return;
         }
-        boost::asio::post(strand_, [this, keep = std::move(keep_alive), body = std::move(body)] {
+        strand_.post([this, keep = std::move(keep_alive), body = std::move(body)] {
             log_.run_guarded("on_notify handler threw", [&] { config_.on_notify(body); });
             queued_.fetch_sub(1, std::memory_order_acq_rel);
         });
     }
 
 private:
-    boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+    io_strand strand_;
     const pool_config& config_;
     pool_counters& counters_;
     pool_log& log_;

@@ -139,7 +139,7 @@ void pool_impl::deferred::perform()
     for (auto& m : w.logs)
         pool_.log_.write(m.kind, m.endpoint, m.make_text);
     if (w.finished)
-        boost::asio::post(pool_.strand_, [self = pool_.shared_from_this()] { self->finish(); });
+        pool_.strand_.post([self = pool_.shared_from_this()] { self->finish(); });
     // work_ goes next: the anchors of failed waiters, then the references let go.
 }
 

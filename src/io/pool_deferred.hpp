@@ -92,7 +92,7 @@ private:
         std::vector<std::shared_ptr<link>> dropped;
         // The link may close and the pool finish before a start or drain is queued: the io
         // threads must not run out of work (and exit) until it is.
-        std::optional<boost::asio::executor_work_guard<io_runner::executor_type>> keep_running;
+        std::optional<boost::asio::any_io_executor> keep_running; // tracked
         bool finished = false;
     };
     pending& work(bool keep_running = false)
@@ -100,7 +100,7 @@ private:
         if (!work_)
             work_ = std::make_unique<pending>();
         if (keep_running && !work_->keep_running)
-            work_->keep_running.emplace(pool_.runner_.context().get_executor());
+            work_->keep_running.emplace(pool_.runner_.tracked_executor());
         return *work_;
     }
     void perform();

@@ -34,6 +34,14 @@ sansio::pool_limits limits_of(const pool_config& c)
     return l;
 }
 
+// The application's executor when one was given, else io threads of the pool's own.
+io_runner make_runner(const pool_config& c)
+{
+    if (c.executor)
+        return io_runner(*c.executor);
+    return io_runner(c.io_threads);
+}
+
 std::uint64_t random_seed()
 {
     std::random_device seed;
@@ -51,19 +59,21 @@ pool_anchor::~pool_anchor()
 pool_impl::pool_impl(pool_config config, pool_seams s)
     : config_(std::move(config)), tls_(tls_source_for(config_)),
       log_(config_, s.clock ? *s.clock : steady_clock_service()), events_(config_.endpoints.size()),
-      runner_(config_.io_threads), link_context_{config_,
-                                                 counters_,
-                                                 runner_.context(),
-                                                 health_,
-                                                 random_seed(),
-                                                 s.clock ? *s.clock : steady_clock_service(),
-                                                 transport_for(std::move(s.make_transport), tls_),
-                                                 log_,
-                                                 events_},
-      strand_(asio::make_strand(runner_.context())), clock_(link_context_.clock),
-      real_clock_(&clock_ == &steady_clock_service()), wake_timer_(clock_.make_timer(strand_)),
-      drain_timer_(clock_.make_timer(strand_)), health_timer_(clock_.make_timer(strand_)),
-      notifies_(runner_.context(), config_, counters_, log_),
+      runner_(make_runner(config_)), link_context_{config_,
+                                                   counters_,
+                                                   runner_,
+                                                   health_,
+                                                   random_seed(),
+                                                   s.clock ? *s.clock : steady_clock_service(),
+                                                   transport_for(std::move(s.make_transport), tls_),
+                                                   log_,
+                                                   events_},
+      strand_(runner_), clock_(link_context_.clock),
+      real_clock_(&clock_ == &steady_clock_service()),
+      wake_timer_(clock_.make_timer(strand_.executor())),
+      drain_timer_(clock_.make_timer(strand_.executor())),
+      health_timer_(clock_.make_timer(strand_.executor())),
+      notifies_(runner_, config_, counters_, log_),
       core_(limits_of(config_), config_.endpoints.size(), random_seed(), clock_.now())
 {
 }
@@ -81,7 +91,7 @@ void pool_impl::start()
         core_.start(now(), actions_);
         translate_locked(out);
     }
-    asio::post(strand_, [self = shared_from_this()] { self->arm_health_timer(); });
+    strand_.post([self = shared_from_this()] { self->arm_health_timer(); });
 }
 
 // ---- acquire ------------------------------------------------------------------------------------
@@ -272,7 +282,7 @@ void pool_impl::note_wake_locked()
     if (at >= wake_armed_at_)
         return;
     wake_armed_at_ = at;
-    asio::post(strand_, [self = shared_from_this(), at] { self->arm_wake_timer(at); });
+    strand_.post([self = shared_from_this(), at] { self->arm_wake_timer(at); });
 }
 
 void pool_impl::arm_wake_timer(clock::time_point at)
@@ -326,7 +336,9 @@ void pool_impl::on_health_tick()
 
 void pool_impl::shutdown(std::chrono::milliseconds drain)
 {
-    runner_.shutdown([&] { begin_shutdown(drain); });
+    // On an external executor a caller elsewhere waits for the drain it runs: at most the drain,
+    // the close grace after it (<= 1 s) and a second to spare, should nobody run it.
+    runner_.shutdown([&] { begin_shutdown(drain); }, drain + std::chrono::seconds(2));
 }
 
 void pool_impl::begin_shutdown(std::chrono::milliseconds drain)
@@ -334,8 +346,7 @@ void pool_impl::begin_shutdown(std::chrono::milliseconds drain)
     std::vector<std::shared_ptr<link>> links;
     // Links may close by themselves (the server died) and the pool finish before the posts
     // below are queued; work held from before `closed_` is set keeps the io threads until then.
-    const asio::executor_work_guard<io_runner::executor_type> keep_running(
-        runner_.context().get_executor());
+    const asio::any_io_executor keep_running = runner_.tracked_executor();
     {
         deferred out(*this);
         std::lock_guard lock(mutex_);
@@ -353,7 +364,7 @@ void pool_impl::begin_shutdown(std::chrono::milliseconds drain)
         return;
     // finish() is posted to the pool strand once the last link is gone; it cancels the drain
     // deadline, or finds `finished_` set and the deadline is never armed.
-    asio::post(strand_, [self = shared_from_this(), links = std::move(links), drain]() mutable {
+    strand_.post([self = shared_from_this(), links = std::move(links), drain]() mutable {
         if (self->finished_)
             return; // every link closed before this ran
         self->drain_timer_->arm(self->now() + drain, [self, links = std::move(links), drain] {

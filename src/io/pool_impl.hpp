@@ -18,6 +18,7 @@
 #include "io/flight_recorder.hpp"
 #include "io/health_registry.hpp"
 #include "io/io_runner.hpp"
+#include "io/io_strand.hpp"
 #include "io/link_owner.hpp"
 #include "io/notify_dispatcher.hpp"
 #include "io/pool_counters.hpp"
@@ -75,7 +76,9 @@ public:
 
     const pool_config& config() const noexcept { return config_; }
     pool_counters& counters() noexcept { return counters_; }
-    boost::asio::io_context& io_context() noexcept { return runner_.context(); }
+    const io_runner& io() const noexcept { return runner_; }
+    /// The own io_context (driver tests poll it, with io_threads 0); null on an external one.
+    boost::asio::io_context* own_io_context() const noexcept { return runner_.own_context(); }
     bool closed() const noexcept override { return closed_.load(std::memory_order_acquire); }
     bool running_in_io_thread() const noexcept { return runner_.running_in_io_thread(); }
 
@@ -179,7 +182,7 @@ private:
     flight_recorder events_; // recent link events per endpoint
     io_runner runner_;       // before everything that uses its io_context, so destroyed after them
     link_context link_context_;
-    boost::asio::strand<io_runner::executor_type> strand_; // pool timers
+    io_strand strand_; // pool timers
     clock_service& clock_;
     const bool real_clock_;                        // clock_ is steady_clock_service()
     std::unique_ptr<deadline_timer> wake_timer_;   // the core's next_wake()

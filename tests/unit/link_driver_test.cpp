@@ -81,7 +81,7 @@ protected:
     {
         log.emplace(config, clock);
         context.emplace(tether::detail::link_context{
-            config, counters, io, health, 42, clock,
+            config, counters, runner, health, 42, clock,
             tether::test::fake_transport_factory(wires, made), *log, events});
         l = std::make_shared<link>(owner, *context, 0, 1, 0);
         l->start();
@@ -125,7 +125,7 @@ protected:
                 result->ec = ec;
                 result->value = std::move(v);
             },
-            io.get_executor());
+            runner);
         l->hold_add();
         l->submit_request(id, frame, std::move(op));
         run();
@@ -151,6 +151,7 @@ protected:
     tether::pool_config config;
     tether::detail::pool_counters counters;
     boost::asio::io_context io;
+    tether::detail::io_runner runner{io.get_executor()}; // the link's executor: the test's io
     tether::detail::health_registry<link> health;
     tether::test::manual_clock clock;
     std::vector<std::pair<tether::log_level, std::string>> logged; // what the pool's log got

@@ -65,7 +65,7 @@ protected:
     {
         if (!anchor)
             return;
-        auto& io = pool().io_context();
+        auto& io = *pool().own_io_context();
         io.restart();
         io.poll();
     }
@@ -122,7 +122,7 @@ protected:
                 r->ec = ec;
                 r->lease.emplace(std::move(l));
             },
-            pool().io_context().get_executor());
+            pool().io());
         pool().async_acquire(anchor, std::move(op), std::source_location::current());
         run();
         return r;
@@ -256,7 +256,7 @@ TEST_F(PoolDriver, ShutdownForceClosesWhatDidNotDrainByTheDeadline)
                               ++calls;
                               request_ec = ec;
                           },
-                          pool().io_context().get_executor()));
+                          pool().io()));
     l->hold_release(); // the lease's hold: the request keeps the link
     l.reset();
     serve();
