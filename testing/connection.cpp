@@ -227,8 +227,29 @@ void connection::handle(std::string_view payload)
     }
 }
 
+void connection::on_request_before_login(const wire::request& r)
+{
+    const auto& token = *srv_.opt.login_token;
+    const auto op = r.body.find("op"); // end() for anything but an object
+    if (op == r.body.end() || *op != "login") {
+        queue_error(r.id, login_refused_code, "login required");
+        return;
+    }
+    const auto given = r.body.find("token");
+    if (given == r.body.end() || !given->is_string() || *given != token) {
+        queue_error(r.id, login_refused_code, "bad token");
+        return;
+    }
+    logged_in_ = true;
+    queue_body(r.id, wire::json{{"op", "login"}, {"ok", true}});
+}
+
 void connection::on_request(wire::request& r)
 {
+    if (srv_.opt.login_token && !logged_in_) {
+        on_request_before_login(r);
+        return;
+    }
     reply_plan plan;
     plan.id = r.id;
     if (std::string why = read_controls(r.body, plan); !why.empty()) {

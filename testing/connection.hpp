@@ -61,6 +61,8 @@ private:
 
     // Replies.
     void on_request(wire::request& r);
+    /// Before the connection logged in (login_token set): answers `r` as a login attempt.
+    void on_request_before_login(const wire::request& r);
     void deliver(reply_plan& plan);
     void queue_truncated_reply(const reply_plan& plan);
     void hang();
@@ -98,6 +100,7 @@ private:
     bool socket_closed_ = false; // the socket is closed and the server no longer counts it
     bool tls_shutdown_started_ = false;
     bool hung_ = false;
+    bool logged_in_ = false;             // only looked at when the server requires a login
     bool close_after_output_ = false;    // "truncate": what is queued goes out, then FIN
     bool peer_finished_sending_ = false; // EOF read: owed replies go out, then close
 };

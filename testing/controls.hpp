@@ -14,6 +14,8 @@ namespace tether::testing::detail {
 
 /// The error code a malformed or unknown control is answered with.
 inline constexpr std::int64_t bad_control_code = 400;
+/// The error code of a refused login, or of a request before the login (login_token).
+inline constexpr std::int64_t login_refused_code = 401;
 
 /// What to do about one request, read from its "$test" controls.
 struct reply_plan {

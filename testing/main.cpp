@@ -54,6 +54,10 @@ options:
                       require client certificates and verify them against these PEM CAs
   --tls-alpn PROTO    accept this ALPN protocol (repeat for more, preferred first); a client
                       offering none of them (or no ALPN) gets a no_application_protocol alert
+  --require-login TOKEN
+                      every connection must first send the request {"op":"login","token":TOKEN}
+                      (answered {"op":"login","ok":true}); another token gets the error
+                      {401, "bad token"}, any other request before it {401, "login required"}
   --help              this text
 
 Prints "LISTENING <port>" on stdout when ready. SIGINT/SIGTERM: send goaway to every
@@ -200,6 +204,11 @@ tether::testing::echo_server_options parse_args(int argc, char** argv)
             tls.client_ca_file = std::string(take_value());
         } else if (name == "--tls-alpn") {
             tls.alpn.emplace_back(take_value());
+        } else if (name == "--require-login") {
+            const auto token = take_value();
+            if (token.empty())
+                usage_error("--require-login needs a non-empty token");
+            o.login_token = std::string(token);
         } else {
             usage_error("unknown option '" + std::string(name) + "'");
         }

@@ -34,6 +34,8 @@ void validate(const echo_server_options& o)
         throw std::invalid_argument("echo_server: max_json_depth must be at least 1");
     if (o.drain_timeout.count() < 0)
         throw std::invalid_argument("echo_server: drain_timeout must not be negative");
+    if (o.login_token && o.login_token->empty())
+        throw std::invalid_argument("echo_server: login_token must not be empty when set");
 }
 
 } // namespace

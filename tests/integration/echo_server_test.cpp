@@ -247,6 +247,54 @@ TEST_F(EchoServer, EchoesRequestBodiesExactly)
     EXPECT_EQ(server_->requests(), bodies.size() + 1);
 }
 
+// login_token: nothing is answered before a login with the right token (pings excepted); the
+// login is per connection.
+TEST_F(EchoServer, RequiredLoginGatesEachConnection)
+{
+    echo_server_options o;
+    o.login_token = "s3cret";
+    start(o);
+    raw_client c(port());
+    const auto expect_error = [&](std::uint64_t id, const std::string& message) {
+        const auto r = next_as<wire::response>(c);
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->id, id);
+        ASSERT_TRUE(r->error) << r->body.dump();
+        EXPECT_EQ(r->error->code, 401);
+        EXPECT_EQ(r->error->message, message);
+    };
+    c.request(1, json{{"a", 1}});
+    expect_error(1, "login required");
+    c.request(2, json{{"op", "login"}, {"token", "wrong"}});
+    expect_error(2, "bad token");
+    c.request(3, json{{"op", "login"}}); // no token at all
+    expect_error(3, "bad token");
+    c.ping(9);
+    const auto pong = next_as<wire::pong>(c);
+    ASSERT_TRUE(pong);
+    EXPECT_EQ(pong->id, 9u);
+    c.request(4, json{{"op", "login"}, {"token", "s3cret"}});
+    auto r = next_as<wire::response>(c);
+    ASSERT_TRUE(r);
+    EXPECT_FALSE(r->error);
+    EXPECT_EQ(r->body, (json{{"op", "login"}, {"ok", true}}));
+    c.request(5, json{{"a", 1}});
+    r = next_as<wire::response>(c);
+    ASSERT_TRUE(r);
+    EXPECT_FALSE(r->error);
+    EXPECT_EQ(r->body, (json{{"a", 1}}));
+
+    raw_client other(port()); // a new connection starts logged out
+    other.request(1, json{{"a", 1}});
+    const auto refused = next_as<wire::response>(other);
+    ASSERT_TRUE(refused);
+    ASSERT_TRUE(refused->error);
+    EXPECT_EQ(refused->error->message, "login required");
+
+    o.login_token = "";
+    EXPECT_THROW(echo_server{o}, std::invalid_argument);
+}
+
 TEST_F(EchoServer, ErrorControlRepliesWithCodeAndMessage)
 {
     start();

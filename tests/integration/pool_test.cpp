@@ -234,6 +234,63 @@ TEST_F(PoolTest, InitRequestGatesEveryNewLink)
     EXPECT_TRUE(poll_until([&] { return observer->refusals > 0; }, scaled(2s)));
 }
 
+// Against a server that really requires a login (its login_token): without an init request
+// every request is refused; with the right token every link logs in before it is leased;
+// with a wrong one no link ever joins and the server's refusal is in what() and last_error.
+TEST(PoolInitRequest, LogsEveryLinkIntoAServerThatRequiresIt)
+{
+    tether::testing::echo_server_options o;
+    o.login_token = "tok-42";
+    auto server = std::make_unique<tether::testing::echo_server>(o);
+    server->start();
+    const auto base = [&] {
+        tether::pool_builder b;
+        b.endpoint("127.0.0.1", server->port())
+            .io_threads(1)
+            .acquire_timeout(scaled(1s))
+            .backoff(scaled(50ms), 2.0, scaled(200ms), 0.1);
+        return b;
+    };
+
+    auto anonymous = base().build();
+    std::error_code ec;
+    const json refusal = anonymous.request(json{{"a", 1}}, ec);
+    EXPECT_EQ(ec, tether::errc::server_error);
+    EXPECT_EQ(refusal.value("message", ""), "login required") << refusal.dump();
+
+    auto logged_in = base()
+                         .min_connections(2)
+                         .max_connections(3)
+                         .init_request([](const tether::endpoint&) {
+                             return json{{"op", "login"}, {"token", "tok-42"}};
+                         })
+                         .build();
+    ASSERT_TRUE(logged_in.wait_ready(scaled(3s)));
+    std::vector<tether::lease> leases;
+    for (int i = 0; i < 3; ++i) // the third is a link opened on demand: it logs in too
+        leases.push_back(logged_in.acquire());
+    int i = 0;
+    for (auto& l : leases) {
+        EXPECT_EQ(l.request(json{{"i", i}}), (json{{"i", i}}));
+        ++i;
+    }
+    EXPECT_EQ(logged_in.stats().connects, 3u);
+
+    auto wrong = base().init_request(json{{"op", "login"}, {"token", "nope"}}).build();
+    std::string what;
+    try {
+        (void)wrong.acquire();
+    } catch (const tether::error& e) {
+        ec = e.code();
+        what = e.what();
+    }
+    EXPECT_EQ(ec, tether::errc::no_endpoint_available) << ec.message();
+    EXPECT_NE(what.find("bad token"), std::string::npos) << what;
+    EXPECT_EQ(wrong.stats().connects, 0u);
+    EXPECT_NE(wrong.stats().endpoints.at(0).last_error.find("401"), std::string::npos)
+        << wrong.stats().endpoints.at(0).last_error;
+}
+
 TEST_F(PoolTest, GrowsToMaxConnectionsAndNotBeyond)
 {
     auto pool = builder().max_connections(3).acquire_timeout(scaled(300ms)).build();

@@ -43,6 +43,11 @@ struct echo_server_options {
     std::size_t max_json_depth = 64;               ///< deeper payloads are a protocol error
     std::chrono::milliseconds drain_timeout{5000}; ///< how long a drain waits for clients to close
     std::optional<echo_server_tls> tls{};          ///< none = plaintext
+    /// Set (not empty): a connection must log in before anything else is answered. Its first
+    /// request must be {"op":"login","token":<this>}, answered {"op":"login","ok":true};
+    /// a login with another token is answered with the error {401, "bad token"}, any other
+    /// request before a login with {401, "login required"}. Pings are answered regardless.
+    std::optional<std::string> login_token{};
 };
 
 class echo_server {
