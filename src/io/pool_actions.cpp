@@ -39,7 +39,7 @@ struct pool_impl::translator {
     {
         slot_entry& e = pool.slots_[a.slot];
         std::shared_ptr<link> l = e.spare ? std::move(e.spare) : e.owned;
-        l->start_lease();
+        l->start_lease(pool.coarse_now(), false);
         auto waiter = pool.take_waiter_locked(a.waiter);
         pool.waited_acquires_.record(pool.now() - waiter.queued_at);
         out.grant(std::move(waiter), std::move(l));
