@@ -98,21 +98,31 @@ void pool_impl::start()
 
 std::shared_ptr<link> pool_impl::try_acquire_idle(const std::source_location& site)
 {
-    // The link this thread parked when it last released one: no pool lock.
+    if (auto l = take_parked())
+        return l;
+    deferred out(*this); // empty unless an idle link turned out to be closing
+    std::lock_guard lock(mutex_);
+    return closed() ? nullptr : lease_idle_locked(site, coarse_now(), out);
+}
+
+// The link this thread parked when it last released one, leased: no pool lock.
+std::shared_ptr<link> pool_impl::take_parked()
+{
     const std::size_t shard = cache_.my_shard();
     std::shared_ptr<link> parked = cache_.take(shard);
-    if (parked && parked->usable() && !closed()) {
+    if (!parked)
+        return nullptr;
+    if (parked->usable() && !closed()) {
         parked->start_lease(coarse_now(), true);
         return parked;
     }
-    deferred out(*this); // empty unless an idle link turned out to be closing
+    // Closing, or the pool closed, while it was parked: the core decides.
+    cache_.uncount_acquire(shard);
+    deferred out(*this);
     std::lock_guard lock(mutex_);
-    if (parked) { // closing, or the pool closed, while it was parked: the core decides
-        cache_.uncount_acquire(shard);
-        link& l = *parked;
-        return_locked(l, std::move(parked), coarse_now(), false, out);
-    }
-    return closed() ? nullptr : lease_idle_locked(site, coarse_now(), out);
+    link& l = *parked;
+    return_locked(l, std::move(parked), coarse_now(), false, out);
+    return nullptr;
 }
 
 // The most recently used idle link, leased to `site`; null when none is usable.
@@ -146,6 +156,10 @@ void pool_impl::async_acquire(std::shared_ptr<pool_anchor> anchor, acquire_op op
                               const std::source_location& site)
 {
     deferred out(*this);
+    if (auto l = take_parked()) {
+        out.grant({std::move(anchor), std::move(op), {}}, std::move(l));
+        return;
+    }
     std::lock_guard lock(mutex_);
     if (closed()) {
         out.complete({std::move(anchor), std::move(op), {}}, make_error_code(errc::pool_closed));
@@ -250,7 +264,10 @@ void pool_impl::on_link_draining(const std::shared_ptr<link>& l)
 void pool_impl::on_link_returned(link& l, std::shared_ptr<link> donor)
 {
     bool counted = false; // by the cache, for a park undone below
-    if (donor && parking_open_.load(std::memory_order_seq_cst) && l.usable()) {
+    // Not on an io thread: a lease released there (a completion's) is seldom acquired there
+    // again, and a link parked in its shard would only wait for the others to reclaim it.
+    if (donor && parking_open_.load(std::memory_order_seq_cst) && l.usable() &&
+        !runner_.running_in_io_thread()) {
         // Parked in this thread's cache: its next acquire takes it back without the lock.
         // A caller that queued meanwhile closes parking, then reclaims every shard; checking
         // again after parking means one of the two always sees the other.

@@ -164,6 +164,8 @@ private:
     /// (false when the cache counted it, or there was no lease).
     void return_locked(link& l, std::shared_ptr<link> donor, clock_time returned_at, bool count,
                        deferred& out);
+    /// The calling thread's parked link, leased from the cache; null when none is usable.
+    std::shared_ptr<link> take_parked();
     /// Every parked link back to the core (idle, or handed to a waiter).
     void reclaim_parked_locked(deferred& out);
     /// reclaim_parked_locked(), and the core's lease records brought up to date with the
