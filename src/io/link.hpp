@@ -28,6 +28,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <source_location>
 #include <string>
@@ -85,6 +86,16 @@ public:
         return clock_time(clock_time::duration(lease_start_.load(std::memory_order_relaxed)));
     }
     bool cached_lease() const noexcept { return cached_lease_.load(std::memory_order_relaxed); }
+    /// The pool core's time to retire this link (max_lifetime, or a TLS rotation), mirrored
+    /// by the pool so that its per-thread cache sends an expired link back to the core.
+    void set_retire_at(clock_time at) noexcept
+    {
+        retire_at_.store(at.time_since_epoch().count(), std::memory_order_relaxed);
+    }
+    bool expired(clock_time now) const noexcept
+    {
+        return now.time_since_epoch().count() >= retire_at_.load(std::memory_order_relaxed);
+    }
     void hold_add() noexcept { holds_.fetch_add(1, std::memory_order_relaxed); }
     /// Drops one hold; the last one returns the link to the pool.
     /// `donor`: the releasing lease's reference, handed on to the pool's idle list when this
@@ -220,6 +231,7 @@ private:
     std::atomic<int> holds_{0};
     std::atomic<clock_time::rep> lease_start_{0}; // see lease_start()
     std::atomic<bool> cached_lease_{false};
+    std::atomic<clock_time::rep> retire_at_{std::numeric_limits<clock_time::rep>::max()};
     std::atomic<std::uint64_t> next_id_{1};
 };
 

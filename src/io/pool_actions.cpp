@@ -32,6 +32,7 @@ struct pool_impl::translator {
             pool.slots_.resize(a.slot + 1);
         auto l = std::make_shared<link>(pool.shared_from_this(), pool.link_context_, a.slot,
                                         a.link_id, pool.core_.backends()[a.backend].endpoint_index);
+        l->set_retire_at(pool.core_.records().at(a.slot).retire_at);
         pool.slots_[a.slot].owned = l;
         out.start(std::move(l));
     }

@@ -112,11 +112,12 @@ std::shared_ptr<link> pool_impl::take_parked()
     std::shared_ptr<link> parked = cache_.take(shard);
     if (!parked)
         return nullptr;
-    if (parked->usable() && !closed()) {
-        parked->start_lease(coarse_now(), true);
+    const auto now = coarse_now();
+    if (parked->usable() && !closed() && !parked->expired(now)) {
+        parked->start_lease(now, true);
         return parked;
     }
-    // Closing, or the pool closed, while it was parked: the core decides.
+    // Closing or expired, or the pool closed, while it was parked: the core decides.
     cache_.uncount_acquire(shard);
     deferred out(*this);
     std::lock_guard lock(mutex_);
@@ -267,7 +268,7 @@ void pool_impl::on_link_returned(link& l, std::shared_ptr<link> donor)
     // Not on an io thread: a lease released there (a completion's) is seldom acquired there
     // again, and a link parked in its shard would only wait for the others to reclaim it.
     if (donor && parking_open_.load(std::memory_order_seq_cst) && l.usable() &&
-        !runner_.running_in_io_thread()) {
+        !l.expired(coarse_now()) && !runner_.running_in_io_thread()) {
         // Parked in this thread's cache: its next acquire takes it back without the lock.
         // A caller that queued meanwhile closes parking, then reclaims every shard; checking
         // again after parking means one of the two always sees the other.
