@@ -297,7 +297,7 @@ pool_stats pool::stats() const
 
 std::vector<metric_family> pool::metrics() const
 {
-    const auto& i = impl();
+    auto& i = impl();
     return detail::metric_families(i.stats(), i.config(), i.backend_metrics());
 }
 

@@ -28,6 +28,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <source_location>
 #include <string>
@@ -69,8 +70,32 @@ public:
     boost::system::error_code refusal() const;
 
     // ---- holds: the lease counts 1, each in-flight request 1 ---------------------------------
-    /// A lease takes the link: the first hold. (Under the pool lock, before the lease exists.)
-    void start_lease() noexcept { holds_.store(1, std::memory_order_release); }
+    /// A lease takes the link at `at`: the first hold. `cached`: served by the pool's
+    /// per-thread cache, not by its core (whose record of the lease is then older). Before the
+    /// lease exists: under the pool lock, or by the thread that took it from the cache.
+    void start_lease(clock_time at, bool cached) noexcept
+    {
+        lease_start_.store(at.time_since_epoch().count(), std::memory_order_relaxed);
+        cached_lease_.store(cached, std::memory_order_relaxed);
+        holds_.store(1, std::memory_order_release);
+    }
+    /// When the current (or last) lease started, and whether the cache served it. Read by
+    /// the pool at any time: relaxed atomics, a value at most one lease old.
+    clock_time lease_start() const noexcept
+    {
+        return clock_time(clock_time::duration(lease_start_.load(std::memory_order_relaxed)));
+    }
+    bool cached_lease() const noexcept { return cached_lease_.load(std::memory_order_relaxed); }
+    /// The pool core's time to retire this link (max_lifetime, or a TLS rotation), mirrored
+    /// by the pool so that its per-thread cache sends an expired link back to the core.
+    void set_retire_at(clock_time at) noexcept
+    {
+        retire_at_.store(at.time_since_epoch().count(), std::memory_order_relaxed);
+    }
+    bool expired(clock_time now) const noexcept
+    {
+        return now.time_since_epoch().count() >= retire_at_.load(std::memory_order_relaxed);
+    }
     void hold_add() noexcept { holds_.fetch_add(1, std::memory_order_relaxed); }
     /// Drops one hold; the last one returns the link to the pool.
     /// `donor`: the releasing lease's reference, handed on to the pool's idle list when this
@@ -204,6 +229,9 @@ private:
     std::atomic<int> refusal_{0}; // tether::errc told to refused requests, 0 while accepting
     std::atomic<bool> discard_{false};
     std::atomic<int> holds_{0};
+    std::atomic<clock_time::rep> lease_start_{0}; // see lease_start()
+    std::atomic<bool> cached_lease_{false};
+    std::atomic<clock_time::rep> retire_at_{std::numeric_limits<clock_time::rep>::max()};
     std::atomic<std::uint64_t> next_id_{1};
 };
 

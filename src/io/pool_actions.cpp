@@ -32,6 +32,7 @@ struct pool_impl::translator {
             pool.slots_.resize(a.slot + 1);
         auto l = std::make_shared<link>(pool.shared_from_this(), pool.link_context_, a.slot,
                                         a.link_id, pool.core_.backends()[a.backend].endpoint_index);
+        l->set_retire_at(pool.core_.records().at(a.slot).retire_at);
         pool.slots_[a.slot].owned = l;
         out.start(std::move(l));
     }
@@ -39,7 +40,7 @@ struct pool_impl::translator {
     {
         slot_entry& e = pool.slots_[a.slot];
         std::shared_ptr<link> l = e.spare ? std::move(e.spare) : e.owned;
-        l->start_lease();
+        l->start_lease(pool.coarse_now(), false);
         auto waiter = pool.take_waiter_locked(a.waiter);
         pool.waited_acquires_.record(pool.now() - waiter.queued_at);
         out.grant(std::move(waiter), std::move(l));

@@ -98,14 +98,38 @@ void pool_impl::start()
 
 std::shared_ptr<link> pool_impl::try_acquire_idle(const std::source_location& site)
 {
+    if (auto l = take_parked())
+        return l;
     deferred out(*this); // empty unless an idle link turned out to be closing
     std::lock_guard lock(mutex_);
     return closed() ? nullptr : lease_idle_locked(site, coarse_now(), out);
 }
 
+// The link this thread parked when it last released one, leased: no pool lock.
+std::shared_ptr<link> pool_impl::take_parked()
+{
+    const std::size_t shard = cache_.my_shard();
+    std::shared_ptr<link> parked = cache_.take(shard);
+    if (!parked)
+        return nullptr;
+    const auto now = coarse_now();
+    if (parked->usable() && !closed() && !parked->expired(now)) {
+        parked->start_lease(now, true);
+        return parked;
+    }
+    // Closing or expired, or the pool closed, while it was parked: the core decides.
+    cache_.uncount_acquire(shard);
+    deferred out(*this);
+    std::lock_guard lock(mutex_);
+    link& l = *parked;
+    return_locked(l, std::move(parked), coarse_now(), false, out);
+    return nullptr;
+}
+
 // The most recently used idle link, leased to `site`; null when none is usable.
 std::shared_ptr<link> pool_impl::lease_idle_locked(const std::source_location& site,
-                                                   clock::time_point now, deferred& out)
+                                                   clock::time_point now, deferred& out,
+                                                   bool reclaimed)
 {
     while (const auto slot = core_.peek_idle()) {
         slot_entry& e = slots_[*slot];
@@ -118,8 +142,13 @@ std::shared_ptr<link> pool_impl::lease_idle_locked(const std::source_location& s
         }
         core_.lease_idle(*slot, now, site);
         std::shared_ptr<link> l = e.spare ? std::move(e.spare) : e.owned;
-        l->start_lease();
+        l->start_lease(now, false);
         return l;
+    }
+    if (cache_.parked() > 0 && !reclaimed) {
+        // Idle links parked in other threads' caches: back to the core, and take one.
+        reclaim_parked_locked(out);
+        return lease_idle_locked(site, now, out, true);
     }
     return nullptr;
 }
@@ -128,6 +157,10 @@ void pool_impl::async_acquire(std::shared_ptr<pool_anchor> anchor, acquire_op op
                               const std::source_location& site)
 {
     deferred out(*this);
+    if (auto l = take_parked()) {
+        out.grant({std::move(anchor), std::move(op), {}}, std::move(l));
+        return;
+    }
     std::lock_guard lock(mutex_);
     if (closed()) {
         out.complete({std::move(anchor), std::move(op), {}}, make_error_code(errc::pool_closed));
@@ -155,6 +188,10 @@ void pool_impl::async_acquire(std::shared_ptr<pool_anchor> anchor, acquire_op op
     // Stored before the core's actions are performed: they may fail this very waiter.
     waiting_.emplace(id, waiting_acquire{std::move(anchor), std::move(op), queued_at});
     translate_locked(out);
+    // A caller waits: releases go through the core (FIFO hand-off) until nobody does, and
+    // what was parked meanwhile goes to the waiters now.
+    parking_open_.store(false, std::memory_order_seq_cst);
+    reclaim_parked_locked(out);
 }
 
 void pool_impl::cancel_waiter(sansio::waiter_id id)
@@ -227,8 +264,32 @@ void pool_impl::on_link_draining(const std::shared_ptr<link>& l)
 
 void pool_impl::on_link_returned(link& l, std::shared_ptr<link> donor)
 {
+    bool counted = false; // by the cache, for a park undone below
+    // Not on an io thread: a lease released there (a completion's) is seldom acquired there
+    // again, and a link parked in its shard would only wait for the others to reclaim it.
+    if (donor && parking_open_.load(std::memory_order_seq_cst) && l.usable() &&
+        !l.expired(coarse_now()) && !runner_.running_in_io_thread()) {
+        // Parked in this thread's cache: its next acquire takes it back without the lock.
+        // A caller that queued meanwhile closes parking, then reclaims every shard; checking
+        // again after parking means one of the two always sees the other.
+        const std::size_t shard = cache_.my_shard();
+        if (cache_.park(shard, donor, l.lease_start(), coarse_now())) {
+            if (parking_open_.load(std::memory_order_seq_cst))
+                return;
+            donor = cache_.take_back(shard, &l);
+            if (!donor)
+                return; // reclaimed already
+            counted = true;
+        }
+    }
     deferred out(*this);
     std::lock_guard lock(mutex_);
+    return_locked(l, std::move(donor), coarse_now(), !counted, out);
+}
+
+void pool_impl::return_locked(link& l, std::shared_ptr<link> donor, clock_time returned_at,
+                              bool count, deferred& out)
+{
     slot_entry* e = entry_of_locked(l);
     if (!e) {
         out.drop(std::move(donor)); // closed already; its lease was accounted for then
@@ -239,14 +300,37 @@ void pool_impl::on_link_returned(link& l, std::shared_ptr<link> donor)
     else
         out.drop(std::move(donor));
     const bool usable = l.usable();
-    const auto returned_at = coarse_now();
-    if (const auto& r = core_.records().at(l.slot()); r.held)
+    if (const auto& r = core_.records().at(l.slot()); r.held && count) {
+        if (l.cached_lease()) // the core's record is of an older lease
+            core_.restart_lease(l.slot(), l.lease_start());
         lease_use_.record(returned_at - r.leased_at); // under the lock: no atomics
-    if (usable && e->spare && core_.return_to_idle(l.slot(), returned_at))
+    }
+    if (usable && e->spare && core_.return_to_idle(l.slot(), returned_at, count))
         return; // the common case: idle again, with its spare reference for the next lease
-    core_.link_returned(l.slot(), usable, returned_at, actions_);
+    core_.link_returned(l.slot(), usable, returned_at, actions_, count);
     translate_locked(out);
     settle_spare_locked(l.slot(), out);
+}
+
+void pool_impl::reclaim_parked_locked(deferred& out)
+{
+    // A parked link's lease ended (and was counted) when it was parked.
+    cache_.reclaim_all([&](std::shared_ptr<link> l, clock_time parked_at) {
+        link& ref = *l;
+        return_locked(ref, std::move(l), parked_at, false, out);
+    });
+}
+
+void pool_impl::settle_cache_locked(deferred& out)
+{
+    reclaim_parked_locked(out);
+    // Leases served by the cache since the core last leased their link: the core's records
+    // start from the cache's lease (lease warnings, the oldest lease in reports).
+    for (std::uint32_t slot = 0; slot < slots_.size(); ++slot) {
+        const auto& l = slots_[slot].owned;
+        if (l && l->cached_lease() && core_.records().contains(slot))
+            core_.restart_lease(slot, l->lease_start());
+    }
 }
 
 void pool_impl::on_link_closed(const std::shared_ptr<link>& l, error_code reason,
@@ -297,6 +381,7 @@ void pool_impl::on_wake_timer()
     deferred out(*this);
     std::lock_guard lock(mutex_);
     wake_armed_at_ = clock::time_point::max();
+    settle_cache_locked(out); // parked links are idle to the core's recycling and warnings
     core_.tick(now(), actions_);
     translate_locked(out);
     note_wake_locked(); // the timer that woke us is spent
@@ -328,6 +413,13 @@ void pool_impl::on_health_tick()
     for (auto& l : health_due_)
         link::post_health_check(std::move(l));
     health_due_.clear();
+    if (cache_.parked() > 0) {
+        // Parked links back to the core every tick: idle_timeout and max_lifetime see them
+        // as idle within a tick of their release.
+        deferred out(*this);
+        std::lock_guard lock(mutex_);
+        reclaim_parked_locked(out);
+    }
     log_.flush_suppressed(false); // rate-limit windows that are over tell what they left out
     arm_health_timer();
 }
@@ -350,9 +442,11 @@ void pool_impl::begin_shutdown(std::chrono::milliseconds drain)
     {
         deferred out(*this);
         std::lock_guard lock(mutex_);
+        parking_open_.store(false, std::memory_order_seq_cst);
         closed_.store(true, std::memory_order_release);
         drain_deadline_.store((now() + drain).time_since_epoch().count(),
                               std::memory_order_release);
+        reclaim_parked_locked(out); // idle, so they close now instead of draining
         core_.records().for_each([&](sansio::link_slot s, const sansio::link_record&) {
             links.push_back(slots_[s].owned);
         });

@@ -19,6 +19,7 @@
 #include "io/health_registry.hpp"
 #include "io/io_runner.hpp"
 #include "io/io_strand.hpp"
+#include "io/lease_cache.hpp"
 #include "io/link_owner.hpp"
 #include "io/notify_dispatcher.hpp"
 #include "io/pool_counters.hpp"
@@ -98,14 +99,16 @@ public:
     std::chrono::milliseconds close_grace() const noexcept override;
 
     // ---- facade (pool_report.cpp) ---------------------------------------------------------
-    pool_stats stats() const;
+    // Reports settle the per-thread cache first (parked links count as idle, cached leases
+    // from their start), so they change the core's records, never what a caller sees.
+    pool_stats stats();
     /// What the metrics say of each backend (pool_metrics.cpp).
-    std::vector<detail::backend_metrics> backend_metrics() const;
+    std::vector<detail::backend_metrics> backend_metrics();
     /// The pool's state, then each endpoint's recent link events (newest first).
-    std::string diagnostics() const;
+    std::string diagnostics();
     /// Why an acquire fails right now, on one line, for what(): the state, and per endpoint
     /// its most telling recent event (a failed connect, a dead or lost link).
-    std::string failure_report() const;
+    std::string failure_report();
     bool wait_ready(std::chrono::milliseconds timeout);
     void shutdown(std::chrono::milliseconds drain);
     /// New links use `options` from now on; with rotate_links, open links are replaced too.
@@ -142,6 +145,8 @@ private:
             translate_actions_locked(out, closed_reason);
         if (core_.take_wake_changed())
             note_wake_locked();
+        if (!parking_open_.load(std::memory_order_relaxed) && core_.waiters().empty() && !closed())
+            parking_open_.store(true, std::memory_order_seq_cst); // nobody waits any more
     }
     void translate_actions_locked(deferred& out, const boost::system::error_code* closed_reason);
     /// Records and logs that the backend of `slot` has a proven link again after failures.
@@ -153,7 +158,19 @@ private:
     void settle_spare_locked(std::uint32_t slot, deferred& out);
     std::shared_ptr<link> lease_idle_locked(const std::source_location& site,
                                             std::chrono::steady_clock::time_point now,
-                                            deferred& out);
+                                            deferred& out, bool reclaimed = false);
+    /// Ends the lease of `l` (from on_link_returned, or a link taken out of the cache): to
+    /// the idle stack, a waiter, or retirement. `count`: the core counts the lease's return
+    /// (false when the cache counted it, or there was no lease).
+    void return_locked(link& l, std::shared_ptr<link> donor, clock_time returned_at, bool count,
+                       deferred& out);
+    /// The calling thread's parked link, leased from the cache; null when none is usable.
+    std::shared_ptr<link> take_parked();
+    /// Every parked link back to the core (idle, or handed to a waiter).
+    void reclaim_parked_locked(deferred& out);
+    /// reclaim_parked_locked(), and the core's lease records brought up to date with the
+    /// leases the cache served.
+    void settle_cache_locked(deferred& out);
     slot_entry* entry_of_locked(const link& l);
     void note_wake_locked();
     void arm_wake_timer(std::chrono::steady_clock::time_point at);
@@ -195,6 +212,11 @@ private:
     /// The shutdown's drain deadline (clock_ ticks since its epoch); max until shutdown.
     std::atomic<clock_time::rep> drain_deadline_{clock_time::max().time_since_epoch().count()};
     bool finished_ = false; // pool strand only: timers must not be re-armed
+
+    lease_cache<link> cache_; // released links parked per thread (see lease_cache.hpp)
+    /// False while callers wait (releases then go through the core, first come first
+    /// served) and after shutdown.
+    std::atomic<bool> parking_open_{true};
 
     mutable adaptive_mutex mutex_;
     std::condition_variable_any state_changed_; // ready count, links gone

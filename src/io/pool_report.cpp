@@ -1,6 +1,7 @@
 // What the pool says about itself: stats() and diagnostics(), rendered from the core's records
 // and the links' counters; and wait_ready().
 
+#include "io/pool_deferred.hpp"
 #include "io/pool_impl.hpp"
 
 #include <sstream>
@@ -54,13 +55,20 @@ const sansio::link_record* oldest_lease(const sansio::link_records& records)
 
 } // namespace
 
-pool_stats pool_impl::stats() const
+pool_stats pool_impl::stats()
 {
     pool_stats s;
     {
+        deferred out(*this);
         std::lock_guard lock(mutex_);
+        settle_cache_locked(out);
         const auto& g = core_.gauges();
-        const auto& c = core_.counters();
+        auto c = core_.counters(); // with the leases the per-thread cache served
+        const auto cached = cache_.counts();
+        c.acquires += cached.acquires;
+        c.leases_returned += cached.returns;
+        c.hold_total += cached.hold_total;
+        c.hold_max = std::max(c.hold_max, cached.hold_max);
         s.total = g.total;
         s.idle = g.idle;
         s.leased = g.leased;
@@ -80,6 +88,7 @@ pool_stats pool_impl::stats() const
         if (c.acquires > waited_acquires_.count())
             s.acquire_wait.add(0, c.acquires - waited_acquires_.count(), 0);
         s.lease_use = lease_use_;
+        s.lease_use += cached.hold;
         const auto now = clock_.now();
         if (const auto* oldest = oldest_lease(core_.records()))
             s.longest_current_hold = std::max(milliseconds::zero(),
@@ -138,11 +147,13 @@ void pool_impl::write_state_locked(std::ostream& os, clock_time now, bool tellin
     }
 }
 
-std::string pool_impl::diagnostics() const
+std::string pool_impl::diagnostics()
 {
     std::ostringstream os;
     const auto now = clock_.now();
+    deferred out(*this);
     std::lock_guard lock(mutex_);
+    settle_cache_locked(out);
     write_state_locked(os, now, false);
     for (std::size_t i = 0; i < config_.endpoints.size(); ++i) {
         std::ostringstream events;
@@ -154,11 +165,13 @@ std::string pool_impl::diagnostics() const
     return os.str();
 }
 
-std::string pool_impl::failure_report() const
+std::string pool_impl::failure_report()
 {
     std::ostringstream os;
     const auto now = clock_.now();
+    deferred out(*this);
     std::lock_guard lock(mutex_);
+    settle_cache_locked(out);
     write_state_locked(os, now, true);
     return os.str();
 }

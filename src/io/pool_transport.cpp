@@ -39,6 +39,10 @@ void pool_impl::reload_tls(const tls_options& options, tls_reload mode)
     deferred out(*this);
     std::lock_guard lock(mutex_);
     core_.expire_all(now(), actions_);
+    core_.records().for_each([&](sansio::link_slot s, const sansio::link_record& r) {
+        if (s < slots_.size() && slots_[s].owned)
+            slots_[s].owned->set_retire_at(r.retire_at); // the cache lets them go back too
+    });
     translate_locked(out);
 }
 

@@ -199,12 +199,12 @@ void pool_core::link_draining(link_slot slot, bool served, pool_time now, action
     fill(now, out);
 }
 
-void pool_core::link_returned(link_slot slot, bool usable, pool_time now, actions& out)
+void pool_core::link_returned(link_slot slot, bool usable, pool_time now, actions& out, bool count)
 {
     if (!records_.contains(slot))
         return;
     const link_record& r = records_.at(slot);
-    if (r.held)
+    if (r.held && count)
         count_hold(r, now);
     if (closed_ || r.status != link_status::leased || !usable) {
         const bool in_service = r.status == link_status::leased;

@@ -73,6 +73,18 @@ public:
             return std::nullopt;
         return idle.back();
     }
+    /// The lease of the leased link in `slot` started at `at`, outside the core (the driver's
+    /// per-thread cache served it): hold times and lease warnings count from there.
+    void restart_lease(link_slot slot, pool_time at) noexcept
+    {
+        if (!records_.contains(slot) || !records_.at(slot).held ||
+            records_.at(slot).leased_at == at)
+            return;
+        records_.change(slot, [at](link_record& r) {
+            r.leased_at = at;
+            r.warned = false;
+        });
+    }
     /// Leases the idle link in `slot` to the caller at `site`.
     void lease_idle(link_slot slot, pool_time now, const std::source_location& site)
     {
@@ -97,18 +109,20 @@ public:
     /// is a failed connect).
     void link_draining(link_slot slot, bool served, pool_time now, actions& out);
     /// The last hold of the leased link in `slot` was dropped. `usable`: the link still
-    /// accepts requests and its lease did not ask to discard it.
-    void link_returned(link_slot slot, bool usable, pool_time now, actions& out);
+    /// accepts requests and its lease did not ask to discard it. `count`: false when the lease
+    /// was counted elsewhere (the driver's cache) or there was none.
+    void link_returned(link_slot slot, bool usable, pool_time now, actions& out, bool count = true);
     /// The common case of link_returned() for a usable link, in one record change: back to
     /// the idle stack when nobody waits and it has not expired. False (nothing done): call
-    /// link_returned().
-    bool return_to_idle(link_slot slot, pool_time now) noexcept
+    /// link_returned(). `count` as for link_returned().
+    bool return_to_idle(link_slot slot, pool_time now, bool count = true) noexcept
     {
         const link_record& r = records_.at(slot);
         if (closed_ || r.status != link_status::leased || !r.held || !waiters_.empty() ||
             now >= r.retire_at)
             return false;
-        count_hold(r, now);
+        if (count)
+            count_hold(r, now);
         records_.change(slot, [now](link_record& rec) {
             rec.status = link_status::idle;
             rec.held = false;
