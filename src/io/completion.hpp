@@ -73,6 +73,12 @@ public:
     pending_op(const pending_op&) = delete;
     pending_op& operator=(const pending_op&) = delete;
 
+    /// True for the blocking API's own handler: complete() runs it on this thread.
+    bool completes_inline() const noexcept
+    {
+        return mode_ == completion_mode::inline_for_blocking_caller;
+    }
+
     /// The caller's per-operation cancellation slot (may be unconnected).
     boost::asio::cancellation_slot cancellation_slot() const noexcept { return slot_; }
 

@@ -128,8 +128,16 @@ void pool_impl::deferred::perform()
     pending& w = *work_;
     for (auto& g : w.grants)
         std::move(g.w.op).complete({}, lease_access::make(std::move(g.w.anchor), std::move(g.l)));
-    for (auto& f : w.failures)
+    for (auto& f : w.failures) {
+        // A blocking caller holds a handle of its own until it returns: its waiter's anchor
+        // goes first, so that the caller's handle, when dropped, is the pool's last and joins
+        // the io threads (rather than this io thread shutting the pool down unjoined while the
+        // caller's process may be exiting). An asynchronous caller's goes after its completion
+        // is queued, which the io threads then must run.
+        if (f.w.op.completes_inline())
+            f.w.anchor.reset();
         std::move(f.w.op).complete(f.ec, tether::lease{});
+    }
     for (auto& l : w.starts)
         l->start();
     for (auto& d : w.drains)

@@ -183,6 +183,44 @@ TEST(PoolFailFast, WithoutFailFastAnAcquireWaitsForAServerThatStartsLater)
     EXPECT_GE(patient.stats().connect_failures, 1u) << "it did wait through failed connects";
 }
 
+// The io thread that fails a blocking acquire must not hold the last pool reference after
+// waking the caller: the caller's handle, dropped next, has to be the one that shuts the pool
+// down and joins its threads (else a process could exit with io threads still tearing down
+// TLS state). A slow observer keeps the io thread busy just after the failure is delivered.
+TEST(PoolFailFast, TheCallerOfAFailedAcquireJoinsThePoolWithItsLastHandle)
+{
+    std::uint16_t port = 0;
+    { // a port nobody listens on
+        boost::asio::io_context io;
+        boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+        port = probe.local_endpoint().port();
+    }
+    struct slow_observer final : tether::pool_observer {
+        std::atomic<int> failures{0};
+        void on_connect_failure(const tether::endpoint&, std::error_code,
+                                const std::string&) override
+        {
+            ++failures;
+            std::this_thread::sleep_for(scaled(300ms));
+        }
+    };
+    auto observer = std::make_shared<slow_observer>();
+    const int threads_before = tether::test::thread_count();
+    {
+        auto pool = tether::pool_builder()
+                        .endpoint("127.0.0.1", port)
+                        .io_threads(2)
+                        .backoff(scaled(5s), 2.0, scaled(10s), 0.2)
+                        .observer(observer)
+                        .build();
+        std::error_code ec;
+        (void)pool.acquire(ec);
+        EXPECT_EQ(ec, tether::errc::no_endpoint_available) << ec.message();
+    } // the last handle: shuts the pool down on this thread and joins its io threads
+    EXPECT_EQ(tether::test::thread_count(), threads_before) << "io threads outlived the pool";
+    EXPECT_GE(observer->failures.load(), 1);
+}
+
 TEST_F(PoolTest, AConstHandleCapturedByCopyDoesEverything)
 {
     const tether::pool pool = builder().build();
