@@ -27,7 +27,7 @@ void lease::release() noexcept
 {
     if (link_) {
         detail::link* l = link_.get();
-        l->hold_release(std::move(link_));
+        l->hold_release(std::move(link_), &anchor_); // the pool may keep anchor_ for reuse
     }
     anchor_.reset(); // may be the last reference: then the pool shuts down
 }

@@ -231,6 +231,47 @@ void async_pool_request_erased(const std::shared_ptr<pool_anchor>& anchor,
 
 // ---- pool -----------------------------------------------------------------------------------
 
+pool::pool(std::shared_ptr<detail::pool_anchor> anchor) noexcept : anchor_(std::move(anchor))
+{
+    if (anchor_)
+        anchor_->handles.fetch_add(1, std::memory_order_relaxed);
+}
+
+pool::pool(const pool& other) noexcept : pool(other.anchor_) {}
+
+pool& pool::operator=(const pool& other) noexcept
+{
+    if (this != &other)
+        *this = pool(other); // the move below
+    return *this;
+}
+
+pool& pool::operator=(pool&& other) noexcept
+{
+    if (this != &other) {
+        drop_handle();
+        anchor_ = std::move(other.anchor_);
+    }
+    return *this;
+}
+
+pool::~pool()
+{
+    drop_handle();
+}
+
+void pool::drop_handle() noexcept
+{
+    if (!anchor_)
+        return;
+    // The last handle: the lease cache lets go of the references it kept, while this one
+    // still holds the pool, so that this reference, dropped next, is the last unless a lease
+    // lives (then the pool shuts down when that lease goes, as before).
+    if (anchor_->handles.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        anchor_->impl->on_last_handle_gone();
+    anchor_.reset();
+}
+
 detail::pool_impl& pool::impl() const
 {
     if (!anchor_)
@@ -243,8 +284,11 @@ lease pool::acquire(std::error_code& ec, std::source_location site) const
     ec = detail::blocking_call_refusal(anchor_);
     if (ec)
         return {};
-    if (auto l = anchor_->impl->try_acquire_idle(site))
-        return detail::lease_access::make(anchor_, std::move(l));
+    if (auto idle = anchor_->impl->try_acquire_idle(site); idle.link) {
+        // The reference the lease cache kept, when it did: no shared count touched.
+        return detail::lease_access::make(idle.anchor ? std::move(idle.anchor) : anchor_,
+                                          std::move(idle.link));
+    }
     detail::sync_wait<lease> wait;
     detail::start_acquire(anchor_, wait.handler(), site,
                           detail::completion_mode::inline_for_blocking_caller);

@@ -30,6 +30,12 @@ namespace tether {
 class pool {
 public:
     pool() noexcept = default;
+    pool(const pool& other) noexcept;
+    pool(pool&& other) noexcept = default;
+    pool& operator=(const pool& other) noexcept;
+    pool& operator=(pool&& other) noexcept;
+    /// The last handle gone with no lease left: the pool shuts down (see above).
+    ~pool();
 
     /// Leases a healthy link: an idle one at once, else a new one below max_connections, else
     /// waits in FIFO order up to acquire_timeout.
@@ -169,10 +175,9 @@ public:
 
 private:
     friend class pool_builder;
-    explicit pool(std::shared_ptr<detail::pool_anchor> anchor) noexcept : anchor_(std::move(anchor))
-    {
-    }
+    explicit pool(std::shared_ptr<detail::pool_anchor> anchor) noexcept;
     detail::pool_impl& impl() const;
+    void drop_handle() noexcept;
 
     std::shared_ptr<detail::pool_anchor> anchor_;
 };

@@ -9,6 +9,11 @@
 // opening a link or queueing a waiter, before a report, at every wake-up of the core, at
 // shutdown.
 //
+// A shard also keeps the pool reference (Anchor) of the lease that parked there, for the lease
+// its link goes to next: a thread cycling one link then never touches the reference count that
+// every thread of the pool shares. seal() ends that for good (the pool's last handle is gone:
+// parked references must not keep it alive) and hands the kept references back.
+//
 // The shards count the leases they serve (acquires) and end (returns, hold times): the pool
 // adds them to the core's figures. Thread-safe; no allocation.
 
@@ -34,10 +39,16 @@ struct cached_lease_counts {
     histogram hold; ///< of the returns (the pool's lease_use)
 };
 
-template <class Link> class lease_cache {
+template <class Link, class Anchor> class lease_cache {
 public:
     using time_point = std::chrono::steady_clock::time_point;
     static constexpr std::size_t shard_count = 16;
+
+    /// What take() found: a parked link and, when its shard kept one, a pool reference.
+    struct taken {
+        std::shared_ptr<Link> link;
+        std::shared_ptr<Anchor> anchor;
+    };
 
     /// The calling thread's shard (threads numbered in the order they first ask, so up to
     /// shard_count threads never share one).
@@ -50,14 +61,21 @@ public:
     }
 
     /// Parks `l` (moved from on success) in `shard`, ending a lease that started at
-    /// `leased_at` (counted). False when the shard holds a link already: `l` is untouched.
-    bool park(std::size_t shard, std::shared_ptr<Link>& l, time_point leased_at, time_point now)
+    /// `leased_at` (counted). The shard keeps `*anchor` too (moved from) unless it keeps one
+    /// already. False when the shard holds a link already, or after seal(): `l` and `*anchor`
+    /// are untouched.
+    bool park(std::size_t shard, std::shared_ptr<Link>& l, std::shared_ptr<Anchor>* anchor,
+              time_point leased_at, time_point now)
     {
         shard_state& s = shards_[shard];
         const guard g(s);
-        if (s.parked)
+        // Read under the guard: seal() stores it before visiting the shards, so a park either
+        // sees it or comes before seal()'s visit of this shard, which takes what it kept.
+        if (s.parked || sealed_.load(std::memory_order_relaxed))
             return false;
         s.parked = std::move(l);
+        if (anchor && *anchor && !s.anchor)
+            s.anchor = std::move(*anchor);
         s.parked_at = now;
         const auto held = std::max(now - leased_at, time_point::duration::zero());
         ++s.counts.returns;
@@ -68,18 +86,19 @@ public:
         return true;
     }
 
-    /// The link parked in `shard`, counted as an acquire; null when none.
-    std::shared_ptr<Link> take(std::size_t shard)
+    /// The link parked in `shard`, counted as an acquire, with the pool reference the shard
+    /// kept (if any); both null when no link is parked there.
+    taken take(std::size_t shard)
     {
         shard_state& s = shards_[shard];
         if (!s.occupied.load(std::memory_order_relaxed))
-            return nullptr;
+            return {};
         const guard g(s);
         if (!s.parked)
-            return nullptr;
+            return {};
         ++s.counts.acquires;
         s.occupied.store(false, std::memory_order_relaxed);
-        return std::move(s.parked);
+        return {std::move(s.parked), std::move(s.anchor)};
     }
     /// The link take() gave could not be leased after all.
     void uncount_acquire(std::size_t shard)
@@ -90,7 +109,7 @@ public:
     }
 
     /// `l` back from `shard` if it is still parked there (its return stays counted); null
-    /// when another thread took it meanwhile.
+    /// when another thread took it meanwhile. A pool reference the shard kept stays there.
     std::shared_ptr<Link> take_back(std::size_t shard, const Link* l)
     {
         shard_state& s = shards_[shard];
@@ -102,7 +121,8 @@ public:
     }
 
     /// Calls `fn(std::shared_ptr<Link>, time_point parked_at)` for every parked link, each
-    /// taken out of its shard first (no shard is locked during `fn`).
+    /// taken out of its shard first (no shard is locked during `fn`). Kept pool references
+    /// stay: only seal() gives them back.
     template <class Fn> void reclaim_all(Fn&& fn)
     {
         // Every shard under its guard, no quick look first: a caller that just queued must
@@ -119,6 +139,23 @@ public:
                 s.occupied.store(false, std::memory_order_relaxed);
             }
             fn(std::move(l), at);
+        }
+    }
+
+    /// From now on no shard keeps a pool reference or a link (park() refuses): calls
+    /// `fn(std::shared_ptr<Anchor>)` for every reference the shards kept. Parked links stay
+    /// for reclaim_all(). Idempotent.
+    template <class Fn> void seal(Fn&& fn)
+    {
+        sealed_.store(true, std::memory_order_relaxed); // published by the guards below
+        for (auto& s : shards_) {
+            std::shared_ptr<Anchor> a;
+            {
+                const guard g(s);
+                a = std::move(s.anchor);
+            }
+            if (a)
+                fn(std::move(a));
         }
     }
 
@@ -153,6 +190,7 @@ private:
         // everything else; a stale look only sends a caller the slow way, or into the guard.
         std::atomic<bool> occupied{false};
         std::shared_ptr<Link> parked;
+        std::shared_ptr<Anchor> anchor; // kept for the next lease served here (see top)
         time_point parked_at{};
         cached_lease_counts counts;
     };
@@ -175,6 +213,7 @@ private:
     };
 
     std::array<shard_state, shard_count> shards_;
+    std::atomic<bool> sealed_{false};
 };
 
 } // namespace tether::detail

@@ -253,7 +253,7 @@ void link::after_request_done()
 
 // ---- holds ----------------------------------------------------------------------------------
 
-void link::hold_release(std::shared_ptr<link> donor) noexcept
+void link::hold_release(std::shared_ptr<link> donor, std::shared_ptr<pool_anchor>* anchor) noexcept
 {
     if (holds_.fetch_sub(1, std::memory_order_acq_rel) != 1)
         return;
@@ -264,7 +264,7 @@ void link::hold_release(std::shared_ptr<link> donor) noexcept
         return_pending_ = true;
         return;
     }
-    owner_->on_link_returned(*this, std::move(donor));
+    owner_->on_link_returned(*this, std::move(donor), anchor);
 }
 
 // ---- lifecycle ----------------------------------------------------------------------------------

@@ -99,8 +99,10 @@ public:
     void hold_add() noexcept { holds_.fetch_add(1, std::memory_order_relaxed); }
     /// Drops one hold; the last one returns the link to the pool.
     /// `donor`: the releasing lease's reference, handed on to the pool's idle list when this
-    /// was the last hold (saves a reference-count round trip on every release).
-    void hold_release(std::shared_ptr<link> donor = nullptr) noexcept;
+    /// was the last hold (saves a reference-count round trip on every release). `anchor`: the
+    /// releasing lease's pool reference, which the pool may take for the link's next lease.
+    void hold_release(std::shared_ptr<link> donor = nullptr,
+                      std::shared_ptr<pool_anchor>* anchor = nullptr) noexcept;
     /// The lease wants this link dropped instead of reused.
     void mark_discard() noexcept { discard_.store(true, std::memory_order_release); }
     bool discard_requested() const noexcept { return discard_.load(std::memory_order_acquire); }

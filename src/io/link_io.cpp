@@ -76,7 +76,7 @@ void link::end_read_loop()
 {
     if (return_pending_) {
         return_pending_ = false;
-        owner_->on_link_returned(*this, nullptr);
+        owner_->on_link_returned(*this, nullptr, nullptr);
     }
     for (auto& f : finished_in_loop_)
         std::move(f.op).complete(f.ec, std::move(f.value));

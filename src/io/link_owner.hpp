@@ -25,6 +25,7 @@
 namespace tether::detail {
 
 class link;
+struct pool_anchor;
 
 /// What a link runs with; owned by the pool and valid for the link's whole life (the link
 /// keeps its owner alive).
@@ -63,7 +64,10 @@ public:
                                 const std::string& detail) = 0;
     /// The last hold (lease or request) was dropped. `donor`: the releasing lease's reference,
     /// which the pool may keep for the idle list (saves a reference-count round trip).
-    virtual void on_link_returned(link& l, std::shared_ptr<link> donor) = 0;
+    /// `anchor`: the releasing lease's pool reference (null when no lease ended), which the
+    /// pool may take (move from) to hand to the link's next lease.
+    virtual void on_link_returned(link& l, std::shared_ptr<link> donor,
+                                  std::shared_ptr<pool_anchor>* anchor) = 0;
     /// A notify arrived.
     virtual void deliver_notify(nlohmann::json body) = 0;
     /// The pool is shutting down (refusals then say pool_closed).

@@ -96,13 +96,15 @@ void pool_impl::start()
 
 // ---- acquire ------------------------------------------------------------------------------------
 
-std::shared_ptr<link> pool_impl::try_acquire_idle(const std::source_location& site)
+pool_impl::idle_lease pool_impl::try_acquire_idle(const std::source_location& site)
 {
-    if (auto l = take_parked())
-        return l;
+    if (auto parked = take_parked(); parked.link)
+        return parked;
     deferred out(*this); // empty unless an idle link turned out to be closing
     std::lock_guard lock(mutex_);
-    return closed() ? nullptr : lease_idle_locked(site, coarse_now(), out);
+    if (closed())
+        return {};
+    return {lease_idle_locked(site, coarse_now(), out), nullptr};
 }
 
 // The most recently used idle link, leased to `site`; null when none is usable.
@@ -136,8 +138,10 @@ void pool_impl::async_acquire(std::shared_ptr<pool_anchor> anchor, acquire_op op
                               const std::source_location& site)
 {
     deferred out(*this);
-    if (auto l = take_parked()) {
-        out.grant({std::move(anchor), std::move(op), {}}, std::move(l));
+    if (auto parked = take_parked(); parked.link) {
+        // The caller brought a reference of its own: the one the cache kept goes (not the
+        // last one, then).
+        out.grant({std::move(anchor), std::move(op), {}}, std::move(parked.link));
         return;
     }
     std::lock_guard lock(mutex_);

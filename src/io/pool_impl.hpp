@@ -49,8 +49,12 @@ namespace tether::detail {
 class link;
 class pool_impl;
 
+/// What every pool handle and lease refers to: its destructor (the last reference gone)
+/// shuts the pool down. `handles` counts the tether::pool handles among the references: at
+/// zero, no reference may stay parked in the lease cache (pool_impl::on_last_handle_gone).
 struct pool_anchor {
     std::shared_ptr<pool_impl> impl;
+    std::atomic<std::size_t> handles{0};
     ~pool_anchor();
 };
 
@@ -84,8 +88,18 @@ public:
     bool running_in_io_thread() const noexcept { return runner_.running_in_io_thread(); }
 
     // ---- acquire -------------------------------------------------------------------------
+    /// An idle link leased by the fast path, with the pool reference for its lease when the
+    /// lease cache kept one (else null: the caller's handle gives one).
+    struct idle_lease {
+        std::shared_ptr<detail::link> link;
+        std::shared_ptr<pool_anchor> anchor;
+    };
     /// Fast path: an idle usable link, leased to `site`; null when none.
-    std::shared_ptr<link> try_acquire_idle(const std::source_location& site);
+    idle_lease try_acquire_idle(const std::source_location& site);
+    /// The last tether::pool handle is gone (leases may remain): the lease cache keeps no
+    /// pool reference from now on (a parked one would keep the pool from shutting down) and
+    /// gives back its parked links. Call while still holding a reference.
+    void on_last_handle_gone();
     void async_acquire(std::shared_ptr<pool_anchor> anchor, acquire_op op,
                        const std::source_location& site);
 
@@ -94,7 +108,8 @@ public:
     void on_link_draining(const std::shared_ptr<link>& l) override;
     void on_link_closed(const std::shared_ptr<link>& l, boost::system::error_code reason,
                         const std::string& detail) override;
-    void on_link_returned(link& l, std::shared_ptr<link> donor) override;
+    void on_link_returned(link& l, std::shared_ptr<link> donor,
+                          std::shared_ptr<pool_anchor>* anchor) override;
     void deliver_notify(nlohmann::json body) override;
     std::chrono::milliseconds close_grace() const noexcept override;
 
@@ -164,8 +179,9 @@ private:
     /// (false when the cache counted it, or there was no lease).
     void return_locked(link& l, std::shared_ptr<link> donor, clock_time returned_at, bool count,
                        deferred& out);
-    /// The calling thread's parked link, leased from the cache; null when none is usable.
-    std::shared_ptr<link> take_parked();
+    /// The calling thread's parked link, leased from the cache, with the pool reference its
+    /// shard kept; a null link when none is usable.
+    idle_lease take_parked();
     /// Every parked link back to the core (idle, or handed to a waiter).
     void reclaim_parked_locked(deferred& out);
     /// reclaim_parked_locked(), and the core's lease records brought up to date with the
@@ -213,7 +229,8 @@ private:
     std::atomic<clock_time::rep> drain_deadline_{clock_time::max().time_since_epoch().count()};
     bool finished_ = false; // pool strand only: timers must not be re-armed
 
-    lease_cache<link> cache_; // released links parked per thread (see lease_cache.hpp)
+    // Released links parked per thread, with pool references (see lease_cache.hpp).
+    lease_cache<link, pool_anchor> cache_;
     /// False while callers wait (releases then go through the core, first come first
     /// served) and after shutdown.
     std::atomic<bool> parking_open_{true};

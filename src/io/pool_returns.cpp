@@ -6,41 +6,60 @@
 #include "io/pool_deferred.hpp"
 #include "io/pool_impl.hpp"
 
+#include <array>
+
 namespace tether::detail {
 
 // The link this thread parked when it last released one, leased: no pool lock.
-std::shared_ptr<link> pool_impl::take_parked()
+pool_impl::idle_lease pool_impl::take_parked()
 {
     const std::size_t shard = cache_.my_shard();
-    std::shared_ptr<link> parked = cache_.take(shard);
-    if (!parked)
-        return nullptr;
+    auto parked = cache_.take(shard);
+    if (!parked.link)
+        return {};
     const auto now = coarse_now();
-    if (parked->usable() && !closed() && !parked->expired(now)) {
-        parked->start_lease(now, true);
-        return parked;
+    if (parked.link->usable() && !closed() && !parked.link->expired(now)) {
+        parked.link->start_lease(now, true);
+        return {std::move(parked.link), std::move(parked.anchor)};
     }
-    // Closing or expired, or the pool closed, while it was parked: the core decides.
+    // Closing or expired, or the pool closed, while it was parked: the core decides. (The
+    // kept reference is dropped here, by a caller that holds one of its own.)
     cache_.uncount_acquire(shard);
     deferred out(*this);
     std::lock_guard lock(mutex_);
-    link& l = *parked;
-    return_locked(l, std::move(parked), coarse_now(), false, out);
-    return nullptr;
+    link& l = *parked.link;
+    return_locked(l, std::move(parked.link), coarse_now(), false, out);
+    return {};
 }
 
-void pool_impl::on_link_returned(link& l, std::shared_ptr<link> donor)
+void pool_impl::on_last_handle_gone()
+{
+    // The references the cache kept are dropped after the lock, by this caller, which still
+    // holds one: none of them is the last.
+    std::array<std::shared_ptr<pool_anchor>, decltype(cache_)::shard_count> kept;
+    std::size_t n = 0;
+    deferred out(*this);
+    std::lock_guard lock(mutex_);
+    cache_.seal([&](std::shared_ptr<pool_anchor> a) { kept.at(n++) = std::move(a); });
+    reclaim_parked_locked(out);
+}
+
+void pool_impl::on_link_returned(link& l, std::shared_ptr<link> donor,
+                                 std::shared_ptr<pool_anchor>* anchor)
 {
     bool counted = false; // by the cache, for a park undone below
     // Not on an io thread: a lease released there (a completion's) is seldom acquired there
     // again, and a link parked in its shard would only wait for the others to reclaim it.
     if (donor && parking_open_.load(std::memory_order_seq_cst) && l.usable() &&
-        !l.expired(coarse_now()) && !runner_.running_in_io_thread()) {
+        !runner_.running_in_io_thread()) {
         // Parked in this thread's cache: its next acquire takes it back without the lock.
         // A caller that queued meanwhile closes parking, then reclaims every shard; checking
         // again after parking means one of the two always sees the other.
+        const auto now = coarse_now();
         const std::size_t shard = cache_.my_shard();
-        if (cache_.park(shard, donor, l.lease_start(), coarse_now())) {
+        // The shard may keep the lease's pool reference for the next lease (the thread's
+        // own, usually): when it does, neither release nor acquire touches its count.
+        if (!l.expired(now) && cache_.park(shard, donor, anchor, l.lease_start(), now)) {
             if (parking_open_.load(std::memory_order_seq_cst))
                 return;
             donor = cache_.take_back(shard, &l);

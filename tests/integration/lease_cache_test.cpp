@@ -1,7 +1,8 @@
 // The pool's per-thread cache of released links (src/io/lease_cache.hpp) against the reference
 // server: what a thread parks is still the pool's — another thread gets it rather than a new
 // connection, a waiter gets it first come first served, shutdown closes it at once — and the
-// statistics count every lease it serves.
+// statistics count every lease it serves. A parked link keeps its lease's pool reference for the
+// next lease, but never keeps a pool without handles alive.
 
 #include "test_env.hpp"
 
@@ -12,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -125,6 +127,47 @@ TEST_F(LeaseCache, ShutdownClosesAParkedLinkAtOnce)
     EXPECT_LT(std::chrono::steady_clock::now() - start, scaled(5s))
         << "the parked link was drained like a leased one";
     EXPECT_EQ(pool.stats().total, 0u);
+}
+
+// The cache keeps the parked lease's pool reference: the last handle must still shut the pool
+// down, on its own thread (joined: no io thread left), whatever copies came and went.
+TEST_F(LeaseCache, TheLastHandleShutsThePoolDownThoughLinksWereParked)
+{
+    const int threads_before = tether::test::thread_count();
+    {
+        auto pool = builder().min_connections(1).build();
+        ASSERT_TRUE(pool.wait_ready(scaled(3s)));
+        auto copy = pool;
+        const auto& same = copy;
+        copy = same; // self-assignment keeps one handle
+        for (int i = 0; i < 3; ++i)
+            EXPECT_EQ(copy.acquire().request(json{{"i", i}}), (json{{"i", i}})); // parks
+        {
+            const tether::pool moved = std::move(copy);
+            tether::pool assigned;
+            assigned = moved;
+        } // two handles gone, one left: the cache goes on serving
+        EXPECT_EQ(pool.acquire().request(json{{"still", true}}), (json{{"still", true}}));
+        EXPECT_GT(tether::test::thread_count(), threads_before);
+    } // the last handle
+    EXPECT_EQ(tether::test::thread_count(), threads_before) << "the pool outlived its handles";
+}
+
+TEST_F(LeaseCache, ALeaseOutlivingTheLastHandleKeepsThePoolUntilItGoes)
+{
+    const int threads_before = tether::test::thread_count();
+    std::optional<tether::lease> kept;
+    {
+        auto pool = builder().min_connections(2).max_connections(2).build();
+        ASSERT_TRUE(pool.wait_ready(scaled(3s)));
+        kept.emplace(pool.acquire());
+        (void)pool.acquire(); // the other link, parked with its reference
+    }
+    EXPECT_EQ(kept->request(json{{"after", 1}}), (json{{"after", 1}}))
+        << "the lease still works with no handle left";
+    EXPECT_GT(tether::test::thread_count(), threads_before);
+    kept.reset(); // the last reference: shuts the pool down here
+    EXPECT_EQ(tether::test::thread_count(), threads_before);
 }
 
 } // namespace

@@ -43,7 +43,11 @@ struct recording_owner final : tether::detail::link_owner {
         close_reason = reason;
         close_detail = detail;
     }
-    void on_link_returned(link&, std::shared_ptr<link>) override { ++returned; }
+    void on_link_returned(link&, std::shared_ptr<link>,
+                          std::shared_ptr<tether::detail::pool_anchor>*) override
+    {
+        ++returned;
+    }
     void deliver_notify(nlohmann::json) override { ++notifies; }
     bool closed() const noexcept override { return false; }
     std::chrono::milliseconds close_grace() const noexcept override { return 1000ms; }
