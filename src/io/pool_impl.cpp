@@ -347,6 +347,9 @@ void pool_impl::shutdown(std::chrono::milliseconds drain)
 
 void pool_impl::begin_shutdown(std::chrono::milliseconds drain)
 {
+    // Dropped last, after the lock: a caller of shutdown() holds a reference of its own, and
+    // when the last reference went (the anchor's destructor) the cache kept none.
+    kept_anchors kept;
     std::vector<std::shared_ptr<link>> links;
     // Links may close by themselves (the server died) and the pool finish before the posts
     // below are queued; work held from before `closed_` is set keeps the io threads until then.
@@ -358,6 +361,7 @@ void pool_impl::begin_shutdown(std::chrono::milliseconds drain)
         closed_.store(true, std::memory_order_release);
         drain_deadline_.store((now() + drain).time_since_epoch().count(),
                               std::memory_order_release);
+        seal_cache_locked(kept);    // a closed pool parks nothing
         reclaim_parked_locked(out); // idle, so they close now instead of draining
         core_.records().for_each([&](sansio::link_slot s, const sansio::link_record&) {
             links.push_back(slots_[s].owned);

@@ -35,6 +35,7 @@
 
 #include <boost/asio/strand.hpp>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <iosfwd>
@@ -184,6 +185,13 @@ private:
     idle_lease take_parked();
     /// Every parked link back to the core (idle, or handed to a waiter).
     void reclaim_parked_locked(deferred& out);
+    /// The pool references the lease cache kept, given back by seal_cache_locked().
+    using kept_anchors =
+        std::array<std::shared_ptr<pool_anchor>, lease_cache<link, pool_anchor>::shard_count>;
+    /// Ends parking for good and moves the references the cache kept into `kept`, for the
+    /// caller to drop after the lock while it holds a reference of its own (then none of
+    /// them is the last).
+    void seal_cache_locked(kept_anchors& kept);
     /// reclaim_parked_locked(), and the core's lease records brought up to date with the
     /// leases the cache served.
     void settle_cache_locked(deferred& out);

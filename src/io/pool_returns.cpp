@@ -34,14 +34,17 @@ pool_impl::idle_lease pool_impl::take_parked()
 
 void pool_impl::on_last_handle_gone()
 {
-    // The references the cache kept are dropped after the lock, by this caller, which still
-    // holds one: none of them is the last.
-    std::array<std::shared_ptr<pool_anchor>, decltype(cache_)::shard_count> kept;
-    std::size_t n = 0;
+    kept_anchors kept; // dropped after the lock, by this caller, which still holds a reference
     deferred out(*this);
     std::lock_guard lock(mutex_);
-    cache_.seal([&](std::shared_ptr<pool_anchor> a) { kept.at(n++) = std::move(a); });
+    seal_cache_locked(kept);
     reclaim_parked_locked(out);
+}
+
+void pool_impl::seal_cache_locked(kept_anchors& kept)
+{
+    std::size_t n = 0;
+    cache_.seal([&](std::shared_ptr<pool_anchor> a) { kept.at(n++) = std::move(a); });
 }
 
 void pool_impl::on_link_returned(link& l, std::shared_ptr<link> donor,
