@@ -347,9 +347,7 @@ void pool_impl::shutdown(std::chrono::milliseconds drain)
 
 void pool_impl::begin_shutdown(std::chrono::milliseconds drain)
 {
-    // Dropped last, after the lock: a caller of shutdown() holds a reference of its own, and
-    // when the last reference went (the anchor's destructor) the cache kept none.
-    kept_anchors kept;
+    kept_anchors kept; // dropped last (the cache keeps none once the last reference is gone)
     std::vector<std::shared_ptr<link>> links;
     // Links may close by themselves (the server died) and the pool finish before the posts
     // below are queued; work held from before `closed_` is set keeps the io threads until then.
