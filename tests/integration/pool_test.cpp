@@ -1,6 +1,7 @@
 // The pool end to end against the in-process reference server on loopback: real sockets, real
 // timeouts. Bounds are scaled by TETHER_TEST_TIME_SCALE.
 
+#include "acquire_failure.hpp"
 #include "test_env.hpp"
 
 #include <tether/testing/echo_server.hpp>
@@ -258,14 +259,7 @@ TEST_F(PoolTest, InitRequestGatesEveryNewLink)
             .init_request(json{{"$test", {{"error", {{"code", 401}, {"message", "bad token"}}}}}})
             .observer(observer)
             .build();
-    std::error_code ec;
-    std::string what;
-    try {
-        (void)refused.acquire();
-    } catch (const tether::error& e) {
-        ec = e.code();
-        what = e.what();
-    }
+    const auto [ec, what] = tether::test::failed_acquire(refused);
     EXPECT_EQ(ec, tether::errc::no_endpoint_available) << ec.message();
     EXPECT_NE(what.find("server error 401: bad token"), std::string::npos) << what;
     EXPECT_EQ(refused.stats().connects, 0u) << "a refused link never joins the pool";
@@ -316,14 +310,8 @@ TEST(PoolInitRequest, LogsEveryLinkIntoAServerThatRequiresIt)
     EXPECT_EQ(logged_in.stats().connects, 3u);
 
     auto wrong = base().init_request(json{{"op", "login"}, {"token", "nope"}}).build();
-    std::string what;
-    try {
-        (void)wrong.acquire();
-    } catch (const tether::error& e) {
-        ec = e.code();
-        what = e.what();
-    }
-    EXPECT_EQ(ec, tether::errc::no_endpoint_available) << ec.message();
+    const auto [wrong_ec, what] = tether::test::failed_acquire(wrong);
+    EXPECT_EQ(wrong_ec, tether::errc::no_endpoint_available) << wrong_ec.message();
     EXPECT_NE(what.find("bad token"), std::string::npos) << what;
     EXPECT_EQ(wrong.stats().connects, 0u);
     EXPECT_NE(wrong.stats().endpoints.at(0).last_error.find("401"), std::string::npos)

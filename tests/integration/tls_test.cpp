@@ -4,6 +4,7 @@
 // close_notify within its bound, reload (with and without rotation) under load, and the
 // health behaviours of design.md §2 over TLS. Bounds are scaled by TETHER_TEST_TIME_SCALE.
 
+#include "acquire_failure.hpp"
 #include "test_env.hpp"
 
 #include <tether/testing/certificates.hpp>
@@ -145,14 +146,7 @@ void expect_refused(tether::pool_builder builder, const std::string& words)
 {
     auto observer = std::make_shared<connect_failures>();
     auto pool = builder.observer(observer).build();
-    std::error_code ec;
-    std::string what;
-    try {
-        (void)pool.acquire();
-    } catch (const tether::error& e) {
-        ec = e.code();
-        what = e.what();
-    }
+    const auto [ec, what] = tether::test::failed_acquire(pool);
     EXPECT_TRUE(ec == tether::errc::no_endpoint_available || ec == tether::errc::acquire_timeout)
         << ec.message();
     EXPECT_NE(what.find(words), std::string::npos) << what;
