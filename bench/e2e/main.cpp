@@ -43,6 +43,8 @@
 #include "servers.hpp"
 #include "workloads.hpp"
 
+#include <tether/config.hpp>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -74,8 +76,8 @@ struct options {
     std::string json_path;
     std::string tsv_path;
     std::string server = TETHER_E2E_SERVER;
-    std::optional<int> server_core; // -1: no pinning
-    unsigned io_threads = 2;
+    std::optional<int> server_core;     // -1: no pinning
+    std::optional<unsigned> io_threads; // unset: the pool's default, once the bench is pinned
     bool list = false;
     std::size_t connect_links = 200; // 0: no connect section
     bool no_netty = false;
@@ -92,7 +94,8 @@ constexpr std::string_view usage_text = R"(usage: tether_e2e [options]
   --tsv FILE         write medians as tab-separated values (for gnuplot)
   --server PATH      tether-echo-server binary (default: the one built with this program)
   --server-core N    CPU for the server, -1 = no pinning (default: the last CPU)
-  --io-threads N     io threads of both clients (default 2)
+  --io-threads N     io threads of both clients (default: the pool's default, the CPUs the
+                     bench may use once it keeps off the server's)
   --connect-links N  links opened per run of the connect section, 0 = skip it (default 200)
   --list             print the workload names (and the connect section's) and exit
   --no-netty         do not run the Netty peer
@@ -161,7 +164,7 @@ options parse(int argc, char** argv)
             o.server_core = number<int>(name, value());
         } else if (name == "--io-threads") {
             o.io_threads = number<unsigned>(name, value());
-            if (o.io_threads < 1 || o.io_threads > 64)
+            if (*o.io_threads < 1 || *o.io_threads > 64)
                 usage_error("--io-threads must be in 1..64");
         } else if (name == "--connect-links") {
             o.connect_links = number<std::size_t>(name, value());
@@ -315,7 +318,6 @@ int main(int argc, char** argv)
     context.rounds = o.rounds.value_or(o.quick ? 1u : 3u);
     context.timing.seconds = o.seconds.value_or(o.quick ? 0.3 : 2.0);
     context.timing.warmup_seconds = std::clamp(context.timing.seconds * 0.2, 0.05, 0.5);
-    context.io_threads = o.io_threads;
     context.server = o.server;
     context.netty = describe(netty, context.timing);
 
@@ -332,19 +334,20 @@ int main(int argc, char** argv)
             context.tls = "reference server with an EC P-256 certificate from a test CA "
                           "(tether::testing::write_test_pki); clients verify chain and 127.0.0.1";
         context.bench_cpus = cpu_list(allowed_cpus()); // threads started from now on inherit it
+        context.io_threads = o.io_threads.value_or(tether::default_io_threads());
         std::cout << "tether_e2e: " << context.machine.cpu_model << ", " << context.machine.cores
                   << " CPUs, " << context.machine.kernel << ", " << context.machine.date
                   << "\n  server " << servers.describe() << " on CPU "
                   << (context.server_core >= 0 ? std::to_string(context.server_core) : "any")
                   << ", bench on CPUs " << context.bench_cpus << "; " << context.rounds
                   << " round(s) of " << context.timing.seconds << " s per run (+"
-                  << context.timing.warmup_seconds << " s warm-up), " << o.io_threads
+                  << context.timing.warmup_seconds << " s warm-up), " << context.io_threads
                   << " io threads\n  netty: " << context.netty
                   << (netty.skipped.empty() ? "" : "; tether and raw run without it") << '\n'
                   << std::flush;
 
-        const run_settings settings{servers.port(),   servers.tls_port(), servers.ca_pem(),
-                                    o.io_threads,     context.timing,     servers.pid(),
+        const run_settings settings{servers.port(),     servers.tls_port(), servers.ca_pem(),
+                                    context.io_threads, context.timing,     servers.pid(),
                                     servers.tls_pid()};
         const std::vector<implementation> implementations{
             {"tether", &row::tether, [&](const workload& w) { return run_tether(w, settings); }},

@@ -29,7 +29,7 @@ options:
   --load-seconds S      request load duration of phase 2 (default 10)
   --load-threads K      caller threads of phase 2 (default 16)
   --quick               smoke test: 1000 links, 5 s hold, 2 s load (explicit options win)
-  --io-threads N        pool io threads (default 2)
+  --io-threads N        pool io threads (default: the pool's, the CPUs this process may use)
   --ping-interval MS    pool ping_interval (default 1000; the CPU target is for 1000)
   --ping-timeout MS     pool ping_timeout (default 1000)
   --connects N          pool max_concurrent_connects (default 256)

@@ -2,6 +2,8 @@
 
 // Command line of tether_scale.
 
+#include <tether/config.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -14,7 +16,7 @@ struct options {
     std::size_t load_links = 1'000;     ///< phase 2: links of the loaded pool (0 skips the phase)
     std::chrono::seconds load_time{10}; ///< phase 2: duration of the request load
     unsigned load_threads = 16;         ///< phase 2: closed-loop caller threads
-    unsigned io_threads = 2;
+    unsigned io_threads = tether::default_io_threads(); ///< the pool's default
     std::chrono::milliseconds ping_interval{1'000};
     std::chrono::milliseconds ping_timeout{1'000};
     std::chrono::milliseconds connect_timeout{10'000};

@@ -16,7 +16,6 @@
 #include <optional>
 #include <string>
 #include <system_error>
-#include <thread>
 #include <vector>
 
 namespace tether {
@@ -66,12 +65,12 @@ using init_request_function = std::function<nlohmann::json(const endpoint& ep)>;
 /// call at a time, and must not block.
 using notify_handler = std::function<void(const nlohmann::json& body)>;
 
-/// The default number of io threads: the machine's hardware threads, at least 1.
-inline unsigned default_io_threads() noexcept
-{
-    const unsigned n = std::thread::hardware_concurrency();
-    return n > 0 ? n : 1;
-}
+/// The default number of io threads: the hardware threads this process may run on, at least
+/// 1. That is the CPUs of the calling thread's affinity mask (as `nproc` counts them: all of
+/// the machine's unless `taskset`, a cpuset or a container pins the process), lowered to the
+/// CPU limit of its cgroup (v2 `cpu.max`, rounded up) when one is set. More io threads than
+/// CPUs to run them would only wake each other up.
+unsigned default_io_threads() noexcept;
 
 /// Every setting of a pool; `pool_builder` fills it in and `build()` validates it. Durations are
 /// all > 0: nothing is switched off by zero. Defaults are those of the README's table.

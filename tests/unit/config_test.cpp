@@ -94,7 +94,7 @@ TEST(ConfigDefaults, MatchDesignTable)
     EXPECT_TRUE(c.endpoints.empty());
     EXPECT_EQ(c.min_connections, 1u);
     EXPECT_EQ(c.max_connections, 16u);
-    EXPECT_EQ(c.io_threads, std::max(1u, std::thread::hardware_concurrency()));
+    EXPECT_EQ(c.io_threads, tether::default_io_threads()); // the CPUs we may use: cpu_budget_test
     EXPECT_EQ(c.acquire_timeout, 30s);
     EXPECT_EQ(c.max_waiters, 1024u);
     EXPECT_EQ(c.connect_timeout, 5s);
