@@ -15,11 +15,13 @@
 #include <tether/error.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -73,11 +75,18 @@ public:
 
     void async_read_some(asio::mutable_buffer into, std::shared_ptr<transport_user> user) override
     {
+        if (s_->read_failure) { // found by an earlier read_buffered(): reported now, on the strand
+            asio::post(s_->stream.get_executor(), [ec = s_->read_failure, user = std::move(user)] {
+                user->on_transport_read(ec, 0);
+            });
+            return;
+        }
         s_->stream.async_read_some(
-            into, with_handler_memory([s = s_, user = std::move(user)](const error_code& ec,
-                                                                       std::size_t n) {
+            into, with_handler_memory([s = s_, into, user = std::move(user)](const error_code& ec,
+                                                                             std::size_t n) {
                 if (!ec) {
                     s->received = true;
+                    n += s->read_buffered(into + n);
                     user->on_transport_read(ec, n);
                     return;
                 }
@@ -144,6 +153,7 @@ private:
         void start_handshake(const endpoint& ep, const std::shared_ptr<transport_user>& user);
         void on_handshake(const error_code& ec, const std::shared_ptr<transport_user>& user);
         void close(const std::shared_ptr<state>& self, std::chrono::milliseconds grace);
+        std::size_t read_buffered(asio::mutable_buffer rest);
         void close_socket()
         {
             error_code ignored;
@@ -158,12 +168,45 @@ private:
         std::string failure;            // why the handshake failed, in words
         bool handshaking = false;
         bool established = false;
-        bool received = false; // application data arrived
+        bool received = false;   // application data arrived
+        error_code read_failure; // the stream failed or ended behind data already delivered
         bool closing = false;
     };
 
     std::shared_ptr<state> s_;
 };
+
+// A read of the stream returns one record's data; the records that came with it in the same
+// socket read wait, already received, in the engine's memory. Taken now, with plain SSL_read
+// calls that never touch the socket (the engine's BIO is memory), they reach the link in one
+// delivery: the replies of a pipelined batch complete together and the requests sent in
+// their completions leave together, rather than one record and one segment per request. An
+// end or error found here is kept and given to the next read.
+std::size_t tls_transport::state::read_buffered(asio::mutable_buffer rest)
+{
+    SSL* ssl = stream.native_handle();
+    std::size_t got = 0;
+    while (got < rest.size()) {
+        ERR_clear_error();
+        const int room = static_cast<int>(std::min<std::size_t>(rest.size() - got, 1u << 30));
+        const int r = SSL_read(ssl, static_cast<char*>(rest.data()) + got, room);
+        if (r > 0) {
+            got += static_cast<std::size_t>(r);
+            continue;
+        }
+        const int why = SSL_get_error(ssl, r);
+        if (why == SSL_ERROR_ZERO_RETURN) {
+            read_failure = asio::error::eof; // close_notify, as the stream itself reports it
+        } else if (why != SSL_ERROR_WANT_READ && why != SSL_ERROR_WANT_WRITE) {
+            const unsigned long e = ERR_get_error();
+            read_failure = e != 0 ? error_code(static_cast<int>(e), asio::error::get_ssl_category())
+                                  : error_code(ssl::error::stream_truncated);
+        }
+        ERR_clear_error();
+        break; // nothing whole left in memory: the next read waits for the socket
+    }
+    return got;
+}
 
 void tls_transport::state::start_handshake(const endpoint& ep,
                                            const std::shared_ptr<transport_user>& user)

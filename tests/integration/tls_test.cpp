@@ -13,6 +13,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
@@ -21,6 +22,8 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -427,6 +430,106 @@ TEST(Tls, StreamTruncatedMidFrameLosesThatLinkOnly)
     EXPECT_EQ(ec, tether::errc::connection_lost) << ec.message();
     EXPECT_EQ(healthy.request(json{{"still", 1}}), (json{{"still", 1}}));
     EXPECT_EQ(pool.stats().connections_lost, 1u);
+}
+
+/// A TLS server of one connection, scripted on a thread with blocking calls: it answers pings
+/// and echoes requests; the reply to a request whose body has "last" goes out in the same
+/// segment as its close_notify (TCP_CORK), so that the client reads both at once.
+class closing_tls_peer {
+public:
+    closing_tls_peer()
+        : ctx_(boost::asio::ssl::context::tls_server),
+          acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0})
+    {
+        const auto& creds = certs().server;
+        ctx_.use_certificate_chain(boost::asio::buffer(creds.cert_pem));
+        ctx_.use_private_key(boost::asio::buffer(creds.key_pem), boost::asio::ssl::context::pem);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~closing_tls_peer()
+    {
+        boost::system::error_code ignored;
+        acceptor_.close(ignored);
+        thread_.join();
+    }
+    std::uint16_t port() const { return port_; }
+
+private:
+    // Plain OpenSSL on the blocking socket: each record goes straight to the socket, so the
+    // cork can gather the reply and the close_notify into one segment.
+    void serve()
+    {
+        boost::asio::ip::tcp::socket socket(io_);
+        boost::system::error_code ec;
+        acceptor_.accept(socket, ec);
+        if (ec)
+            return;
+        SSL* ssl = SSL_new(ctx_.native_handle());
+        SSL_set_fd(ssl, socket.native_handle());
+        const auto read_exact = [ssl](void* into, std::size_t n) {
+            auto* p = static_cast<char*>(into);
+            for (std::size_t got = 0; got < n;) {
+                const int r = SSL_read(ssl, p + got, static_cast<int>(n - got));
+                if (r <= 0)
+                    return false;
+                got += static_cast<std::size_t>(r);
+            }
+            return true;
+        };
+        unsigned char prefix[4];
+        while (SSL_accept(ssl) == 1 && read_exact(prefix, 4)) {
+            std::string payload((std::size_t{prefix[0]} << 24) | (std::size_t{prefix[1]} << 16) |
+                                    (std::size_t{prefix[2]} << 8) | prefix[3],
+                                '\0');
+            if (!read_exact(payload.data(), payload.size()))
+                break;
+            const json m = json::parse(payload);
+            const json out = m["type"] == "ping"
+                                 ? json{{"type", "pong"}, {"id", m["id"]}}
+                                 : json{{"type", "response"}, {"id", m["id"]}, {"body", m["body"]}};
+            const bool last = m["type"] == "request" && m["body"].contains("last");
+            const int cork = last ? 1 : 0, uncork = 0;
+            ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_CORK, &cork, sizeof cork);
+            const std::string text = out.dump();
+            std::string frame(4, '\0');
+            for (std::size_t i = 0; i < 4; ++i)
+                frame[i] = static_cast<char>((text.size() >> (24 - 8 * i)) & 0xff);
+            frame += text;
+            SSL_write(ssl, frame.data(), static_cast<int>(frame.size()));
+            if (last)
+                SSL_shutdown(ssl); // close_notify, not waiting for the client's
+            ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_CORK, &uncork, sizeof uncork);
+            if (!last)
+                continue;
+            char rest[256];
+            while (!ec) // until the client closes
+                socket.read_some(boost::asio::buffer(rest), ec);
+            break;
+        }
+        SSL_free(ssl);
+    }
+
+    boost::asio::io_context io_;
+    boost::asio::ssl::context ctx_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    std::uint16_t port_ = acceptor_.local_endpoint().port();
+    std::thread thread_;
+};
+
+// Records that came in one socket read reach the link together; an end behind them (here the
+// server's close_notify right after a reply) is kept for the next read: the reply is
+// delivered, then the link ends as lost, and the pool replaces it.
+TEST(Tls, AReplyArrivingWithCloseNotifyIsDeliveredAndTheEndReportedAfterIt)
+{
+    closing_tls_peer peer;
+    auto pool = builder_for(peer.port(), trusting(certs().ca.cert_pem())).build();
+    auto lease = pool.acquire();
+    EXPECT_EQ(lease.request(json{{"n", 1}}), (json{{"n", 1}}));
+    EXPECT_EQ(lease.request(json{{"last", true}}), (json{{"last", true}}));
+    std::error_code ec;
+    (void)lease.request(json{{"n", 2}}, ec);
+    EXPECT_EQ(ec, tether::errc::connection_lost) << ec.message();
+    EXPECT_TRUE(poll_until([&] { return pool.stats().connections_lost == 1; }, scaled(2s)));
 }
 
 TEST(Tls, ServerDroppingTheConnectionWithoutCloseNotifyIsConnectionLost)
