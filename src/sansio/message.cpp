@@ -2,6 +2,7 @@
 
 #include "sansio/envelope_reader.hpp"
 #include "sansio/frame_decoder.hpp"
+#include "sansio/json_append.hpp"
 #include "sansio/json_sax_reader.hpp"
 
 #include <tether/error.hpp>
@@ -118,7 +119,8 @@ public:
         thread_local nlohmann::detail::serializer<json> serializer(
             adapter, ' ', nlohmann::detail::error_handler_t::strict);
         adapter->target = &out_;
-        serializer.dump(j, false, false, 0);
+        const auto scalar = [](const json& v) { serializer.dump(v, false, false, 0); };
+        append_json(out_, j, scalar);
     }
     boost::system::error_code finish()
     {
