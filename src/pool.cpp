@@ -385,6 +385,9 @@ pool pool_builder::build() const
         throw config_error("io_threads", "must be left unset with executor(): the pool runs on "
                                          "the application's executor and starts no threads");
     pool_config c = config_;
+    if (!io_threads_set_)
+        c.io_threads = default_io_threads(); // the CPUs this thread may use now, not at the
+                                             // builder's construction (maybe elsewhere)
     validate(c);
     auto impl = std::make_shared<detail::pool_impl>(std::move(c));
     impl->start();

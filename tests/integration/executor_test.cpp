@@ -27,6 +27,7 @@
 #include <atomic>
 #include <future>
 #include <optional>
+#include <sched.h>
 #include <string>
 #include <thread>
 
@@ -285,6 +286,50 @@ TEST_P(ExternalExecutor, GoawayDrainsTheLinkAndThePoolReplacesIt)
 INSTANTIATE_TEST_SUITE_P(Executors, ExternalExecutor,
                          ::testing::Values(executor_kind::io_context, executor_kind::thread_pool),
                          kind_name);
+
+// The default io_threads is the CPUs of the thread that builds: a builder made on a thread
+// that may use every CPU and built on one pinned to a single CPU is not mistaken for one with
+// io_threads set next to an executor.
+TEST(ExternalExecutorConfig, TheDefaultIsTakenOnTheThreadThatBuilds)
+{
+    asio::io_context io;
+    auto work = asio::make_work_guard(io);
+    std::thread runner([&] { io.run(); });
+    tether::pool_builder builder;
+    builder.endpoint("127.0.0.1", 7000).min_connections(0).executor(io.get_executor());
+    std::string error = "not built";
+    unsigned io_threads = 0;
+    std::thread pinned([&] {
+        cpu_set_t allowed, one;
+        CPU_ZERO(&allowed);
+        CPU_ZERO(&one);
+        if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) {
+            error = "sched_getaffinity failed";
+            return;
+        }
+        for (std::size_t cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+            if (CPU_ISSET(cpu, &allowed)) {
+                CPU_SET(cpu, &one);
+                break;
+            }
+        if (::sched_setaffinity(0, sizeof one, &one) != 0) {
+            error = "sched_setaffinity failed";
+            return;
+        }
+        try {
+            auto pool = builder.build();
+            io_threads = pool.config().io_threads;
+            error.clear();
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+    });
+    pinned.join();
+    EXPECT_EQ(error, "");
+    EXPECT_EQ(io_threads, 1u);
+    work.reset();
+    runner.join();
+}
 
 TEST(ExternalExecutorConfig, IoThreadsTogetherWithAnExecutorIsAConfigError)
 {
