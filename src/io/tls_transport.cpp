@@ -86,7 +86,8 @@ public:
                                                                              std::size_t n) {
                 if (!ec) {
                     s->received = true;
-                    n += s->read_buffered(into + n);
+                    if (!s->closing) // a close_notify exchange may own the engine now
+                        n += s->read_buffered(into + n);
                     user->on_transport_read(ec, n);
                     return;
                 }
