@@ -6,7 +6,6 @@
 #include <charconv>
 #include <cstdint>
 #include <fstream>
-#include <iterator>
 #include <sched.h>
 #include <thread>
 

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -433,11 +434,13 @@ TEST(Tls, StreamTruncatedMidFrameLosesThatLinkOnly)
 }
 
 /// A TLS server of one connection, scripted on a thread with blocking calls: it answers pings
-/// and echoes requests; the reply to a request whose body has "last" goes out in the same
-/// segment as its close_notify (TCP_CORK), so that the client reads both at once.
-class closing_tls_peer {
+/// and echoes requests. The reply to a request whose body has "last" goes out in the same
+/// segment as its close_notify (TCP_CORK), so that the client reads both at once. The reply
+/// to one whose body has "key_update" waits for the next request; then both replies go out
+/// in one segment with a TLS 1.3 KeyUpdate (update requested) between them.
+class scripted_tls_peer {
 public:
-    closing_tls_peer()
+    scripted_tls_peer()
         : ctx_(boost::asio::ssl::context::tls_server),
           acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0})
     {
@@ -446,15 +449,27 @@ public:
         ctx_.use_private_key(boost::asio::buffer(creds.key_pem), boost::asio::ssl::context::pem);
         thread_ = std::thread([this] { serve(); });
     }
-    ~closing_tls_peer()
+    ~scripted_tls_peer()
     {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
         thread_.join();
     }
     std::uint16_t port() const { return port_; }
+    /// KeyUpdate messages the peer sent, and received from the client.
+    int key_updates_sent() const { return key_updates_sent_.load(); }
+    int key_updates_received() const { return key_updates_received_.load(); }
 
 private:
+    static void on_tls_message(int write, int, int content_type, const void* buf, std::size_t len,
+                               SSL*, void* self)
+    {
+        const auto* bytes = static_cast<const unsigned char*>(buf);
+        if (!write && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+            bytes[0] == SSL3_MT_KEY_UPDATE)
+            ++static_cast<scripted_tls_peer*>(self)->key_updates_received_;
+    }
+
     // Plain OpenSSL on the blocking socket: each record goes straight to the socket, so the
     // cork can gather the reply and the close_notify into one segment.
     void serve()
@@ -466,6 +481,8 @@ private:
             return;
         SSL* ssl = SSL_new(ctx_.native_handle());
         SSL_set_fd(ssl, socket.native_handle());
+        SSL_set_msg_callback(ssl, &scripted_tls_peer::on_tls_message);
+        SSL_set_msg_callback_arg(ssl, this);
         const auto read_exact = [ssl](void* into, std::size_t n) {
             auto* p = static_cast<char*>(into);
             for (std::size_t got = 0; got < n;) {
@@ -476,7 +493,16 @@ private:
             }
             return true;
         };
+        const auto write_frame = [ssl](const json& out) {
+            const std::string text = out.dump();
+            std::string frame(4, '\0');
+            for (std::size_t i = 0; i < 4; ++i)
+                frame[i] = static_cast<char>((text.size() >> (24 - 8 * i)) & 0xff);
+            frame += text;
+            SSL_write(ssl, frame.data(), static_cast<int>(frame.size()));
+        };
         unsigned char prefix[4];
+        std::optional<json> held; // the reply waiting for the next request's (key_update)
         while (SSL_accept(ssl) == 1 && read_exact(prefix, 4)) {
             std::string payload((std::size_t{prefix[0]} << 24) | (std::size_t{prefix[1]} << 16) |
                                     (std::size_t{prefix[2]} << 8) | prefix[3],
@@ -487,15 +513,20 @@ private:
             const json out = m["type"] == "ping"
                                  ? json{{"type", "pong"}, {"id", m["id"]}}
                                  : json{{"type", "response"}, {"id", m["id"]}, {"body", m["body"]}};
-            const bool last = m["type"] == "request" && m["body"].contains("last");
-            const int cork = last ? 1 : 0, uncork = 0;
+            const bool request = m["type"] == "request";
+            if (request && m["body"].contains("key_update") && !held) {
+                held = out;
+                continue;
+            }
+            const bool last = request && m["body"].contains("last");
+            const int cork = last || held ? 1 : 0, uncork = 0;
             ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_CORK, &cork, sizeof cork);
-            const std::string text = out.dump();
-            std::string frame(4, '\0');
-            for (std::size_t i = 0; i < 4; ++i)
-                frame[i] = static_cast<char>((text.size() >> (24 - 8 * i)) & 0xff);
-            frame += text;
-            SSL_write(ssl, frame.data(), static_cast<int>(frame.size()));
+            if (held) {
+                write_frame(*held);
+                held.reset();
+                key_updates_sent_ += SSL_key_update(ssl, SSL_KEY_UPDATE_REQUESTED);
+            }
+            write_frame(out); // after a key update: the KeyUpdate record, then this one
             if (last)
                 SSL_shutdown(ssl); // close_notify, not waiting for the client's
             ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_CORK, &uncork, sizeof uncork);
@@ -513,6 +544,8 @@ private:
     boost::asio::ssl::context ctx_;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::uint16_t port_ = acceptor_.local_endpoint().port();
+    std::atomic<int> key_updates_sent_{0};
+    std::atomic<int> key_updates_received_{0};
     std::thread thread_;
 };
 
@@ -521,7 +554,7 @@ private:
 // delivered, then the link ends as lost, and the pool replaces it.
 TEST(Tls, AReplyArrivingWithCloseNotifyIsDeliveredAndTheEndReportedAfterIt)
 {
-    closing_tls_peer peer;
+    scripted_tls_peer peer;
     auto pool = builder_for(peer.port(), trusting(certs().ca.cert_pem())).build();
     auto lease = pool.acquire();
     EXPECT_EQ(lease.request(json{{"n", 1}}), (json{{"n", 1}}));
@@ -530,6 +563,26 @@ TEST(Tls, AReplyArrivingWithCloseNotifyIsDeliveredAndTheEndReportedAfterIt)
     (void)lease.request(json{{"n", 2}}, ec);
     EXPECT_EQ(ec, tether::errc::connection_lost) << ec.message();
     EXPECT_TRUE(poll_until([&] { return pool.stats().connections_lost == 1; }, scaled(2s)));
+}
+
+// A TLS 1.3 KeyUpdate between two replies of one segment is taken by the buffered read (the
+// second reply's record follows it in the engine's memory). OpenSSL keeps the client's own
+// KeyUpdate, which answers it, for the next write: it goes out ahead of the next request, in
+// the order the server needs to read that request and the ones after it.
+TEST(Tls, AKeyUpdateBetweenTwoRepliesIsAnsweredAndTheLinkGoesOn)
+{
+    scripted_tls_peer peer;
+    auto pool = builder_for(peer.port(), trusting(certs().ca.cert_pem())).build();
+    auto lease = pool.acquire();
+    auto first = lease.async_request(json{{"key_update", 1}}, boost::asio::use_future);
+    auto second = lease.async_request(json{{"n", 2}}, boost::asio::use_future);
+    EXPECT_EQ(first.get(), (json{{"key_update", 1}}));
+    EXPECT_EQ(second.get(), (json{{"n", 2}}));
+    EXPECT_EQ(peer.key_updates_sent(), 1);
+    EXPECT_EQ(lease.request(json{{"n", 3}}), (json{{"n", 3}}));
+    EXPECT_EQ(peer.key_updates_received(), 1) << "the client's answer went out with request 3";
+    EXPECT_EQ(lease.request(json{{"n", 4}}), (json{{"n", 4}}));
+    EXPECT_EQ(pool.stats().connections_lost, 0u);
 }
 
 TEST(Tls, ServerDroppingTheConnectionWithoutCloseNotifyIsConnectionLost)
