@@ -7,11 +7,11 @@
 // and null, still goes through nlohmann's serializer (`scalar`), so escapes, UTF-8 checks and
 // number formats stay exactly its own.
 
+#include "sansio/json_scan.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
-#include <cstdint>
-#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -22,23 +22,7 @@ namespace tether::wire {
 /// bytes from 0x80).
 inline bool is_plain_json_text(std::string_view s) noexcept
 {
-    constexpr std::uint64_t ones = 0x0101010101010101ull;
-    constexpr std::uint64_t highs = 0x8080808080808080ull;
-    const auto zero_byte = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
-    std::size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) { // eight bytes at a time: any high bit, control, '"', '\\'
-        std::uint64_t x;
-        std::memcpy(&x, s.data() + i, 8);
-        if ((x & highs) | ((x - ones * 0x20) & ~x & highs) | zero_byte(x ^ (ones * '"')) |
-            zero_byte(x ^ (ones * '\\')))
-            return false;
-    }
-    for (; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
-            return false;
-    }
-    return true;
+    return plain_text_run(s.data(), s.data() + s.size()) == s.size();
 }
 
 /// Appends `j` to `out` as compact JSON; `scalar(const nlohmann::json&)` writes what is not a

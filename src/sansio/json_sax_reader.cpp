@@ -3,6 +3,8 @@
 
 #include "sansio/json_sax_reader.hpp"
 
+#include "sansio/json_scan.hpp"
+
 #include <clocale>
 #include <cstdlib>
 #include <limits>
@@ -199,12 +201,7 @@ json_sax_reader::token json_sax_reader::scan_string()
     for (;;) {
         // Plain printable ASCII is copied a run at a time.
         const char* run = p;
-        while (p != e) {
-            const unsigned c = byte(*p);
-            if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
-                break;
-            ++p;
-        }
+        p += plain_text_run(p, e);
         string_.append(run, p);
         if (p == e)
             return token::parse_error; // missing closing quote

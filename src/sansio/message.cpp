@@ -4,6 +4,7 @@
 #include "sansio/frame_decoder.hpp"
 #include "sansio/json_append.hpp"
 #include "sansio/json_sax_reader.hpp"
+#include "sansio/json_scan.hpp"
 
 #include <tether/error.hpp>
 
@@ -227,20 +228,22 @@ struct payload_filler {
 std::size_t json_depth(std::string_view text, std::size_t limit)
 {
     std::size_t depth = 0, deepest = 0;
-    bool in_string = false, escaped = false;
-    for (const char c : text) {
-        if (in_string) {
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                in_string = false;
-            continue;
-        }
-        switch (c) {
+    const char* p = text.data();
+    const char* const e = p + text.size();
+    while (p != e) {
+        switch (*p++) {
         case '"':
-            in_string = true;
+            // Inside a string only '"' and '\\' matter: the runs between are skipped whole.
+            for (;;) {
+                p += run_before_quote_or_backslash(p, e);
+                if (p == e)
+                    return deepest;
+                if (*p++ == '"')
+                    break;
+                if (p == e)
+                    return deepest;
+                ++p; // the escaped byte, whatever it is
+            }
             break;
         case '{':
         case '[':
