@@ -42,8 +42,6 @@ link::link(std::shared_ptr<link_owner> owner, const link_context& context, std::
 {
 }
 
-link::~link() = default;
-
 void link::start()
 {
     strand_.post([self = shared_from_this()] { self->do_connect(); });
@@ -102,6 +100,7 @@ void link::schedule_drain()
 // cancellation, a drain, a close), since the scheduled drain may not have run yet.
 void link::drain_inbox()
 {
+    ensure_attached(); // a dormant link comes back from the idle watch first
     // Re-entered when a completion below returns the link and the pool drains it at once (a
     // dispatch onto this strand runs inline): the outer call goes on with the rest.
     if (draining_inbox_)
@@ -369,6 +368,7 @@ void link::close_now()
     // Closing on purpose (drained, retired, shut down): a TLS transport says close_notify and
     // lets the peer answer within the grace; a broken link just goes.
     const bool on_purpose = reason == errc::connection_draining || reason == errc::pool_closed;
+    detach_watch_for_close();
     transport_->close(was_ready && on_purpose ? owner_->close_grace()
                                               : std::chrono::milliseconds::zero());
     std::string().swap(write_pending_);

@@ -9,6 +9,7 @@
 #include "io/clock_service.hpp"
 #include "io/completion.hpp"
 #include "io/health_registry.hpp"
+#include "io/idle_watch.hpp"
 #include "io/io_strand.hpp"
 #include "io/link_owner.hpp"
 #include "io/request_inbox.hpp"
@@ -30,6 +31,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <source_location>
 #include <string>
 #include <vector>
@@ -121,6 +123,11 @@ public:
     /// From the pool's health tick: `l` is due for a ping or a pong-deadline check on its
     /// strand.
     static void post_health_check(std::shared_ptr<link> l);
+    /// From the idle watch's loop: the dormant link's socket is readable, or it is due.
+    void on_watch_readable(clock_time now);
+    bool service_watched(clock_time now); // false: not dormant (any more)
+    /// Tells the observer of a pong's round-trip time (an io thread).
+    void report_ping_rtt(std::chrono::microseconds rtt);
 
     std::uint64_t id() const noexcept { return id_; }
     std::uint32_t slot() const noexcept { return slot_; }
@@ -180,6 +187,19 @@ private:
     void cancel_request(std::uint64_t id);
     void close_now();
     void update_accepting();
+    // link_watch.cpp: quiet links handed to the pool's idle watch and taken back
+    enum class watch_state : std::uint8_t { active, releasing, dormant };
+    bool quiet_for_watch() const;
+    bool quiet_after_release() const;
+    bool begin_watch();
+    bool on_released_read(const boost::system::error_code& ec);
+    bool reclaim_socket();
+    void ensure_attached();
+    void detach_watch_for_close();
+    // under watch_mutex_, while dormant:
+    void read_watched(clock::time_point now);
+    bool send_watched_ping();
+    void hand_back();
     // link_report.cpp: what the flight recorder and the log are told
     void record_proven();
     void record_close(const boost::system::error_code& reason);
@@ -202,6 +222,21 @@ private:
     std::uint64_t init_id_ = 0;           // the init request's id while it is awaited
     clock::time_point read_at_{};         // when the read being decoded completed
     health_registry<link>::slot* health_slot_ = nullptr; // while proven and not closed
+
+    // The idle watch (link_watch.cpp). Strand only:
+    watch_state watch_ = watch_state::active;
+    int watch_fd_ = -1;                 // the socket while releasing or dormant
+    bool read_restart_pending_ = false; // reattached before the cancelled read completed
+    // Guarded by watch_mutex_ while dormant (and by the strand otherwise), like fsm_ and
+    // decoder_ then; next to them, so the idle watch touches few cache lines per ping:
+    std::mutex watch_mutex_;
+    bool watched_ = false;         // dormant: the idle watch may act on the link
+    bool handed_back_ = false;     // the watch gave it back to the strand; hands off
+    bool watch_ping_owed_ = false; // the due ping that started the hand-over is not sent yet
+    bool watch_overdue_ = false;   // handed back because a pong is overdue
+    int watch_errno_ = 0;          // handed back because the socket failed
+    std::string watch_unsent_;     // the part of a ping the socket did not take
+    idle_watch::slot* watch_slot_ = nullptr; // while dormant: where its due time goes
 
     sansio::link_fsm fsm_;
     wire::frame_decoder decoder_;

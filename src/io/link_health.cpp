@@ -26,6 +26,10 @@ void link::rearm_timer()
 
 void link::on_timer()
 {
+    if (watch_ == watch_state::dormant) { // a spent request deadline: nothing is outstanding
+        timer_armed_at_ = clock::time_point::max();
+        return;
+    }
     if (fsm_.state() == sansio::link_state::closed)
         return;
     timer_armed_at_ = clock::time_point::max();
@@ -69,15 +73,28 @@ void link::check_health()
 {
     if (health_slot_ == nullptr)
         return; // closed meanwhile
+    if (watch_ != watch_state::active) {
+        if (watch_ == watch_state::dormant)
+            service_watched(now());
+        return; // releasing: the hand-over sends the due ping
+    }
     const auto now = this->now();
     if (fsm_.ping_overdue(now) && !proof_of_life(now))
         return; // looked at again once the reads already queued have run
-    perform(fsm_.on_timer(now));
+    const auto action = fsm_.on_timer(now);
+    // A ping due on a quiet link: the link goes to the idle watch, which sends it.
+    if (action == sansio::link_action::send_ping && quiet_for_watch() && begin_watch())
+        return;
+    perform(action);
     publish_health();
 }
 
 void link::publish_health()
 {
+    if (watched_) { // dormant (under watch_mutex_): the idle watch looks at it
+        watch_slot_->publish(fsm_.deadline());
+        return;
+    }
     if (health_slot_ != nullptr)
         health_slot_->publish(fsm_.deadline());
 }

@@ -23,6 +23,16 @@ void link::start_read()
 
 void link::on_transport_read(const error_code& ec, std::size_t n)
 {
+    if (watch_ == watch_state::releasing && on_released_read(ec))
+        return;
+    if (read_restart_pending_) { // the read the idle watch's release cancelled
+        read_restart_pending_ = false;
+        if (ec == asio::error::operation_aborted) {
+            if (fsm_.state() != sansio::link_state::closed)
+                start_read();
+            return;
+        }
+    }
     if (fsm_.state() == sansio::link_state::closed)
         return;
     if (ec) {
@@ -127,16 +137,22 @@ void link::on_message(const wire::pong& m)
         ctx_.counters.pongs_received.fetch_add(1, std::memory_order_relaxed);
         if (const auto rtt = fsm_.last_rtt()) {
             ctx_.counters.ping_rtt.record(*rtt);
-            ctx_.observe([&](pool_observer& o) {
-                o.on_ping_rtt(peer(), id_,
-                              std::chrono::duration_cast<std::chrono::microseconds>(*rtt));
-            });
+            const auto us = std::chrono::duration_cast<std::chrono::microseconds>(*rtt);
+            if (watched_ && ctx_.observer() != nullptr)            // on the idle watch's thread:
+                ctx_.watch->note_ping_rtt(shared_from_this(), us); // observers run on io threads
+            else if (!watched_)
+                report_ping_rtt(us);
         }
     } else {
         ctx_.counters.late_responses.fetch_add(1, std::memory_order_relaxed);
     }
     perform(action);
     publish_health(); // the next ping is due one interval from now
+}
+
+void link::report_ping_rtt(std::chrono::microseconds rtt)
+{
+    ctx_.observe([&](pool_observer& o) { o.on_ping_rtt(peer(), id_, rtt); });
 }
 
 void link::on_message(wire::response& m)

@@ -24,6 +24,7 @@
 
 namespace tether::detail {
 
+class idle_watch;
 class link;
 struct pool_anchor;
 
@@ -39,6 +40,7 @@ struct link_context {
     transport_factory make_transport; ///< plain TCP, TLS, or a test's fake
     pool_log& log;                    ///< the pool's logger
     flight_recorder& events;          ///< the pool's recent link events per endpoint
+    idle_watch* watch = nullptr;      ///< takes quiet links' sockets; null: links keep them
 
     pool_observer* observer() const noexcept { return config.observer.get(); }
     /// Calls `call(observer)` when there is an observer; what it throws is logged, not let

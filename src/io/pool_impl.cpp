@@ -1,6 +1,7 @@
 #include "io/pool_impl.hpp"
 
 #include "io/drain_overrun.hpp"
+#include "io/idle_watch.hpp"
 #include "io/link.hpp"
 #include "io/pool_deferred.hpp"
 
@@ -76,9 +77,20 @@ pool_impl::pool_impl(pool_config config, pool_seams s)
       notifies_(runner_, config_, counters_, log_),
       core_(limits_of(config_), config_.endpoints.size(), random_seed(), clock_.now())
 {
+    // The idle watch is a thread of the pool's: only when the pool runs its own io threads
+    // (an application's executor gets no thread it did not ask for).
+    if (!config_.executor) {
+        watch_ =
+            std::make_shared<idle_watch>(clock_, health_tick_period(config_), runner_.executor());
+        link_context_.watch = watch_.get();
+    }
 }
 
-pool_impl::~pool_impl() = default;
+pool_impl::~pool_impl()
+{
+    if (watch_)
+        watch_->stop();
+}
 
 void pool_impl::start()
 {
@@ -92,6 +104,8 @@ void pool_impl::start()
         translate_locked(out);
     }
     strand_.post([self = shared_from_this()] { self->arm_health_timer(); });
+    if (watch_)
+        watch_->start();
 }
 
 // ---- acquire ------------------------------------------------------------------------------------
@@ -299,43 +313,6 @@ void pool_impl::on_wake_timer()
     note_wake_locked(); // the timer that woke us is spent
 }
 
-// Period of the health tick: pings go out and dead links are found within one period of their
-// due time. A sixteenth of the shorter of ping_interval and ping_timeout keeps that well inside
-// the ping jitter band (a tenth of the interval), capped so an idle pool wakes rarely.
-static clock::duration health_tick_period(const pool_config& c)
-{
-    return std::clamp<clock::duration>(std::min(c.ping_interval, c.ping_timeout) / 16,
-                                       std::chrono::milliseconds(1),
-                                       std::chrono::milliseconds(250));
-}
-
-void pool_impl::arm_health_timer()
-{
-    if (finished_)
-        return;
-    health_timer_->arm(now() + health_tick_period(config_),
-                       [self = shared_from_this()] { self->on_health_tick(); });
-}
-
-void pool_impl::on_health_tick()
-{
-    // Links due within half a period are looked at now: a ping goes a little early (well
-    // within its jitter) rather than up to a whole period late.
-    health_.collect_due(now() + health_tick_period(config_) / 2, health_due_);
-    for (auto& l : health_due_)
-        link::post_health_check(std::move(l));
-    health_due_.clear();
-    if (cache_.parked() > 0) {
-        // Parked links back to the core every tick: idle_timeout and max_lifetime see them
-        // as idle within a tick of their release.
-        deferred out(*this);
-        std::lock_guard lock(mutex_);
-        reclaim_parked_locked(out);
-    }
-    log_.flush_suppressed(false); // rate-limit windows that are over tell what they left out
-    arm_health_timer();
-}
-
 // ---- shutdown -----------------------------------------------------------------------------------
 
 void pool_impl::shutdown(std::chrono::milliseconds drain)
@@ -392,6 +369,8 @@ void pool_impl::finish()
     drain_timer_->cancel();
     health_timer_->cancel();
     health_.clear(); // empty by now: every link withdrew when it closed
+    if (watch_)
+        watch_->stop(); // and none is dormant: each came back to its strand to close
     log_.flush_suppressed(true);
     runner_.release_work();
 }

@@ -61,6 +61,9 @@ struct pool_anchor {
 
 /// Why a blocking call on the pool of `anchor` cannot go ahead: pool_closed for an empty
 /// handle, would_block_io_thread on one of the pool's own io threads; empty when it can.
+/// Period of the pool's health tick for `c` (pool_health.cpp).
+std::chrono::steady_clock::duration health_tick_period(const pool_config& c);
+
 inline std::error_code blocking_call_refusal(const std::shared_ptr<pool_anchor>& anchor);
 
 /// The seams a test may replace: the clock (and timers) and the links' transport.
@@ -230,6 +233,7 @@ private:
     std::unique_ptr<deadline_timer> drain_timer_;  // shutdown: force-close what is left
     std::unique_ptr<deadline_timer> health_timer_; // the health tick
     health_registry<link> health_;
+    std::shared_ptr<idle_watch> watch_; // idle links' health loop; null on an app's executor
     std::vector<std::shared_ptr<link>> health_due_; // pool strand only: scratch of a tick
     notify_dispatcher notifies_;
     std::atomic<bool> closed_{false};
@@ -256,6 +260,9 @@ private:
     std::chrono::steady_clock::time_point wake_armed_at_ =
         std::chrono::steady_clock::time_point::max();
 };
+
+/// Period of the pool's health tick for `c` (pool_health.cpp).
+std::chrono::steady_clock::duration health_tick_period(const pool_config& c);
 
 inline std::error_code blocking_call_refusal(const std::shared_ptr<pool_anchor>& anchor)
 {

@@ -1,6 +1,7 @@
 // What the pool says about itself: stats() and diagnostics(), rendered from the core's records
 // and the links' counters; and wait_ready().
 
+#include "io/idle_watch.hpp"
 #include "io/pool_deferred.hpp"
 #include "io/pool_impl.hpp"
 
@@ -155,6 +156,8 @@ std::string pool_impl::diagnostics()
     std::lock_guard lock(mutex_);
     settle_cache_locked(out);
     write_state_locked(os, now, false);
+    if (watch_)
+        os << "; idle links in the health loop " << watch_->size();
     for (std::size_t i = 0; i < config_.endpoints.size(); ++i) {
         std::ostringstream events;
         events_.write_recent(i, now, "  ", events);

@@ -57,6 +57,21 @@ public:
 
     std::size_t available(error_code& ec) override { return socket_.available(ec); }
 
+    int release_descriptor(error_code& ec) override
+    {
+        protocol_ = socket_.local_endpoint(ec).protocol();
+        if (ec)
+            return -1;
+        return socket_.release(ec);
+    }
+
+    void reattach(int fd, error_code& ec) override
+    {
+        socket_.assign(protocol_, fd, ec);
+        if (!ec)
+            socket_.non_blocking(true, ec); // write_now's sends never wait
+    }
+
     void close(std::chrono::milliseconds) override
     {
         connector_.cancel();
@@ -68,6 +83,7 @@ public:
 private:
     tcp::socket socket_;
     tcp_connector connector_;
+    tcp protocol_ = tcp::v4(); // of a released socket, for reattach()
 };
 
 } // namespace

@@ -12,6 +12,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
@@ -62,6 +63,20 @@ public:
     virtual std::string stalled_connect(const endpoint& ep) const
     {
         return "no TCP connection to " + to_string(ep) + " within connect_timeout";
+    }
+    /// Hands the connected socket's descriptor to the caller (the pool's idle watch): the
+    /// transport forgets it without closing it, and its pending operations complete with
+    /// operation_aborted. Returns -1 when this transport cannot (TLS, test fakes).
+    virtual int release_descriptor(boost::system::error_code& ec)
+    {
+        ec.clear();
+        return -1;
+    }
+    /// Takes back a descriptor from release_descriptor(), ready for operations again.
+    virtual void reattach(int fd, boost::system::error_code& ec)
+    {
+        (void)fd;
+        ec = boost::asio::error::operation_not_supported;
     }
     /// Shuts the connection down; pending operations complete with an error. `grace`: how long
     /// a TLS transport may wait for the peer's close_notify after sending its own (in the

@@ -52,6 +52,16 @@ std::span<char> frame_decoder::prepare(std::size_t min_free)
     return {buf_.get() + end_, capacity_ - end_};
 }
 
+std::optional<std::string_view> frame_decoder::peek() const noexcept
+{
+    if (error_ || buffered() < frame_header_size)
+        return std::nullopt;
+    const std::uint32_t length = read_frame_length(buf_.get() + begin_);
+    if (length == 0 || length > max_frame_size_ || buffered() - frame_header_size < length)
+        return std::nullopt;
+    return std::string_view(buf_.get() + begin_ + frame_header_size, length);
+}
+
 void frame_decoder::feed(std::string_view bytes)
 {
     while (!bytes.empty()) {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -44,6 +45,10 @@ public:
     /// until the next prepare()/feed(). On `error`, `ec` is errc::protocol_error (length 0) or
     /// errc::frame_too_large, and every later call returns the same error.
     decode_status next(std::string_view& payload, boost::system::error_code& ec);
+
+    /// The next complete payload without taking it (next() then returns the same one); empty
+    /// while none is complete, or when the stream is broken (next() says how).
+    std::optional<std::string_view> peek() const noexcept;
 
     /// Bytes received but not yet returned as payloads (a partial frame at EOF = truncation).
     std::size_t buffered() const noexcept { return end_ - begin_; }

@@ -1,0 +1,237 @@
+#include "io/idle_watch.hpp"
+
+#include "io/link.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <array>
+#include <cerrno>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace tether::detail {
+
+idle_watch::idle_watch(clock_service& clock, std::chrono::steady_clock::duration tick,
+                       boost::asio::any_io_executor io)
+    : clock_(clock), tick_(std::min<std::chrono::steady_clock::duration>(tick, max_tick)),
+      io_(std::move(io))
+{
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = stop_key;
+    if (epoll_fd_ < 0 || stop_fd_ < 0 ||
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &ev) != 0) {
+        const int error = errno;
+        if (epoll_fd_ >= 0)
+            ::close(epoll_fd_);
+        if (stop_fd_ >= 0)
+            ::close(stop_fd_);
+        throw boost::system::system_error(error, boost::system::system_category(),
+                                          "creating the idle watch's epoll set");
+    }
+}
+
+idle_watch::~idle_watch()
+{
+    stop();
+    if (thread_.joinable()) {
+        // The loop may drop the last reference to a link, and with it to the pool and this.
+        if (thread_.get_id() == std::this_thread::get_id())
+            thread_.detach();
+        else
+            thread_.join();
+    }
+    ::close(stop_fd_);
+    ::close(epoll_fd_);
+}
+
+void idle_watch::start()
+{
+    // The loop keeps this alive until it ends; its last act is to let go.
+    thread_ = std::thread([self = shared_from_this()]() mutable {
+        self->run();
+        self.reset();
+    });
+}
+
+void idle_watch::stop() noexcept
+{
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto written = ::write(stop_fd_, &one, sizeof one);
+}
+
+idle_watch::slot* idle_watch::adopt(const std::shared_ptr<link>& l, int fd)
+{
+    slot* s;
+    std::uint64_t key;
+    {
+        std::lock_guard lock(mutex_);
+        if (ended_)
+            return nullptr;
+        std::uint32_t index;
+        if (!free_.empty()) {
+            index = free_.back();
+            free_.pop_back();
+        } else {
+            index = static_cast<std::uint32_t>(slots_.size());
+            slots_.emplace_back().index_ = index;
+        }
+        s = &slots_[index];
+        s->owner_ = l;
+        s->due_.store(never, std::memory_order_relaxed);
+        key = (std::uint64_t{s->generation_} << 32) | index;
+        ++size_;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = key;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0)
+        return s;
+    forget(s);
+    return nullptr;
+}
+
+void idle_watch::unwatch(int fd) noexcept
+{
+    epoll_event ignored{};
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, &ignored);
+}
+
+void idle_watch::forget(slot* s)
+{
+    std::lock_guard lock(mutex_);
+    if (!s->owner_)
+        return;
+    retired_.push_back(std::move(s->owner_));
+    s->due_.store(never, std::memory_order_relaxed);
+    ++s->generation_; // events collected under the old key are stale
+    free_.push_back(s->index_);
+    --size_;
+}
+
+std::size_t idle_watch::size() const
+{
+    std::lock_guard lock(mutex_);
+    return size_;
+}
+
+void idle_watch::run()
+{
+    using steady = std::chrono::steady_clock;
+    std::array<epoll_event, 256> events;
+    constexpr auto gather = std::chrono::microseconds(500);
+    auto next_tick = steady::now() + tick_;
+    for (;;) {
+        {
+            std::lock_guard lock(mutex_);
+            dropping_.swap(retired_);
+        }
+        dropping_.clear(); // no round holds a plain pointer to them now
+        const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_tick - steady::now());
+        const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
+                                   static_cast<int>(std::max<std::int64_t>(wait.count(), 0)));
+        bool stopping = false;
+        keys_.clear();
+        for (int i = 0; i < n; ++i) {
+            const std::uint64_t key = events[static_cast<std::size_t>(i)].data.u64;
+            if (key == stop_key)
+                stopping = true;
+            else
+                keys_.push_back(key);
+        }
+        if (stopping)
+            break;
+        if (!keys_.empty())
+            read_ready();
+        const auto now = steady::now();
+        if (now >= next_tick) {
+            service_due();
+            next_tick = steady::now() + tick_;
+        } else if (n > 0 && n < 32 && next_tick - now > gather) {
+            // A trickle: let it gather before the next look, rather than wake for each pong.
+            std::this_thread::sleep_for(gather);
+        }
+    }
+    // Ended: every reference goes (none should be left: links come back before they close).
+    std::deque<slot> dropped_slots;
+    {
+        std::lock_guard lock(mutex_);
+        ended_ = true;
+        dropped_slots.swap(slots_);
+        dropping_.swap(retired_);
+        free_.clear();
+        size_ = 0;
+    }
+    dropping_.clear();
+    std::lock_guard lock(rtt_mutex_);
+    rtts_.clear();
+}
+
+// Every link with bytes (or an end) waiting is read once.
+void idle_watch::read_ready()
+{
+    {
+        std::lock_guard lock(mutex_);
+        for (const std::uint64_t key : keys_) {
+            const auto index = static_cast<std::uint32_t>(key & 0xffff'ffffU);
+            if (index >= slots_.size())
+                continue;
+            slot& s = slots_[index];
+            if (s.generation_ == static_cast<std::uint32_t>(key >> 32) && s.owner_)
+                batch_.push_back(s.owner_.get());
+        }
+    }
+    const clock_time now = clock_.now();
+    for (link* l : batch_)
+        l->on_watch_readable(now);
+    batch_.clear();
+}
+
+// Links whose ping (or pong deadline) falls within half a tick are looked at now.
+void idle_watch::service_due()
+{
+    const clock_time now = clock_.now();
+    const clock_time::rep limit = (now + tick_ / 2).time_since_epoch().count();
+    {
+        std::lock_guard lock(mutex_);
+        for (slot& s : slots_) {
+            clock_time::rep due = s.due_.load(std::memory_order_relaxed);
+            if (due > limit || !s.owner_)
+                continue;
+            // A publish racing with this keeps its newer time: looked at on a later tick.
+            if (s.due_.compare_exchange_strong(due, never, std::memory_order_relaxed))
+                batch_.push_back(s.owner_.get());
+        }
+    }
+    for (link* l : batch_)
+        l->service_watched(now);
+    batch_.clear();
+    flush_rtts();
+}
+
+void idle_watch::note_ping_rtt(std::shared_ptr<link> l, std::chrono::microseconds rtt)
+{
+    std::lock_guard lock(rtt_mutex_);
+    rtts_.emplace_back(std::move(l), rtt);
+}
+
+void idle_watch::flush_rtts()
+{
+    std::vector<std::pair<std::shared_ptr<link>, std::chrono::microseconds>> told;
+    {
+        std::lock_guard lock(rtt_mutex_);
+        if (rtts_.empty())
+            return;
+        told.swap(rtts_);
+    }
+    boost::asio::post(io_, [told = std::move(told)] {
+        for (const auto& [l, rtt] : told)
+            l->report_ping_rtt(rtt);
+    });
+}
+
+} // namespace tether::detail
