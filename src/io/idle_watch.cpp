@@ -19,17 +19,17 @@ idle_watch::idle_watch(clock_service& clock, std::chrono::steady_clock::duration
       io_(std::move(io))
 {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.u64 = stop_key;
-    if (epoll_fd_ < 0 || stop_fd_ < 0 ||
-        ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &ev) != 0) {
+    ev.data.u64 = wake_key;
+    if (epoll_fd_ < 0 || wake_fd_ < 0 ||
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
         const int error = errno;
         if (epoll_fd_ >= 0)
             ::close(epoll_fd_);
-        if (stop_fd_ >= 0)
-            ::close(stop_fd_);
+        if (wake_fd_ >= 0)
+            ::close(wake_fd_);
         throw boost::system::system_error(error, boost::system::system_category(),
                                           "creating the idle watch's epoll set");
     }
@@ -45,7 +45,7 @@ idle_watch::~idle_watch()
         else
             thread_.join();
     }
-    ::close(stop_fd_);
+    ::close(wake_fd_);
     ::close(epoll_fd_);
 }
 
@@ -60,8 +60,14 @@ void idle_watch::start()
 
 void idle_watch::stop() noexcept
 {
+    stopping_.store(true, std::memory_order_release);
+    wake();
+}
+
+void idle_watch::wake() noexcept
+{
     const std::uint64_t one = 1;
-    [[maybe_unused]] const auto written = ::write(stop_fd_, &one, sizeof one);
+    [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof one);
 }
 
 idle_watch::slot* idle_watch::adopt(const std::shared_ptr<link>& l, int fd)
@@ -121,37 +127,54 @@ std::size_t idle_watch::size() const
 
 void idle_watch::run()
 {
-    using steady = std::chrono::steady_clock;
     std::array<epoll_event, 256> events;
     constexpr auto gather = std::chrono::microseconds(500);
-    auto next_tick = steady::now() + tick_;
+    // When to look for due pings next: max() while nothing is dormant (the loop then sleeps
+    // until a link comes), and never sooner than a tick after the last look.
+    clock_time next_scan = clock_time::max();
+    clock_time last_scan = clock_.now();
+    const auto plan = [&](clock_time due) {
+        if (due != clock_time::max())
+            next_scan = std::min(next_scan, std::max(due - tick_ / 2, last_scan + tick_));
+    };
     for (;;) {
         {
             std::lock_guard lock(mutex_);
             dropping_.swap(retired_);
         }
         dropping_.clear(); // no round holds a plain pointer to them now
-        const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_tick - steady::now());
-        const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
-                                   static_cast<int>(std::max<std::int64_t>(wait.count(), 0)));
-        bool stopping = false;
+        int timeout = -1;
+        if (next_scan != clock_time::max()) {
+            const auto left =
+                std::chrono::ceil<std::chrono::milliseconds>(next_scan - clock_.now());
+            timeout = static_cast<int>(std::max<std::int64_t>(left.count(), 0));
+        }
+        const int n =
+            ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout);
+        bool woken = false;
         keys_.clear();
         for (int i = 0; i < n; ++i) {
             const std::uint64_t key = events[static_cast<std::size_t>(i)].data.u64;
-            if (key == stop_key)
-                stopping = true;
+            if (key == wake_key)
+                woken = true;
             else
                 keys_.push_back(key);
         }
-        if (stopping)
-            break;
+        if (woken) {
+            std::uint64_t count = 0;
+            [[maybe_unused]] const auto got = ::read(wake_fd_, &count, sizeof count);
+            if (stopping_.load(std::memory_order_acquire))
+                break;
+            next_scan = clock_.now(); // a link came: look at once, then plan from its times
+        }
         if (!keys_.empty())
-            read_ready();
-        const auto now = steady::now();
-        if (now >= next_tick) {
-            service_due();
-            next_tick = steady::now() + tick_;
-        } else if (n > 0 && n < 32 && next_tick - now > gather) {
+            plan(read_ready());
+        const auto now = clock_.now();
+        if (now >= next_scan) {
+            last_scan = now;
+            next_scan = clock_time::max();
+            plan(service_due());
+        } else if (n > 0 && n < 32 && next_scan - now > gather) {
             // A trickle: let it gather before the next look, rather than wake for each pong.
             std::this_thread::sleep_for(gather);
         }
@@ -171,8 +194,9 @@ void idle_watch::run()
     rtts_.clear();
 }
 
-// Every link with bytes (or an end) waiting is read once.
-void idle_watch::read_ready()
+// Every link with bytes (or an end) waiting is read once. Returns the earliest time one of
+// them needs looking at again.
+clock_time idle_watch::read_ready()
 {
     {
         std::lock_guard lock(mutex_);
@@ -186,31 +210,41 @@ void idle_watch::read_ready()
         }
     }
     const clock_time now = clock_.now();
+    clock_time earliest = clock_time::max();
     for (link* l : batch_)
-        l->on_watch_readable(now);
+        earliest = std::min(earliest, l->on_watch_readable(now));
     batch_.clear();
+    return earliest;
 }
 
-// Links whose ping (or pong deadline) falls within half a tick are looked at now.
-void idle_watch::service_due()
+// Links whose ping (or pong deadline) falls within half a tick are looked at now. Returns the
+// earliest time any dormant link needs looking at again.
+clock_time idle_watch::service_due()
 {
     const clock_time now = clock_.now();
     const clock_time::rep limit = (now + tick_ / 2).time_since_epoch().count();
+    clock_time::rep earliest = never;
     {
         std::lock_guard lock(mutex_);
         for (slot& s : slots_) {
             clock_time::rep due = s.due_.load(std::memory_order_relaxed);
-            if (due > limit || !s.owner_)
+            if (!s.owner_)
                 continue;
-            // A publish racing with this keeps its newer time: looked at on a later tick.
+            if (due > limit) {
+                earliest = std::min(earliest, due);
+                continue;
+            }
+            // A publish racing with this keeps its newer time: looked at on a later round.
             if (s.due_.compare_exchange_strong(due, never, std::memory_order_relaxed))
                 batch_.push_back(s.owner_.get());
         }
     }
+    clock_time next = clock_time(clock_time::duration(earliest));
     for (link* l : batch_)
-        l->service_watched(now);
+        next = std::min(next, l->service_watched(now));
     batch_.clear();
     flush_rtts();
+    return next;
 }
 
 void idle_watch::note_ping_rtt(std::shared_ptr<link> l, std::chrono::microseconds rtt)

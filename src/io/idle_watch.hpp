@@ -71,6 +71,9 @@ public:
     /// Watches `fd` for `l` (level-triggered: readable, peer shut down) and keeps `l` alive
     /// until forget(). Null when the set refused it; then nothing is kept.
     slot* adopt(const std::shared_ptr<link>& l, int fd);
+    /// Makes the loop look at every link's due time now (after a new link published its
+    /// first: it may be earlier than anything the loop plans for).
+    void wake() noexcept;
     /// Takes `fd` out of the set (the link's watch mutex held): no event for it comes after.
     void unwatch(int fd) noexcept;
     /// `s`'s link is no longer dormant: its reference is dropped by the loop between two
@@ -87,20 +90,22 @@ public:
 
 private:
     static constexpr clock_time::rep never = clock_time::max().time_since_epoch().count();
-    static constexpr std::uint64_t stop_key = ~std::uint64_t{0};
-    /// Pings go out in bursts of at most this period's share: small bursts are answered while
-    /// the next is still to come, so the loop rarely sleeps with pongs on their way.
+    static constexpr std::uint64_t wake_key = ~std::uint64_t{0};
+    /// Due pings are looked for at most this often (and only as often as some link is due):
+    /// small bursts are answered while the next is still to come, so the loop rarely sleeps
+    /// with pongs on their way.
     static constexpr std::chrono::milliseconds max_tick{10};
 
     void run();
-    void read_ready();
-    void service_due();
+    clock_time read_ready();
+    clock_time service_due();
     void flush_rtts();
 
     clock_service& clock_;
     const std::chrono::steady_clock::duration tick_;
     int epoll_fd_ = -1;
-    int stop_fd_ = -1; // an eventfd in the set: stop() wakes the loop
+    int wake_fd_ = -1; // an eventfd in the set: adopt() and stop() wake the loop
+    std::atomic<bool> stopping_{false};
     std::thread thread_;
     mutable std::mutex mutex_; // slots_, free_, size_, retired_
     std::deque<slot> slots_;   // a deque never moves its elements

@@ -124,8 +124,9 @@ public:
     /// strand.
     static void post_health_check(std::shared_ptr<link> l);
     /// From the idle watch's loop: the dormant link's socket is readable, or it is due.
-    void on_watch_readable(clock_time now);
-    bool service_watched(clock_time now); // false: not dormant (any more)
+    /// Both return when it next needs looking at (max(): not dormant any more).
+    clock_time on_watch_readable(clock_time now);
+    clock_time service_watched(clock_time now);
     /// Tells the observer of a pong's round-trip time (an io thread).
     void report_ping_rtt(std::chrono::microseconds rtt);
 
@@ -198,6 +199,7 @@ private:
     void detach_watch_for_close();
     // under watch_mutex_, while dormant:
     void read_watched(clock::time_point now);
+    clock_time publish_watched();
     bool send_watched_ping();
     void hand_back();
     // link_report.cpp: what the flight recorder and the log are told

@@ -73,6 +73,7 @@ bool link::on_released_read(const error_code& ec)
                 watch_slot_ = s;
             }
             service_watched(now()); // the owed ping
+            ctx_.watch->wake();     // its pong deadline may come before the loop looks again
             return true;
         }
         {
@@ -197,44 +198,50 @@ void link::detach_watch_for_close()
 
 // ---- under watch_mutex_, from the idle watch or the health tick --------------------------------
 
-// A due ping or an overdue pong of a dormant link (any thread). False when the link is not
-// dormant (any more): its strand must look instead.
-bool link::service_watched(clock::time_point now)
+// A due ping or an overdue pong of a dormant link (any thread). Returns when the link next
+// needs looking at; max() when it is not dormant (any more) or was handed back.
+clock_time link::service_watched(clock::time_point now)
 {
     std::lock_guard lock(watch_mutex_);
-    if (!watched_)
-        return false;
-    if (handed_back_)
-        return true; // the strand publishes once it took the link back
+    if (!watched_ || handed_back_)
+        return clock_time::max(); // handed back: the strand publishes once it took the link
     if (watch_ping_owed_) {
         watch_ping_owed_ = false;
-        if (send_watched_ping())
-            publish_health();
-        return true;
-    }
-    if (fsm_.ping_overdue(now)) {
+    } else if (fsm_.ping_overdue(now)) {
         read_watched(now); // the pong may be waiting unread
         if (handed_back_)
-            return true;
+            return clock_time::max();
         if (fsm_.ping_overdue(now)) {
             // The strand gives the verdict, after a last look for bytes.
             watch_overdue_ = true;
             hand_back();
-            return true;
+            return clock_time::max();
         }
+        if (fsm_.on_timer(now) != sansio::link_action::send_ping)
+            return publish_watched();
+    } else if (fsm_.on_timer(now) != sansio::link_action::send_ping) {
+        return publish_watched();
     }
-    if (fsm_.on_timer(now) == sansio::link_action::send_ping && !send_watched_ping())
-        return true;
-    publish_health();
-    return true;
+    if (!send_watched_ping())
+        return clock_time::max();
+    return publish_watched();
 }
 
-void link::on_watch_readable(clock::time_point now)
+clock_time link::on_watch_readable(clock::time_point now)
 {
     std::lock_guard lock(watch_mutex_);
     if (!watched_ || handed_back_)
-        return;
+        return clock_time::max();
     read_watched(now);
+    return handed_back_ ? clock_time::max() : fsm_.deadline();
+}
+
+// Publishes the fsm's next deadline to the watch's slot and returns it.
+clock_time link::publish_watched()
+{
+    const clock_time due = fsm_.deadline();
+    watch_slot_->publish(due);
+    return due;
 }
 
 // Reads what is there; pongs are taken here, anything else goes back to the strand.

@@ -79,7 +79,8 @@ pool_impl::pool_impl(pool_config config, pool_seams s)
 {
     // The idle watch is a thread of the pool's: only when the pool runs its own io threads
     // (an application's executor gets no thread it did not ask for).
-    if (!config_.executor) {
+    // A test's manual clock is single-threaded: no loop of its own then either.
+    if (!config_.executor && real_clock_) {
         watch_ =
             std::make_shared<idle_watch>(clock_, health_tick_period(config_), runner_.executor());
         link_context_.watch = watch_.get();
