@@ -69,7 +69,8 @@ public:
     void stop() noexcept;
 
     /// Watches `fd` for `l` (level-triggered: readable, peer shut down) and keeps `l` alive
-    /// until forget(). Null when the set refused it; then nothing is kept.
+    /// until forget(). Null when the set refused it; then nothing is kept. The caller holds
+    /// the link's watch mutex (the loop may see an event for `fd` before this returns).
     slot* adopt(const std::shared_ptr<link>& l, int fd);
     /// Makes the loop look at every link's due time now (after a new link published its
     /// first: it may be earlier than anything the loop plans for).

@@ -59,28 +59,22 @@ bool link::begin_watch()
 bool link::on_released_read(const error_code& ec)
 {
     if (ec == asio::error::operation_aborted && quiet_after_release()) {
-        watch_ = watch_state::dormant;
         {
+            // Held across adopt(): the loop may see the socket's first event before the slot
+            // is known here, and must wait for it.
             std::lock_guard lock(watch_mutex_);
-            watched_ = true;
+            watch_slot_ = ctx_.watch->adopt(shared_from_this(), watch_fd_);
+            watched_ = watch_slot_ != nullptr;
             handed_back_ = false;
             watch_overdue_ = false;
             watch_errno_ = 0;
         }
-        if (auto* s = ctx_.watch->adopt(shared_from_this(), watch_fd_)) {
-            {
-                std::lock_guard lock(watch_mutex_);
-                watch_slot_ = s;
-            }
+        if (watched_) {
+            watch_ = watch_state::dormant;
             service_watched(now()); // the owed ping
             ctx_.watch->wake();     // its pong deadline may come before the loop looks again
             return true;
         }
-        {
-            std::lock_guard lock(watch_mutex_);
-            watched_ = false;
-        }
-        watch_ = watch_state::releasing;
     }
     // Bytes (or an error) beat the release, or the link got busy meanwhile: back to work.
     ensure_attached();
