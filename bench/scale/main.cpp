@@ -13,7 +13,7 @@
 // Health is watched from both sides: a pool observer records the slowest pong per stretch
 // (opening, hold, load), and an independent probe (one socket, a ping every 100 ms)
 // shows whether the server itself was answering; links declared dead while the probe stays
-// fast point at the client. --baseline first times a minimal epoll pinger over as many
+// fast point at the client. --baseline times a minimal epoll pinger over as many
 // links: the floor of CPU per ping on this machine, against which the pool's figure is judged.
 // --tls runs both phases over TLS: the server on test certificates made for the run (in a
 // temporary directory, removed once it has read them), the pools verifying them, the probe
@@ -136,6 +136,11 @@ int main(int argc, char** argv)
         }
         if (o.links > 0 && server->running())
             figures.idle = run_idle_phase(o, *server, tls, *probe);
+        if (figures.baseline && server->running()) {
+            std::cerr << "baseline again, after the pool\n";
+            figures.baseline_after = run_raw_baseline(server->port(), o.links,
+                                                      std::min(o.hold, std::chrono::seconds(20)));
+        }
         if (o.load_links > 0 && server->running())
             figures.load = run_load_phase(o, *server, tls, *probe);
     } catch (const std::exception& e) {

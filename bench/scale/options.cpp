@@ -38,8 +38,9 @@ options:
   --pin-server          pin the server to the last CPU this process may run on
   --tls                 the server speaks TLS on test certificates made for the run, the pools
                         verify it (RSS per idle TLS link: tether_scale --links 1000 --tls)
-  --baseline            first run a minimal epoll pinger over as many links (up to 20 s):
-                        the floor of CPU per ping on this machine, to judge the pool's by
+  --baseline            run a minimal epoll pinger over as many links (up to 20 s) before
+                        and after the pool: the floor of CPU per ping on this machine (both
+                        runs together, so drift during the run cancels), to judge the pool's by
   --json FILE           also write the figures as JSON
   --help                this text
 )";

@@ -52,6 +52,21 @@ double thread_cpu_seconds()
 
 } // namespace
 
+baseline_figures pooled(const baseline_figures& a, const std::optional<baseline_figures>& b)
+{
+    if (!b || !b->error.empty())
+        return a;
+    if (!a.error.empty())
+        return *b;
+    baseline_figures p = a;
+    p.seconds += b->seconds;
+    p.cpu_seconds += b->cpu_seconds;
+    p.send_cpu_seconds += b->send_cpu_seconds;
+    p.pings += b->pings;
+    p.pongs += b->pongs;
+    return p;
+}
+
 baseline_figures run_raw_baseline(std::uint16_t port, std::size_t count,
                                   std::chrono::seconds duration)
 {

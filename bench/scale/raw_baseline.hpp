@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace tether_scale {
@@ -34,6 +35,10 @@ struct baseline_figures {
     }
     double percent_of_core() const { return seconds > 0 ? 100.0 * cpu_seconds / seconds : 0; }
 };
+
+/// Two runs as one (the pings and CPU of both): a floor that drifts with the machine over a
+/// run is taken before and after what it is compared with. An errored run is left out.
+baseline_figures pooled(const baseline_figures& a, const std::optional<baseline_figures>& b);
 
 baseline_figures run_raw_baseline(std::uint16_t port, std::size_t links,
                                   std::chrono::seconds duration);

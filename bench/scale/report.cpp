@@ -64,11 +64,11 @@ double mib(std::int64_t bytes)
     return static_cast<double>(bytes) / (1024.0 * 1024.0);
 }
 
-void print_baseline(const baseline_figures& b)
+void print_baseline(const baseline_figures& b, const char* when)
 {
-    std::printf("\nBaseline: minimal epoll pinger (one thread, no pool), %zu links, each pinged "
-                "once a second\n",
-                b.links);
+    std::printf("\nBaseline %s: minimal epoll pinger (one thread, no pool), %zu links, each "
+                "pinged once a second\n",
+                when, b.links);
     if (!b.error.empty()) {
         row("result", "failed: " + b.error);
         return;
@@ -125,7 +125,7 @@ void print_idle(const idle_figures& f, const std::optional<baseline_figures>& ba
             static_cast<unsigned long long>(f.pongs), f.pings_per_link_second()));
     row("mean ping period per link", fmt("%.2f s", f.mean_ping_period_seconds()));
     if (baseline && baseline->error.empty() && baseline->us_per_ping() > 0)
-        row("client CPU per ping", fmt("%.2f us = %.1fx the minimal pinger's", f.us_per_ping(),
+        row("client CPU per ping", fmt("%.2f us = %.2fx the minimal pinger's", f.us_per_ping(),
                                        f.us_per_ping() / baseline->us_per_ping()));
     else
         row("client CPU per ping", fmt("%.2f us (ping, pong, timers)", f.us_per_ping()));
@@ -194,10 +194,20 @@ void print_summary(const options& o, const run_context& ctx, const run_figures& 
     std::printf("machine: %u CPUs, load average %s at start, %s at end; RLIMIT_NOFILE %llu\n",
                 ctx.cpus, ctx.load_average_start.c_str(), ctx.load_average_end.c_str(),
                 static_cast<unsigned long long>(ctx.nofile_limit));
-    if (figures.baseline)
-        print_baseline(*figures.baseline);
+    std::optional<baseline_figures> floor;
+    if (figures.baseline) {
+        print_baseline(*figures.baseline, "before the pool");
+        if (figures.baseline_after) {
+            print_baseline(*figures.baseline_after, "after the pool");
+            floor = pooled(*figures.baseline, figures.baseline_after);
+            std::printf("  floor, both runs together          %.2f us per ping\n",
+                        floor->us_per_ping());
+        } else {
+            floor = figures.baseline;
+        }
+    }
     if (idle)
-        print_idle(*idle, figures.baseline, o);
+        print_idle(*idle, floor, o);
     if (load)
         print_load(*load);
     std::printf(
@@ -230,18 +240,21 @@ void write_json(const std::string& path, const options& o, const run_context& ct
                    {"server_pinned_cpu", ctx.server_pinned_cpu}};
     j["targets"] = {{"bytes_per_link", target_bytes_per_link},
                     {"percent_of_core", target_percent_of_core}};
-    if (figures.baseline) {
-        const auto& b = *figures.baseline;
-        j["baseline"] = {{"links", b.links},
-                         {"seconds", b.seconds},
-                         {"cpu_seconds", b.cpu_seconds},
-                         {"percent_of_core", b.percent_of_core()},
-                         {"pings", b.pings},
-                         {"pongs", b.pongs},
-                         {"cpu_us_per_ping", b.us_per_ping()},
-                         {"send_cpu_us_per_ping", b.send_us_per_ping()},
-                         {"error", b.error}};
-    }
+    const auto baseline_json = [](const baseline_figures& b) {
+        return nlohmann::json{{"links", b.links},
+                              {"seconds", b.seconds},
+                              {"cpu_seconds", b.cpu_seconds},
+                              {"percent_of_core", b.percent_of_core()},
+                              {"pings", b.pings},
+                              {"pongs", b.pongs},
+                              {"cpu_us_per_ping", b.us_per_ping()},
+                              {"send_cpu_us_per_ping", b.send_us_per_ping()},
+                              {"error", b.error}};
+    };
+    if (figures.baseline)
+        j["baseline"] = baseline_json(*figures.baseline);
+    if (figures.baseline_after)
+        j["baseline_after"] = baseline_json(*figures.baseline_after);
     if (idle) {
         const auto& f = *idle;
         j["idle"] = {

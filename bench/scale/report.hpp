@@ -25,7 +25,8 @@ inline constexpr double target_bytes_per_link = 8 * 1024;
 inline constexpr double target_percent_of_core = 10.0;
 
 struct run_figures {
-    std::optional<baseline_figures> baseline;
+    std::optional<baseline_figures> baseline;       ///< the pinger before the pool
+    std::optional<baseline_figures> baseline_after; ///< and again after it (the same length)
     std::optional<idle_figures> idle;
     std::optional<load_figures> load;
 };

@@ -15,8 +15,7 @@ namespace tether::detail {
 
 idle_watch::idle_watch(clock_service& clock, std::chrono::steady_clock::duration tick,
                        boost::asio::any_io_executor io)
-    : clock_(clock), tick_(std::min<std::chrono::steady_clock::duration>(tick, max_tick)),
-      io_(std::move(io))
+    : clock_(clock), tick_(tick), io_(std::move(io))
 {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -84,11 +83,13 @@ idle_watch::slot* idle_watch::adopt(const std::shared_ptr<link>& l, int fd)
             free_.pop_back();
         } else {
             index = static_cast<std::uint32_t>(slots_.size());
-            slots_.emplace_back().index_ = index;
+            slot& added = slots_.emplace_back();
+            added.index_ = index;
+            added.due_ = &dues_.emplace_back(never);
         }
         s = &slots_[index];
         s->owner_ = l;
-        s->due_.store(never, std::memory_order_relaxed);
+        s->due_->store(never, std::memory_order_relaxed);
         key = (std::uint64_t{s->generation_} << 32) | index;
         ++size_;
     }
@@ -113,7 +114,7 @@ void idle_watch::forget(slot* s)
     if (!s->owner_)
         return;
     retired_.push_back(std::move(s->owner_));
-    s->due_.store(never, std::memory_order_relaxed);
+    s->due_->store(never, std::memory_order_relaxed);
     ++s->generation_; // events collected under the old key are stale
     free_.push_back(s->index_);
     --size_;
@@ -185,6 +186,7 @@ void idle_watch::run()
         std::lock_guard lock(mutex_);
         ended_ = true;
         dropped_slots.swap(slots_);
+        dues_.clear();
         dropping_.swap(retired_);
         free_.clear();
         size_ = 0;
@@ -211,8 +213,11 @@ clock_time idle_watch::read_ready()
     }
     const clock_time now = clock_.now();
     clock_time earliest = clock_time::max();
-    for (link* l : batch_)
-        earliest = std::min(earliest, l->on_watch_readable(now));
+    for (std::size_t i = 0; i < batch_.size(); ++i) {
+        if (i + 2 < batch_.size())
+            batch_[i + 2]->prefetch_for_watch();
+        earliest = std::min(earliest, batch_[i]->on_watch_readable(now));
+    }
     batch_.clear();
     return earliest;
 }
@@ -226,22 +231,25 @@ clock_time idle_watch::service_due()
     clock_time::rep earliest = never;
     {
         std::lock_guard lock(mutex_);
-        for (slot& s : slots_) {
-            clock_time::rep due = s.due_.load(std::memory_order_relaxed);
-            if (!s.owner_)
-                continue;
-            if (due > limit) {
+        auto s = slots_.begin();
+        for (auto& d : dues_) {
+            clock_time::rep due = d.load(std::memory_order_relaxed);
+            if (due > limit) { // free slots too: they are due never
                 earliest = std::min(earliest, due);
-                continue;
+            } else if (s->owner_ &&
+                       d.compare_exchange_strong(due, never, std::memory_order_relaxed)) {
+                // (A publish racing with this keeps its newer time: looked at later.)
+                batch_.push_back(s->owner_.get());
             }
-            // A publish racing with this keeps its newer time: looked at on a later round.
-            if (s.due_.compare_exchange_strong(due, never, std::memory_order_relaxed))
-                batch_.push_back(s.owner_.get());
+            ++s;
         }
     }
     clock_time next = clock_time(clock_time::duration(earliest));
-    for (link* l : batch_)
-        next = std::min(next, l->service_watched(now));
+    for (std::size_t i = 0; i < batch_.size(); ++i) {
+        if (i + 2 < batch_.size())
+            batch_[i + 2]->prefetch_for_watch(); // each link costs a send: ample time
+        next = std::min(next, batch_[i]->service_watched(now));
+    }
     batch_.clear();
     flush_rtts();
     return next;
