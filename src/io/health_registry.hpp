@@ -12,6 +12,8 @@
 // later, and are not published): the link then finds nothing to do and publishes again. It
 // must never be later, or a ping would be missed.
 
+#include "io/due_times.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -29,15 +31,12 @@ public:
     class slot {
     public:
         /// From the owner's strand: look at it again at `due` (time_point::max(): never).
-        void publish(clock::time_point due) noexcept
-        {
-            due_.store(due.time_since_epoch().count(), std::memory_order_relaxed);
-        }
+        void publish(clock::time_point due) noexcept { due_times::publish(*due_, due); }
 
     private:
         friend class health_registry;
         std::shared_ptr<Owner> owner_;
-        std::atomic<clock::rep> due_{never};
+        due_times::cell* due_ = nullptr; // in dues_, at the slot's index
     };
 
     /// Adds `owner`, due never until it publishes. The slot stays valid until withdrawn.
@@ -50,9 +49,10 @@ public:
             free_.pop_back();
         } else {
             s = &slots_.emplace_back(); // a deque never moves its elements
+            s->due_ = &dues_.add();
         }
         s->owner_ = std::move(owner);
-        s->due_.store(never, std::memory_order_relaxed);
+        s->due_->store(due_times::never, std::memory_order_relaxed);
         ++enrolled_;
         return s;
     }
@@ -62,7 +62,7 @@ public:
     {
         std::lock_guard lock(mutex_);
         s->owner_.reset();
-        s->due_.store(never, std::memory_order_relaxed);
+        s->due_->store(due_times::never, std::memory_order_relaxed);
         free_.push_back(s);
         --enrolled_;
     }
@@ -71,17 +71,11 @@ public:
     /// collected once until it publishes again. Returns the number enrolled.
     std::size_t collect_due(clock::time_point until, std::vector<std::shared_ptr<Owner>>& out)
     {
-        const clock::rep limit = until.time_since_epoch().count();
         std::lock_guard lock(mutex_);
-        for (slot& s : slots_) {
-            clock::rep due = s.due_.load(std::memory_order_relaxed);
-            if (due > limit || !s.owner_)
-                continue;
-            // A publish racing with this keeps its newer time (the exchange fails): the owner
-            // is then collected by a later tick instead, never lost.
-            if (s.due_.compare_exchange_strong(due, never, std::memory_order_relaxed))
-                out.push_back(s.owner_);
-        }
+        dues_.collect(until.time_since_epoch().count(), [&](std::size_t i) {
+            if (slots_[i].owner_)
+                out.push_back(slots_[i].owner_);
+        });
         return enrolled_;
     }
 
@@ -90,6 +84,7 @@ public:
     {
         std::lock_guard lock(mutex_);
         slots_.clear();
+        dues_.clear();
         free_.clear();
         enrolled_ = 0;
     }
@@ -101,10 +96,9 @@ public:
     }
 
 private:
-    static constexpr clock::rep never = clock::time_point::max().time_since_epoch().count();
-
     mutable std::mutex mutex_;
     std::deque<slot> slots_;
+    due_times dues_; // slots_[i]'s due time at index i
     std::vector<slot*> free_;
     std::size_t enrolled_ = 0;
 };

@@ -85,11 +85,11 @@ idle_watch::slot* idle_watch::adopt(const std::shared_ptr<link>& l, int fd)
             index = static_cast<std::uint32_t>(slots_.size());
             slot& added = slots_.emplace_back();
             added.index_ = index;
-            added.due_ = &dues_.emplace_back(never);
+            added.due_ = &dues_.add();
         }
         s = &slots_[index];
         s->owner_ = l;
-        s->due_->store(never, std::memory_order_relaxed);
+        s->due_->store(due_times::never, std::memory_order_relaxed);
         key = (std::uint64_t{s->generation_} << 32) | index;
         ++size_;
     }
@@ -114,7 +114,7 @@ void idle_watch::forget(slot* s)
     if (!s->owner_)
         return;
     retired_.push_back(std::move(s->owner_));
-    s->due_->store(never, std::memory_order_relaxed);
+    s->due_->store(due_times::never, std::memory_order_relaxed);
     ++s->generation_; // events collected under the old key are stale
     free_.push_back(s->index_);
     --size_;
@@ -228,21 +228,13 @@ clock_time idle_watch::service_due()
 {
     const clock_time now = clock_.now();
     const clock_time::rep limit = (now + tick_ / 2).time_since_epoch().count();
-    clock_time::rep earliest = never;
+    clock_time::rep earliest;
     {
         std::lock_guard lock(mutex_);
-        auto s = slots_.begin();
-        for (auto& d : dues_) {
-            clock_time::rep due = d.load(std::memory_order_relaxed);
-            if (due > limit) { // free slots too: they are due never
-                earliest = std::min(earliest, due);
-            } else if (s->owner_ &&
-                       d.compare_exchange_strong(due, never, std::memory_order_relaxed)) {
-                // (A publish racing with this keeps its newer time: looked at later.)
-                batch_.push_back(s->owner_.get());
-            }
-            ++s;
-        }
+        earliest = dues_.collect(limit, [&](std::size_t i) {
+            if (slots_[i].owner_)
+                batch_.push_back(slots_[i].owner_.get());
+        });
     }
     clock_time next = clock_time(clock_time::duration(earliest));
     for (std::size_t i = 0; i < batch_.size(); ++i) {

@@ -18,6 +18,7 @@
 // link's watch mutex; the table of links by this class's mutex.
 
 #include "io/clock_service.hpp"
+#include "io/due_times.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -42,17 +43,14 @@ public:
     /// deadline); stable while the link is watched.
     class slot {
     public:
-        void publish(clock_time due) noexcept
-        {
-            due_->store(due.time_since_epoch().count(), std::memory_order_relaxed);
-        }
+        void publish(clock_time due) noexcept { due_times::publish(*due_, due); }
 
     private:
         friend class idle_watch;
         std::shared_ptr<link> owner_;
-        std::atomic<clock_time::rep>* due_ = nullptr; // in dues_, at the same index
-        std::uint32_t index_ = 0;                     // in slots_
-        std::uint32_t generation_ = 0; // the epoll key of a link: index and generation
+        due_times::cell* due_ = nullptr; // in dues_, at the same index
+        std::uint32_t index_ = 0;        // in slots_
+        std::uint32_t generation_ = 0;   // the epoll key of a link: index and generation
     };
 
     /// `tick`: how often due pings are looked for (the pool's health tick period). `io`: the
@@ -90,7 +88,6 @@ public:
     std::size_t size() const;
 
 private:
-    static constexpr clock_time::rep never = clock_time::max().time_since_epoch().count();
     static constexpr std::uint64_t wake_key = ~std::uint64_t{0};
 
     void run();
@@ -106,8 +103,7 @@ private:
     std::thread thread_;
     mutable std::mutex mutex_; // slots_, free_, size_, retired_
     std::deque<slot> slots_;   // a deque never moves its elements
-    // The due times apart, densely: the loop's look for due pings reads 8 bytes per link.
-    std::deque<std::atomic<clock_time::rep>> dues_;
+    due_times dues_;           // slots_[i]'s due time at index i
     std::vector<std::uint32_t> free_;
     std::size_t size_ = 0;
     std::vector<std::shared_ptr<link>> retired_; // forgotten, dropped between rounds
