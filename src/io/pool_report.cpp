@@ -156,8 +156,8 @@ std::string pool_impl::diagnostics()
     std::lock_guard lock(mutex_);
     settle_cache_locked(out);
     write_state_locked(os, now, false);
-    if (watch_)
-        os << "; idle links in the health loop " << watch_->size();
+    if (const std::size_t watched = watch_ ? watch_->size() : 0; watched > 0)
+        os << "; idle links in the health loop " << watched;
     for (std::size_t i = 0; i < config_.endpoints.size(); ++i) {
         std::ostringstream events;
         events_.write_recent(i, now, "  ", events);
