@@ -80,10 +80,14 @@ pool_impl::pool_impl(pool_config config, pool_seams s)
     // The idle watch is a thread of the pool's: only when the pool runs its own io threads
     // (an application's executor gets no thread it did not ask for).
     // A test's manual clock is single-threaded: no loop of its own then either.
+    // Without one (no descriptor or thread to spare), links keep their pings on their strands.
     if (!config_.executor && real_clock_) {
-        watch_ =
-            std::make_shared<idle_watch>(clock_, health_tick_period(config_), runner_.executor());
-        link_context_.watch = watch_.get();
+        try {
+            watch_ = std::make_shared<idle_watch>(clock_, health_tick_period(config_),
+                                                  runner_.executor());
+        } catch (const std::exception& e) {
+            log_.report_throw("idle links' health loop not started", e.what());
+        }
     }
 }
 
@@ -98,6 +102,15 @@ void pool_impl::start()
     runner_.start(shared_from_this(), [this](const char* what) {
         log_.report_throw("exception escaped a handler", what);
     });
+    if (watch_) { // before any link exists: a link may hand itself over once proven
+        try {
+            watch_->start();
+            link_context_.watch = watch_.get();
+        } catch (const std::exception& e) {
+            log_.report_throw("idle links' health loop not started", e.what());
+            watch_.reset();
+        }
+    }
     {
         deferred out(*this);
         std::lock_guard lock(mutex_);
@@ -105,8 +118,6 @@ void pool_impl::start()
         translate_locked(out);
     }
     strand_.post([self = shared_from_this()] { self->arm_health_timer(); });
-    if (watch_)
-        watch_->start();
 }
 
 // ---- acquire ------------------------------------------------------------------------------------
