@@ -25,7 +25,7 @@ void link::on_transport_read(const error_code& ec, std::size_t n)
 {
     if (watch_ == watch_state::releasing && on_released_read(ec))
         return;
-    if (read_restart_pending_) { // the read the idle watch's release cancelled
+    if (read_restart_pending_) { // the read a reattach overtook (see link_watch.cpp)
         read_restart_pending_ = false;
         if (ec == asio::error::operation_aborted) {
             if (fsm_.state() != sansio::link_state::closed)

@@ -55,7 +55,9 @@ bool link::begin_watch()
     return true;
 }
 
-// Strand: the read pending at begin_watch() completed. True when this completion is consumed.
+// Strand: the read pending at begin_watch() completed. True when the link went dormant (the
+// completion is consumed); else it is back on its strand and on_transport_read() goes on with
+// the completion as with any read's that a reattach overtook.
 bool link::on_released_read(const error_code& ec)
 {
     if (ec == asio::error::operation_aborted && quiet_after_release()) {
@@ -78,14 +80,7 @@ bool link::on_released_read(const error_code& ec)
     }
     // Bytes (or an error) beat the release, or the link got busy meanwhile: back to work.
     ensure_attached();
-    if (ec == asio::error::operation_aborted) {
-        read_restart_pending_ = false;
-        if (fsm_.state() != sansio::link_state::closed)
-            start_read();
-        return true;
-    }
-    read_restart_pending_ = false;
-    return false; // the bytes or the error are handled as any read's
+    return false;
 }
 
 // Strand: still quiet after the release (a lease may have come meanwhile).
